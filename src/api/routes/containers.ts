@@ -1,0 +1,165 @@
+// /containers/* and /exec/* routes: HTTP in, engine calls out.
+import type { Daemon } from '../../daemon/daemon';
+import { Router, boolParam, intParam, parseFilters, compareVersions } from '../router';
+import { withStatus } from '../server';
+import { invalidParameter } from '../../common/errors';
+import { listItem, inspectView } from '../../engine/containers/views';
+import { readLogs } from '../../engine/containers/logfile';
+import { frame } from '../../engine/containers/attach';
+import { top } from '../../engine/containers/top';
+import type { ContainerRecord } from '../../engine/containers/types';
+
+const streamType = (tty: boolean, apiVersion: string) =>
+  !tty && compareVersions(apiVersion, '1.42') >= 0 ? 'application/vnd.docker.multiplexed-stream' : 'application/vnd.docker.raw-stream';
+
+/** Docker's --since/--until values: unix seconds with optional fraction. */
+function timeParam(q: URLSearchParams, name: string): number | undefined {
+  const v = q.get(name);
+  if (v === null || v === '' || v === '0') return undefined;
+  const n = Number(v);
+  if (Number.isFinite(n)) return n;
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw invalidParameter(`invalid value for "${name}": ${v}`);
+  return t / 1000;
+}
+
+function matchesFilters(d: Daemon, rec: ContainerRecord, f: Record<string, string[]>): boolean {
+  for (const [key, values] of Object.entries(f)) {
+    if (!values.length) continue;
+    const any = (pred: (v: string) => boolean) => values.some(pred);
+    switch (key) {
+      case 'status': if (!any((v) => v === rec.State.Status)) return false; break;
+      case 'name': if (!any((v) => new RegExp(v).test(rec.Name.slice(1)) || new RegExp(v).test(rec.Name))) return false; break;
+      case 'id': if (!any((v) => rec.Id.startsWith(v))) return false; break;
+      case 'label': if (!any((v) => {
+        const i = v.indexOf('=');
+        return i < 0 ? v in (rec.Config.Labels ?? {}) : rec.Config.Labels?.[v.slice(0, i)] === v.slice(i + 1);
+      })) return false; break;
+      case 'ancestor': if (!any((v) => {
+        const img = d.images.tryGet(v);
+        return img ? img.id === rec.Image : rec.ImageRef === v;
+      })) return false; break;
+      case 'exited': if (!(rec.State.Status === 'exited' && any((v) => Number(v) === rec.State.ExitCode))) return false; break;
+      case 'network': if (!any((v) => v === rec.HostConfig.NetworkMode)) return false; break;
+      case 'before': case 'since': {
+        const other = d.containers.store.tryGet(values[0]);
+        if (!other) return false;
+        const cmp = Date.parse(rec.Created) - Date.parse(other.Created);
+        if (key === 'before' ? cmp >= 0 : cmp <= 0) return false;
+        break;
+      }
+      default: throw invalidParameter(`invalid filter '${key}'`);
+    }
+  }
+  return true;
+}
+
+export function containerRoutes(r: Router, d: Daemon): void {
+  const c = d.containers;
+
+  r.add('POST', '/containers/create', async (ctx) => withStatus(201, await c.create(await ctx.body(), ctx.query.get('name') ?? undefined)));
+
+  r.add('GET', '/containers/json', (ctx) => {
+    const all = boolParam(ctx.query, 'all');
+    const limit = intParam(ctx.query, 'limit') ?? -1;
+    const filters = parseFilters(ctx.query);
+    let list = c.store.all()
+      .filter((rec) => all || limit > 0 || rec.State.Status === 'running' || rec.State.Status === 'paused' || filters.status?.length)
+      .filter((rec) => matchesFilters(d, rec, filters))
+      .sort((a, b) => Date.parse(b.Created) - Date.parse(a.Created));
+    if (limit > 0) list = list.slice(0, limit);
+    return list.map((rec) => listItem(rec, d.network));
+  });
+
+  r.add('GET', '/containers/{id}/json', (ctx) => {
+    const rec = c.store.get(ctx.params.id);
+    return inspectView(rec, c.paths, d.network, d.execs.idsFor(rec.Id));
+  });
+
+  r.add('POST', '/containers/{id}/start', async (ctx) => { await c.start(ctx.params.id); });
+  r.add('POST', '/containers/{id}/stop', async (ctx) => {
+    await c.stop(ctx.params.id, { timeout: intParam(ctx.query, 't'), signal: ctx.query.get('signal') ?? undefined });
+  });
+  r.add('POST', '/containers/{id}/restart', async (ctx) => { await c.restart(ctx.params.id, intParam(ctx.query, 't')); });
+  r.add('POST', '/containers/{id}/kill', async (ctx) => { await c.kill(ctx.params.id, ctx.query.get('signal') ?? undefined); });
+  r.add('POST', '/containers/{id}/pause', async (ctx) => { await c.pause(ctx.params.id); });
+  r.add('POST', '/containers/{id}/unpause', async (ctx) => { await c.unpause(ctx.params.id); });
+  r.add('POST', '/containers/{id}/rename', async (ctx) => { await c.rename(ctx.params.id, ctx.query.get('name') ?? ''); });
+  r.add('POST', '/containers/{id}/resize', async (ctx) => {
+    await c.resize(ctx.params.id, intParam(ctx.query, 'h') ?? 0, intParam(ctx.query, 'w') ?? 0);
+    return '';
+  });
+  r.add('DELETE', '/containers/{id}', async (ctx) => {
+    await c.remove(ctx.params.id, { force: boolParam(ctx.query, 'force'), volumes: boolParam(ctx.query, 'v') });
+  });
+  r.add('GET', '/containers/{id}/top', (ctx) => top(c.store.get(ctx.params.id), ctx.query.get('ps_args') || undefined));
+
+  r.add('POST', '/containers/{id}/wait', async (ctx) => {
+    const waiting = c.wait(ctx.params.id, ctx.query.get('condition') || 'not-running');
+    // Like dockerd: headers go out at once, so a client knows the wait is registered before it starts the container.
+    const res = ctx.res!;
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Api-Version': ctx.apiVersion });
+    res.flushHeaders();
+    const result = await waiting;
+    res.end(JSON.stringify({ StatusCode: result.StatusCode, ...(result.Error ? { Error: result.Error } : {}) }) + '\n');
+  });
+
+  r.add('POST', '/containers/{id}/attach', async (ctx) => {
+    const rec = c.store.get(ctx.params.id);
+    const q = ctx.query;
+    if (!boolParam(q, 'stream') && !boolParam(q, 'logs')) throw invalidParameter('Bad parameters: you must choose at least one stream');
+    const opts = { stdin: boolParam(q, 'stdin'), stdout: boolParam(q, 'stdout'), stderr: boolParam(q, 'stderr'), detachKeys: q.get('detachKeys') ?? undefined };
+    const sock = ctx.hijack(streamType(rec.Config.Tty, ctx.apiVersion));
+    if (boolParam(q, 'logs')) {
+      await readLogs(c.paths.log(rec.Id), { stdout: opts.stdout, stderr: opts.stderr, follow: false }, (e) => {
+        sock.write(rec.Config.Tty ? e.log : frame(e.stream === 'stderr' ? 2 : 1, e.log));
+      }, undefined, new AbortController().signal);
+    }
+    if (!boolParam(q, 'stream')) { sock.end(); return; }
+    await c.attach(rec.Id, sock, opts);
+  });
+
+  r.add('GET', '/containers/{id}/logs', async (ctx) => {
+    const rec = c.store.get(ctx.params.id);
+    const q = ctx.query;
+    const stdout = boolParam(q, 'stdout'); const stderr = boolParam(q, 'stderr');
+    if (!stdout && !stderr) throw invalidParameter('Bad parameters: you must choose at least one stream');
+    const tailRaw = q.get('tail');
+    const tail = !tailRaw || tailRaw === 'all' ? undefined : parseInt(tailRaw, 10);
+    if (tailRaw && tailRaw !== 'all' && Number.isNaN(tail)) throw invalidParameter(`invalid value for "tail": ${tailRaw}`);
+    const follow = boolParam(q, 'follow');
+    const timestamps = boolParam(q, 'timestamps');
+    const res = ctx.res!;
+    res.writeHead(200, { 'Content-Type': streamType(rec.Config.Tty, ctx.apiVersion), 'Api-Version': ctx.apiVersion });
+    res.flushHeaders();
+    const abort = new AbortController();
+    res.on('close', () => abort.abort());
+    const running = rec.State.Status === 'running' || rec.State.Status === 'paused';
+    const stopped = follow && running ? c.wait(rec.Id, 'not-running') : undefined;
+    await readLogs(c.paths.log(rec.Id), { stdout, stderr, follow, tail, since: timeParam(q, 'since'), until: timeParam(q, 'until') }, (e) => {
+      const text = timestamps ? `${e.time} ${e.log}` : e.log;
+      res.write(rec.Config.Tty ? text : frame(e.stream === 'stderr' ? 2 : 1, text));
+    }, stopped, abort.signal);
+    res.end();
+  });
+
+  // ---- exec
+  r.add('POST', '/containers/{id}/exec', async (ctx) => withStatus(201, d.execs.create(ctx.params.id, await ctx.body())));
+
+  r.add('POST', '/exec/{id}/start', async (ctx) => {
+    const body = (await ctx.body()) as { Detach?: boolean; Tty?: boolean; ConsoleSize?: [number, number] | null };
+    const ex = d.execs.get(ctx.params.id);
+    if (body.Detach) {
+      await d.execs.start(ctx.params.id, { detach: true, tty: body.Tty, consoleSize: body.ConsoleSize });
+      return '';
+    }
+    const tty = body.Tty ?? !!ex.config.Tty;
+    const sock = ctx.hijack(streamType(tty, ctx.apiVersion));
+    await d.execs.start(ctx.params.id, { detach: false, tty, consoleSize: body.ConsoleSize }, sock);
+  });
+  r.add('POST', '/exec/{id}/resize', async (ctx) => {
+    await d.execs.resize(ctx.params.id, intParam(ctx.query, 'h') ?? 0, intParam(ctx.query, 'w') ?? 0);
+    return '';
+  });
+  r.add('GET', '/exec/{id}/json', (ctx) => d.execs.inspect(ctx.params.id));
+}

@@ -1,0 +1,149 @@
+// The Engine API HTTP server on the unix socket. Translates HTTP ⇄ handler calls and nothing else:
+// JSON bodies, errors as {"message": …} with Docker's statuses, and hijacked connections for attach/exec.
+import * as http from 'http';
+import type { Duplex } from 'stream';
+import { promises as fs } from 'fs';
+import { EngineError, errorMessage, invalidParameter } from '../common/errors';
+import { log } from '../common/log';
+import { Router, Context, API_VERSION } from './router';
+
+export const SERVER_VERSION = '0.1.0';
+
+function commonHeaders(): Record<string, string> {
+  return { 'Api-Version': API_VERSION, 'Docker-Experimental': 'false', Ostype: 'linux', Server: `berth/${SERVER_VERSION} (linux)` };
+}
+
+async function readBody(req: http.IncomingMessage, prefix?: Buffer): Promise<Buffer> {
+  const chunks: Buffer[] = prefix && prefix.length ? [prefix] : [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function parseJson(buf: Buffer): unknown {
+  const text = buf.toString('utf8').trim();
+  if (!text) return {};
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw invalidParameter(`invalid JSON: ${errorMessage(err)}`);
+  }
+}
+
+function sendError(res: http.ServerResponse, err: unknown): void {
+  const status = err instanceof EngineError ? err.status : 500;
+  if (!(err instanceof EngineError)) log.error('request failed', { error: errorMessage(err), stack: (err as Error)?.stack?.split('\n').slice(1, 4).join(' | ') });
+  if (res.headersSent) { res.destroy(); return; }
+  if (status === 304) { res.writeHead(304, commonHeaders()); res.end(); return; }
+  const body = JSON.stringify({ message: errorMessage(err) }) + '\n';
+  res.writeHead(status, { ...commonHeaders(), 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function writeResult(res: http.ServerResponse, result: unknown, method: string): void {
+  if (res.headersSent || res.writableEnded) return;
+  if (result === undefined) { res.writeHead(204, commonHeaders()); res.end(); return; }
+  if (typeof result === 'string') {
+    res.writeHead(200, { ...commonHeaders(), 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(result) });
+    res.end(method === 'HEAD' ? undefined : result);
+    return;
+  }
+  const body = JSON.stringify(result) + '\n';
+  const status = (result as { __status?: number }).__status;
+  if (status) delete (result as { __status?: number }).__status;
+  res.writeHead(status ?? 200, { ...commonHeaders(), 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/** Marks a JSON result with a status other than 200 (201 Created). */
+export const withStatus = <T extends object>(status: number, value: T): T => Object.assign(value, { __status: status });
+
+export function createApiServer(router: Router): http.Server {
+  const server = http.createServer({ keepAlive: true }, (req, res) => {
+    void handle(req, res, undefined, undefined);
+  });
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    void handle(req, undefined, socket, head);
+  });
+  server.on('clientError', (err, socket) => {
+    if ((err as NodeJS.ErrnoException).code === 'ECONNRESET' || !socket.writable) return;
+    socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');
+  });
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse | undefined, upgradeSocket: Duplex | undefined, head: Buffer | undefined): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://berth');
+    const method = req.method ?? 'GET';
+    // For upgraded requests we answer on the raw socket: emulate a response object for errors.
+    const errorOut = (err: unknown) => {
+      if (res) return sendError(res, err);
+      const status = err instanceof EngineError ? err.status : 500;
+      const body = JSON.stringify({ message: errorMessage(err) }) + '\n';
+      upgradeSocket!.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nApi-Version: ${API_VERSION}\r\n\r\n${body}`);
+    };
+    let hijacked: Duplex | undefined;
+    try {
+      const m = router.match(method, url.pathname);
+      if (!m.handler) {
+        throw new EngineError(m.methodNotAllowed ? 405 : 404, m.methodNotAllowed ? 'method not allowed' : `page not found`);
+      }
+      let bodyPromise: Promise<Buffer> | undefined;
+      const ctx: Context = {
+        req, res, params: m.params, query: url.searchParams, apiVersion: m.apiVersion,
+        body: () => (bodyPromise ??= upgradeSocket ? readUpgradeBody(req, upgradeSocket, head) : readBody(req)).then(parseJson),
+        stream: () => req,
+        hijack: (contentType: string) => {
+          if (upgradeSocket) {
+            const sock = upgradeSocket;
+            const upgrade = req.headers.upgrade ?? 'tcp';
+            sock.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: ${upgrade}\r\nApi-Version: ${API_VERSION}\r\n\r\n`);
+            hijacked = sock;
+            sock.pause(); // resumed by whoever consumes the client's bytes
+            return sock;
+          }
+          // No Upgrade header: answer 200 and stream on the same connection, which then closes.
+          const r = res!;
+          r.writeHead(200, { ...commonHeaders(), 'Content-Type': contentType, Connection: 'close' });
+          r.flushHeaders();
+          const sock = r.socket!;
+          hijacked = sock;
+          return sock;
+        },
+      };
+      const result = await m.handler(ctx);
+      if (hijacked) return;
+      if (res) writeResult(res, result, method);
+      else errorOut(new EngineError(400, 'this endpoint does not upgrade the connection'));
+    } catch (err) {
+      if (hijacked) { hijacked.destroy(); return; }
+      errorOut(err);
+    }
+  }
+  return server;
+}
+
+/** The body of an upgraded request (exec start's JSON) arrives in `head` and then on the socket. */
+function readUpgradeBody(req: http.IncomingMessage, socket: Duplex, head: Buffer | undefined): Promise<Buffer> {
+  const length = parseInt(String(req.headers['content-length'] ?? '0'), 10) || 0;
+  let buf = head ?? Buffer.alloc(0);
+  return new Promise((resolve) => {
+    const done = () => {
+      socket.removeListener('data', onData);
+      socket.pause();
+      const body = buf.subarray(0, length);
+      const rest = buf.subarray(length);
+      if (rest.length) socket.unshift(rest);
+      resolve(body);
+    };
+    const onData = (c: Buffer) => { buf = Buffer.concat([buf, c]); if (buf.length >= length) done(); };
+    if (buf.length >= length) { done(); return; }
+    socket.on('data', onData);
+  });
+}
+
+export async function listenUnix(server: http.Server, socketPath: string): Promise<void> {
+  await fs.rm(socketPath, { force: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => { server.removeListener('error', reject); resolve(); });
+  });
+  await fs.chmod(socketPath, 0o660);
+}

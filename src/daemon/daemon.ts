@@ -1,0 +1,105 @@
+// The daemon object: opens the stores and managers, recovers containers, serves the API.
+import { promises as fs, existsSync, readFileSync } from 'fs';
+import * as http from 'http';
+import { randomUUID } from 'crypto';
+import { log } from '../common/log';
+import { errorMessage } from '../common/errors';
+import { EventBus } from '../engine/events';
+import { ContainerEngine } from '../engine/containers/engine';
+import { ExecEngine } from '../engine/exec/exec';
+import { ImageStore } from '../storage/images';
+import { NetworkManager } from '../network';
+import { chooseRuntime, findRuntime, RuntimeInfo } from '../runtime/runtime';
+import { Router } from '../api/router';
+import { createApiServer, listenUnix } from '../api/server';
+import { containerRoutes } from '../api/routes/containers';
+import { systemRoutes } from '../api/routes/system';
+import { imageRoutes } from '../api/routes/images';
+import { networkRoutes } from '../api/routes/networks';
+import { acquireLock, releaseLock } from './lock';
+import { writeFileAtomic } from '../common/atomic';
+
+export interface DaemonOptions { dataRoot: string; execRoot: string; hosts: string[]; runtime?: string; bridgeName?: string; subnet?: string }
+
+export class Daemon {
+  id = '';
+  events = new EventBus();
+  images!: ImageStore;
+  network!: NetworkManager;
+  containers!: ContainerEngine;
+  execs!: ExecEngine;
+  runtime!: RuntimeInfo;
+  runtimes: RuntimeInfo[] = [];
+  warnings: string[] = [];
+  cgroupVersion = '1';
+  osName = 'Linux';
+  osVersion = '';
+  private servers: http.Server[] = [];
+  private sockets: string[] = [];
+
+  constructor(readonly options: DaemonOptions) {}
+
+  async start(): Promise<void> {
+    const { dataRoot, execRoot } = this.options;
+    await fs.mkdir(dataRoot, { recursive: true, mode: 0o711 });
+    await fs.mkdir(execRoot, { recursive: true, mode: 0o711 });
+    await acquireLock(`${dataRoot}/berth.pid`);
+    this.id = await this.engineId();
+    this.readOsRelease();
+    this.cgroupVersion = existsSync('/sys/fs/cgroup/cgroup.controllers') ? '2' : '1';
+
+    this.runtime = await chooseRuntime(this.options.runtime);
+    this.runtimes = ['crun', 'runc'].map((n) => findRuntime(n)).filter((r): r is RuntimeInfo => !!r);
+    log.info('OCI runtime selected', { runtime: this.runtime.name, path: this.runtime.path });
+
+    [this.images, this.network] = await Promise.all([
+      ImageStore.open(`${dataRoot}/image`),
+      NetworkManager.open({ dataRoot, execRoot, bridgeName: this.options.bridgeName, subnet: this.options.subnet }),
+    ]);
+    this.containers = new ContainerEngine({ dataRoot, execRoot, images: this.images, network: this.network, events: this.events, defaultRuntime: this.runtime });
+    this.execs = new ExecEngine(this.containers, this.events);
+    await this.containers.recover();
+
+    const router = new Router();
+    systemRoutes(router, this);
+    containerRoutes(router, this);
+    imageRoutes(router, this);
+    networkRoutes(router, this);
+    for (const host of this.options.hosts) {
+      if (!host.startsWith('unix://')) throw new Error(`unsupported host ${host}: berth listens on unix sockets only (no plain TCP)`);
+      const path = host.slice('unix://'.length);
+      const server = createApiServer(router);
+      await listenUnix(server, path);
+      this.servers.push(server);
+      this.sockets.push(path);
+      log.info('API listening', { socket: path });
+    }
+  }
+
+  private async engineId(): Promise<string> {
+    const file = `${this.options.dataRoot}/engine-id`;
+    try { return (await fs.readFile(file, 'utf8')).trim(); } catch { /* first start */ }
+    const id = randomUUID();
+    await writeFileAtomic(file, id + '\n', 0o600);
+    return id;
+  }
+
+  private readOsRelease(): void {
+    try {
+      const text = readFileSync('/etc/os-release', 'utf8');
+      this.osName = /^PRETTY_NAME="?([^"\n]*)"?/m.exec(text)?.[1] ?? 'Linux';
+      this.osVersion = /^VERSION_ID="?([^"\n]*)"?/m.exec(text)?.[1] ?? '';
+    } catch { /* keep defaults */ }
+  }
+
+  /** Stops serving; running containers keep running under their shims (live restore). */
+  async shutdown(): Promise<void> {
+    for (const s of this.servers) {
+      s.close();
+      s.closeAllConnections?.();
+    }
+    this.containers?.detachAll();
+    await Promise.all(this.sockets.map((p) => fs.rm(p, { force: true }).catch(() => undefined)));
+    await releaseLock(`${this.options.dataRoot}/berth.pid`).catch((e) => log.warn('releasing lock failed', { error: errorMessage(e) }));
+  }
+}

@@ -1,0 +1,572 @@
+// The container lifecycle: create, start, stop, kill, pause, restart, wait, remove, rename, resize, attach.
+// State lives in ContainerStore; processes run under berth-shim (runtime/shim.ts) so they outlive the daemon.
+import { promises as fs } from 'fs';
+import type { Duplex } from 'stream';
+import { conflict, EngineError, invalidParameter, notFound, notModified, systemError, errorMessage } from '../../common/errors';
+import { newId, shortId } from '../../common/ids';
+import { log } from '../../common/log';
+import { writeJsonAtomic } from '../../common/atomic';
+import type { ImageStore, ImageRecord } from '../../storage/images';
+import type { NetworkManager, PortSpec, Attachment } from '../../network';
+import { buildSpec } from '../../runtime/spec';
+import { mountOverlay, unmountOverlay } from '../../runtime/rootfs';
+import { resolveUser } from '../../runtime/user';
+import { RuntimeDriver, RuntimeInfo, findRuntime } from '../../runtime/runtime';
+import { Shim, ExitStatus, readExitStatus } from '../../runtime/shim';
+import { ContainerStore, checkName } from './store';
+import { generateName } from './names';
+import { ContainerPaths } from './paths';
+import { writeEtcFiles } from './etcfiles';
+import { CreateBody, validateBody, mergeConfig, defaultHostConfig, commandLine } from './create';
+import { parseSignal } from './signals';
+import { relay, parseDetachKeys } from './attach';
+import type { ContainerRecord, ContainerStatus } from './types';
+import type { EventBus } from '../events';
+
+/** What the engine keeps about a container whose process is (or is about to be) running. */
+interface Live {
+  shim?: Shim;
+  /** resolves when the current run's exit has been fully handled (state saved). */
+  exitHandled?: Promise<void>;
+  /** attach clients that connected before start: joined to the shim before the process starts. */
+  pendingAttach: Array<(shim: Shim) => void>;
+}
+
+interface Waiter { condition: 'next-exit' | 'removed' | 'not-running'; resolve: (r: { StatusCode: number; Error?: { Message: string } }) => void }
+
+export interface EngineOptions {
+  dataRoot: string; execRoot: string; images: ImageStore; network: NetworkManager; events: EventBus;
+  defaultRuntime: RuntimeInfo;
+}
+
+const nowIso = () => new Date().toISOString();
+const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+export class ContainerEngine {
+  readonly store: ContainerStore;
+  readonly paths: ContainerPaths;
+  private live = new Map<string, Live>();
+  private waiters = new Map<string, Waiter[]>();
+  private locks = new Map<string, Promise<unknown>>();
+  private drivers = new Map<string, RuntimeDriver>();
+
+  constructor(private readonly opts: EngineOptions) {
+    this.paths = new ContainerPaths(opts.dataRoot, opts.execRoot);
+    this.store = new ContainerStore(`${opts.dataRoot}/containers`);
+  }
+
+  get images() { return this.opts.images; }
+
+  driver(name: string): RuntimeDriver {
+    let d = this.drivers.get(name);
+    if (!d) {
+      const info = name === this.opts.defaultRuntime.name ? this.opts.defaultRuntime : findRuntime(name);
+      if (!info) throw invalidParameter(`unknown or invalid runtime name: ${name}`);
+      d = new RuntimeDriver(info, `${this.opts.execRoot}/runtime-${info.name}`);
+      this.drivers.set(name, d);
+    }
+    return d;
+  }
+
+  /** One operation at a time per container (start racing rm, …). */
+  private serialize<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(id) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.catch(() => undefined);
+    this.locks.set(id, tail);
+    void tail.then(() => { if (this.locks.get(id) === tail) this.locks.delete(id); });
+    return next;
+  }
+
+  private liveOf(id: string): Live {
+    let l = this.live.get(id);
+    if (!l) { l = { pendingAttach: [] }; this.live.set(id, l); }
+    return l;
+  }
+
+  private event(rec: ContainerRecord, action: string, extra: Record<string, string> = {}): void {
+    this.opts.events.emitEvent('container', action, rec.Id, { image: rec.ImageRef, name: rec.Name.slice(1), ...rec.Config.Labels, ...extra });
+  }
+
+  // ---------------------------------------------------------------- create
+
+  async create(rawBody: unknown, requestedName?: string): Promise<{ Id: string; Warnings: string[] }> {
+    const body: CreateBody = validateBody(rawBody);
+    if (!body.Image) throw invalidParameter('Config cannot be empty in order to create a container');
+    const image: ImageRecord = this.images.get(body.Image);
+    const imgCfg = image.config?.config ?? {};
+    const config = mergeConfig(body, imgCfg, body.Image);
+    const hostConfig = defaultHostConfig(body.HostConfig);
+    const cmd = commandLine(config);
+    if (!cmd.length) throw invalidParameter('no command specified');
+    this.validateHostConfig(hostConfig);
+    if (hostConfig.Runtime) this.driver(hostConfig.Runtime);
+
+    const id = newId();
+    const name = requestedName ? checkName(requestedName) : generateName((n) => this.store.hasName(n));
+    this.store.reserveName(name, id);
+    const rec: ContainerRecord = {
+      Id: id, Name: name, Created: nowIso(), Path: cmd[0], Args: cmd.slice(1), Image: image.id, ImageRef: body.Image,
+      Config: { ...config, Hostname: config.Hostname || id.slice(0, 12) },
+      HostConfig: hostConfig,
+      State: { Status: 'created', Pid: 0, ExitCode: 0, Error: '', OOMKilled: false, StartedAt: ZERO_TIME, FinishedAt: ZERO_TIME },
+      RestartCount: 0,
+      Runtime: hostConfig.Runtime || this.opts.defaultRuntime.name,
+    };
+    try {
+      await this.store.add(rec);
+    } catch (err) {
+      this.store.releaseName(name, id);
+      await fs.rm(this.paths.dir(id), { recursive: true, force: true });
+      throw systemError(`failed to create container: ${errorMessage(err)}`);
+    }
+    this.event(rec, 'create');
+    return { Id: id, Warnings: [] };
+  }
+
+  private validateHostConfig(h: ReturnType<typeof defaultHostConfig>): void {
+    const policies = ['no', 'always', 'on-failure', 'unless-stopped', ''];
+    if (!policies.includes(h.RestartPolicy.Name)) throw invalidParameter(`invalid restart policy: unknown policy '${h.RestartPolicy.Name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
+    if (h.AutoRemove && h.RestartPolicy.Name !== 'no' && h.RestartPolicy.Name !== '') throw invalidParameter('conflicting options: cannot specify both --restart and --rm');
+    const mode = h.NetworkMode;
+    if (!['bridge', 'none', 'host'].includes(mode) && !mode.startsWith('container:')) throw notFound(`network ${mode} not found`);
+    for (const [port, bindings] of Object.entries(h.PortBindings ?? {})) {
+      if (!/^\d+(\/(tcp|udp|sctp))?$/.test(port)) throw invalidParameter(`invalid port specification: "${port}"`);
+      for (const b of bindings ?? []) if (b.HostPort && !/^\d+(-\d+)?$/.test(b.HostPort)) throw invalidParameter(`invalid port specification: "${b.HostPort}"`);
+    }
+  }
+
+  // ---------------------------------------------------------------- start
+
+  start(ref: string): Promise<void> {
+    const rec = this.store.get(ref);
+    return this.serialize(rec.Id, () => this.startLocked(rec));
+  }
+
+  private async startLocked(rec: ContainerRecord): Promise<void> {
+    if (rec.State.Status === 'paused') throw conflict('cannot start a paused container, try unpause instead');
+    if (rec.State.Status === 'running') throw notModified();
+    if (rec.State.Status === 'removing') throw conflict(`container is marked for removal and cannot be started`);
+    const image = this.images.get(rec.Image);
+    const rootfs = this.paths.rootfs(rec.Id);
+    const driver = this.driver(rec.Runtime);
+    const undo: Array<() => Promise<unknown>> = [];
+    const live = this.liveOf(rec.Id);
+    try {
+      await mountOverlay(this.images.layerDirs(image), rootfs);
+      undo.push(() => unmountOverlay(rootfs));
+
+      const { netnsPath, joinPid, attachment } = await this.setupNetwork(rec);
+      if (attachment) undo.push(() => this.opts.network.detach(rec.Id, attachment));
+
+      const user = await resolveUser(rootfs.merged, rec.Config.User);
+      const cwd = rec.Config.WorkingDir || '/';
+      if (cwd !== '/') await this.ensureDir(rootfs.merged, cwd);
+      const hostNet = rec.HostConfig.NetworkMode === 'host';
+      await writeEtcFiles({ hosts: this.paths.hosts(rec.Id), hostname: this.paths.hostname(rec.Id), resolvConf: this.paths.resolvConf(rec.Id) },
+        rec.Config.Hostname, attachment?.ipAddress, hostNet, (rec.HostConfig.ExtraHosts as string[] | null) ?? []);
+
+      const spec = buildSpec({
+        rootfs: rootfs.merged, readonlyRootfs: rec.HostConfig.ReadonlyRootfs,
+        args: commandLine(rec.Config), env: this.processEnv(rec, user.home), cwd, user,
+        terminal: rec.Config.Tty, hostname: hostNet ? (await import('os')).hostname() : rec.Config.Hostname,
+        netnsPath: hostNet ? null : netnsPath, joinPid,
+        capAdd: rec.HostConfig.CapAdd ?? [], capDrop: rec.HostConfig.CapDrop ?? [], privileged: rec.HostConfig.Privileged,
+        cgroupsPath: `/berth/${rec.Id}`, shmSize: rec.HostConfig.ShmSize,
+        etcFiles: [
+          { destination: '/etc/hostname', source: this.paths.hostname(rec.Id) },
+          { destination: '/etc/hosts', source: this.paths.hosts(rec.Id) },
+          { destination: '/etc/resolv.conf', source: this.paths.resolvConf(rec.Id) },
+        ],
+        ulimits: rec.HostConfig.Ulimits ?? undefined,
+        sysctl: rec.HostConfig.Sysctls ?? undefined,
+      });
+      const bundle = this.paths.bundle(rec.Id);
+      await fs.rm(bundle, { recursive: true, force: true });
+      await fs.mkdir(bundle, { recursive: true, mode: 0o700 });
+      await writeJsonAtomic(`${bundle}/config.json`, spec);
+      undo.push(() => driver.delete(rec.Id));
+
+      const shim = await Shim.spawn({
+        runtimePath: driver.info.path, runtimeRoot: driver.root, id: rec.Id, bundle, stateDir: this.paths.shimState(rec.Id),
+        tty: rec.Config.Tty, stdin: rec.Config.OpenStdin, stdinOnce: false, logPath: this.paths.log(rec.Id),
+      }).catch((err) => { throw this.runtimeError(err); });
+      undo.push(async () => shim.close());
+      live.shim = shim;
+      // Clients that attached before start must see the very first output.
+      for (const join of live.pendingAttach.splice(0)) join(shim);
+      const pid = await shim.start().catch((err) => { throw this.runtimeError(err); });
+
+      rec.Network = attachment;
+      rec.State = { ...rec.State, Status: 'running', Pid: pid, ExitCode: 0, Error: '', OOMKilled: false, StartedAt: nowIso(), FinishedAt: rec.State.FinishedAt };
+      rec.StoppedByUser = false;
+      await this.store.save(rec);
+      this.watchExit(rec, shim);
+      this.event(rec, 'start');
+    } catch (err) {
+      live.shim = undefined;
+      for (const step of undo.reverse()) await step().catch((e) => log.warn('rollback step failed', { id: rec.Id, error: errorMessage(e) }));
+      const e = err instanceof EngineError ? err : systemError(errorMessage(err));
+      rec.State = { ...rec.State, Error: e.message, ExitCode: /executable file not found|no such file/i.test(e.message) ? 127 : /permission denied/i.test(e.message) ? 126 : 128 };
+      await this.store.save(rec).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** Runtime failures phrased the way Docker reports them, so clients map them to 126/127 as with Docker. */
+  private runtimeError(err: unknown): EngineError {
+    const msg = errorMessage(err);
+    const exe = /executable file `([^`]*)` not found|exec: "([^"]*)": executable file not found|`([^`]*)`: No such file or directory/.exec(msg);
+    if (exe) return new EngineError(400, `failed to create task for container: OCI runtime create failed: exec: "${exe[1] ?? exe[2] ?? exe[3]}": executable file not found in $PATH: unknown`);
+    const perm = /(?:open|exec|execute)\s*`?([^`:]*)`?: Permission denied/i.exec(msg);
+    if (perm) return new EngineError(400, `failed to create task for container: OCI runtime create failed: exec: "${perm[1]}": permission denied: unknown`);
+    return systemError(`failed to create task for container: OCI runtime create failed: ${msg.trim()}: unknown`);
+  }
+
+  private processEnv(rec: ContainerRecord, home: string): string[] {
+    const env = [...rec.Config.Env];
+    const has = (k: string) => env.some((e) => e.startsWith(k + '='));
+    if (!has('PATH')) env.unshift('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
+    env.push(`HOSTNAME=${rec.Config.Hostname}`);
+    if (rec.Config.Tty && !has('TERM')) env.push('TERM=xterm');
+    if (!has('HOME')) env.push(`HOME=${home}`);
+    return env;
+  }
+
+  private async ensureDir(root: string, dir: string): Promise<void> {
+    // Created through the merged overlay; refuse to follow a symlink out of the rootfs.
+    const parts = dir.split('/').filter((p) => p && p !== '.' && p !== '..');
+    let cur = root;
+    for (const p of parts) {
+      cur = `${cur}/${p}`;
+      const st = await fs.lstat(cur).catch(() => undefined);
+      if (!st) await fs.mkdir(cur, { mode: 0o755 });
+      else if (st.isSymbolicLink()) return; // the runtime resolves it inside the container
+    }
+  }
+
+  private portSpecs(rec: ContainerRecord): PortSpec[] {
+    const specs: PortSpec[] = [];
+    const seen = new Set<string>();
+    for (const [key, bindings] of Object.entries(rec.HostConfig.PortBindings ?? {})) {
+      const [port, proto = 'tcp'] = key.split('/');
+      for (const b of bindings && bindings.length ? bindings : [{}]) {
+        specs.push({ containerPort: parseInt(port, 10), protocol: proto as 'tcp' | 'udp', hostIp: b.HostIp ?? '', hostPort: parseInt(b.HostPort || '0', 10) });
+        seen.add(`${port}/${proto}`);
+      }
+    }
+    if (rec.HostConfig.PublishAllPorts) {
+      for (const key of Object.keys(rec.Config.ExposedPorts ?? {})) {
+        const [port, proto = 'tcp'] = key.split('/');
+        if (!seen.has(`${port}/${proto}`)) specs.push({ containerPort: parseInt(port, 10), protocol: proto as 'tcp' | 'udp', hostIp: '', hostPort: 0 });
+      }
+    }
+    return specs;
+  }
+
+  private async setupNetwork(rec: ContainerRecord): Promise<{ netnsPath?: string; joinPid?: number; attachment?: Attachment }> {
+    const mode = rec.HostConfig.NetworkMode;
+    if (mode.startsWith('container:')) {
+      const other = this.store.tryGet(mode.slice('container:'.length));
+      if (!other) throw notFound(`No such container: ${mode.slice('container:'.length)}`);
+      if (other.State.Status !== 'running' && other.State.Status !== 'paused') throw conflict(`cannot join network namespace of a non running container: ${other.Id}`);
+      return { joinPid: other.State.Pid };
+    }
+    if (mode === 'host') return {};
+    const attachment = await this.opts.network.attach(rec.Id, { mode: mode as 'bridge' | 'none', ports: mode === 'none' ? [] : this.portSpecs(rec) });
+    return { netnsPath: attachment.netnsPath, attachment };
+  }
+
+  // ---------------------------------------------------------------- exit handling
+
+  private watchExit(rec: ContainerRecord, shim: Shim): void {
+    const live = this.liveOf(rec.Id);
+    live.exitHandled = shim.exited.then((status) => this.serialize(rec.Id, () => this.handleExit(rec, status)))
+      .catch((err) => log.error('handling container exit failed', { id: rec.Id, error: errorMessage(err) }));
+  }
+
+  private async releaseResources(rec: ContainerRecord): Promise<void> {
+    await this.driver(rec.Runtime).delete(rec.Id).catch((e) => log.warn('runtime delete failed', { id: rec.Id, error: errorMessage(e) }));
+    if (rec.Network) await this.opts.network.detach(rec.Id, rec.Network).catch((e) => log.warn('network detach failed', { id: rec.Id, error: errorMessage(e) }));
+    await unmountOverlay(this.paths.rootfs(rec.Id)).catch((e) => log.warn('unmount failed', { id: rec.Id, error: errorMessage(e) }));
+    await fs.rm(this.paths.bundle(rec.Id), { recursive: true, force: true });
+  }
+
+  private async handleExit(rec: ContainerRecord, status: ExitStatus): Promise<void> {
+    if (!this.store.tryGet(rec.Id)) return; // removed (rm -f) while it ran: removal handled the exit
+    const live = this.live.get(rec.Id);
+    if (live) live.shim = undefined;
+    await this.releaseResources(rec);
+    rec.State = { ...rec.State, Status: 'exited', Pid: 0, ExitCode: status.exitCode, OOMKilled: status.oomKilled, FinishedAt: status.finishedAt || nowIso() };
+    rec.Network = rec.Network ? { ...rec.Network, ipAddress: undefined, ports: [] } as Attachment : undefined;
+    if (this.store.tryGet(rec.Id)) await this.store.save(rec);
+    this.event(rec, 'die', { exitCode: String(status.exitCode) });
+    this.notify(rec, 'next-exit', { StatusCode: status.exitCode });
+    if (rec.HostConfig.AutoRemove) {
+      await this.removeLocked(rec, { force: true }).catch((e) => log.warn('auto-remove failed', { id: rec.Id, error: errorMessage(e) }));
+      return;
+    }
+    this.notify(rec, 'not-running', { StatusCode: status.exitCode });
+    this.maybeRestart(rec);
+  }
+
+  /** Restart policies (always, unless-stopped, on-failure[:N]) with Docker's doubling back-off. */
+  private maybeRestart(rec: ContainerRecord): void {
+    const policy = rec.HostConfig.RestartPolicy;
+    if (rec.StoppedByUser || !policy || policy.Name === 'no' || policy.Name === '') return;
+    if (policy.Name === 'on-failure' && (rec.State.ExitCode === 0 || (policy.MaximumRetryCount > 0 && rec.RestartCount >= policy.MaximumRetryCount))) return;
+    const delay = Math.min(100 * 2 ** Math.min(rec.RestartCount, 10), 60_000);
+    setTimeout(() => {
+      if (!this.store.tryGet(rec.Id) || rec.StoppedByUser || rec.State.Status !== 'exited') return;
+      rec.RestartCount++;
+      this.start(rec.Id).catch((e) => log.warn('restart failed', { id: rec.Id, error: errorMessage(e) }));
+    }, delay).unref();
+  }
+
+  private notify(rec: ContainerRecord, condition: Waiter['condition'], result: { StatusCode: number }): void {
+    const list = this.waiters.get(rec.Id);
+    if (!list) return;
+    const keep: Waiter[] = [];
+    for (const w of list) {
+      if (w.condition === condition || (condition === 'removed' && w.condition !== 'removed')) w.resolve(result);
+      else keep.push(w);
+    }
+    if (keep.length) this.waiters.set(rec.Id, keep); else this.waiters.delete(rec.Id);
+  }
+
+  // ---------------------------------------------------------------- stop / kill / pause
+
+  private isRunning(rec: ContainerRecord) { return rec.State.Status === 'running' || rec.State.Status === 'paused'; }
+
+  async stop(ref: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
+    const rec = this.store.get(ref);
+    if (!this.isRunning(rec)) throw notModified();
+    rec.StoppedByUser = true;
+    const sig = parseSignal(opts.signal || rec.Config.StopSignal || 'SIGTERM');
+    const timeout = opts.timeout ?? rec.Config.StopTimeout ?? 10;
+    await this.terminate(rec, sig, timeout);
+    this.event(rec, 'stop');
+  }
+
+  /** Sends `sig`, waits up to `timeoutSec` (negative: forever), then SIGKILL; resolves once the exit is handled. */
+  private async terminate(rec: ContainerRecord, sig: number, timeoutSec: number): Promise<void> {
+    const live = this.live.get(rec.Id);
+    const exited = live?.exitHandled ?? Promise.resolve();
+    if (rec.State.Status === 'paused') await this.unpauseQuiet(rec);
+    this.signal(rec, sig);
+    if (sig !== 9) {
+      const timedOut = timeoutSec < 0 ? new Promise<boolean>(() => {}) : new Promise<boolean>((r) => setTimeout(() => r(true), timeoutSec * 1000).unref());
+      const done = await Promise.race([exited.then(() => false), timedOut]);
+      if (!done) return;
+      if (this.isRunning(rec)) this.signal(rec, 9);
+    }
+    await exited;
+  }
+
+  private signal(rec: ContainerRecord, sig: number): void {
+    try {
+      if (rec.State.Pid > 0) process.kill(rec.State.Pid, sig);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw systemError(`cannot kill container ${rec.Id}: ${errorMessage(err)}`);
+    }
+  }
+
+  async kill(ref: string, signal?: string): Promise<void> {
+    const rec = this.store.get(ref);
+    const sig = parseSignal(signal, 'SIGKILL');
+    if (!this.isRunning(rec)) throw conflict(`Cannot kill container: ${ref}: Container ${rec.Id} is not running`);
+    // A killing signal is a deliberate stop: restart policies leave the container down.
+    if (sig === 9 || sig === 15 || sig === 2) rec.StoppedByUser = true;
+    if (rec.State.Status === 'paused' && sig === 9) await this.unpauseQuiet(rec);
+    this.signal(rec, sig);
+    this.event(rec, 'kill', { signal: String(sig) });
+    if (sig === 9) await this.live.get(rec.Id)?.exitHandled;
+  }
+
+  async pause(ref: string): Promise<void> {
+    const rec = this.store.get(ref);
+    await this.serialize(rec.Id, async () => {
+      if (rec.State.Status === 'paused') throw conflict(`Container ${rec.Id} is already paused`);
+      if (rec.State.Status !== 'running') throw conflict(`Container ${rec.Id} is not running`);
+      await this.driver(rec.Runtime).pause(rec.Id).catch((e) => { throw systemError(`cannot pause container ${rec.Id}: ${errorMessage(e)}`); });
+      rec.State.Status = 'paused';
+      await this.store.save(rec);
+      this.event(rec, 'pause');
+    });
+  }
+
+  async unpause(ref: string): Promise<void> {
+    const rec = this.store.get(ref);
+    await this.serialize(rec.Id, async () => {
+      if (rec.State.Status !== 'paused') throw conflict(`Container ${rec.Id} is not paused`);
+      await this.unpauseQuiet(rec);
+      this.event(rec, 'unpause');
+    });
+  }
+
+  private async unpauseQuiet(rec: ContainerRecord): Promise<void> {
+    await this.driver(rec.Runtime).resume(rec.Id).catch((e) => { throw systemError(`cannot unpause container ${rec.Id}: ${errorMessage(e)}`); });
+    rec.State.Status = 'running';
+    await this.store.save(rec);
+  }
+
+  async restart(ref: string, timeout?: number): Promise<void> {
+    const rec = this.store.get(ref);
+    if (this.isRunning(rec)) {
+      rec.StoppedByUser = true;
+      await this.terminate(rec, parseSignal(rec.Config.StopSignal || 'SIGTERM'), timeout ?? rec.Config.StopTimeout ?? 10);
+    }
+    await this.start(rec.Id);
+    this.event(rec, 'restart');
+  }
+
+  // ---------------------------------------------------------------- wait / remove / rename / resize
+
+  wait(ref: string, condition = 'not-running'): Promise<{ StatusCode: number; Error?: { Message: string } }> {
+    const rec = this.store.get(ref);
+    if (!['not-running', 'next-exit', 'removed'].includes(condition)) throw invalidParameter(`invalid condition: "${condition}"`);
+    if (condition === 'not-running' && !this.isRunning(rec) && rec.State.Status !== 'removing') return Promise.resolve({ StatusCode: rec.State.ExitCode });
+    return new Promise((resolve) => {
+      const list = this.waiters.get(rec.Id) ?? [];
+      list.push({ condition: condition as Waiter['condition'], resolve });
+      this.waiters.set(rec.Id, list);
+    });
+  }
+
+  async remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
+    const rec = this.store.get(ref);
+    await this.serialize(rec.Id, () => this.removeLocked(rec, opts));
+  }
+
+  private async removeLocked(rec: ContainerRecord, opts: { force?: boolean }): Promise<void> {
+    if (!this.store.tryGet(rec.Id)) return;
+    if (this.isRunning(rec)) {
+      if (!opts.force) {
+        const what = rec.State.Status === 'paused' ? 'container is paused' : 'container is running';
+        throw conflict(`cannot remove container "${rec.Name}": ${what}: stop the container before removing or force remove`);
+      }
+      rec.StoppedByUser = true;
+      if (rec.State.Status === 'paused') await this.unpauseQuiet(rec).catch(() => undefined);
+      this.signal(rec, 9);
+      // The exit handler needs this container's lock, which we hold: wait for the shim directly instead.
+      const shim = this.live.get(rec.Id)?.shim;
+      const status = shim ? await shim.exited : await readExitStatus(this.paths.shimState(rec.Id));
+      rec.State = { ...rec.State, Status: 'exited', Pid: 0, ExitCode: status.exitCode, FinishedAt: status.finishedAt || nowIso() };
+      this.event(rec, 'die', { exitCode: String(status.exitCode) });
+      this.notify(rec, 'next-exit', { StatusCode: status.exitCode });
+    }
+    rec.State.Status = 'removing';
+    await this.releaseResources(rec);
+    await this.store.remove(rec);
+    this.live.delete(rec.Id);
+    this.event(rec, 'destroy');
+    this.notify(rec, 'removed', { StatusCode: rec.State.ExitCode });
+  }
+
+  async rename(ref: string, newName: string): Promise<void> {
+    const rec = this.store.get(ref);
+    if (!newName) throw invalidParameter('Neither old nor new names may be empty');
+    const name = checkName(newName);
+    if (name === rec.Name) throw conflict(`Renaming a container with the same name as its current name`);
+    this.store.reserveName(name, rec.Id);
+    const old = rec.Name;
+    rec.Name = name;
+    try {
+      await this.store.save(rec);
+    } catch (err) {
+      rec.Name = old;
+      this.store.releaseName(name, rec.Id);
+      throw err;
+    }
+    this.store.releaseName(old, rec.Id);
+    this.event(rec, 'rename', { oldName: old });
+  }
+
+  async resize(ref: string, rows: number, cols: number): Promise<void> {
+    const rec = this.store.get(ref);
+    const shim = this.live.get(rec.Id)?.shim;
+    if (!shim || !this.isRunning(rec)) throw conflict(`Container ${rec.Id} is not running`);
+    if (!Number.isFinite(rows) || !Number.isFinite(cols) || rows < 0 || cols < 0) throw invalidParameter('invalid height or width');
+    await shim.resize(rows, cols);
+  }
+
+  runningShim(rec: ContainerRecord): Shim | undefined { return this.live.get(rec.Id)?.shim; }
+
+  // ---------------------------------------------------------------- attach
+
+  /**
+   * Joins a hijacked client connection to the container. Before start, the client is queued and joined
+   * to the shim before the process runs, so no output is missed.
+   */
+  async attach(ref: string, client: Duplex, q: { stdin: boolean; stdout: boolean; stderr: boolean; detachKeys?: string }): Promise<void> {
+    const rec = this.store.get(ref);
+    const keys = parseDetachKeys(q.detachKeys);
+    const opts = {
+      tty: rec.Config.Tty, stdin: q.stdin && rec.Config.OpenStdin, stdout: q.stdout, stderr: q.stderr, detachKeys: keys,
+      onStdinEnd: () => {
+        // Docker closes the process's stdin when an attached client ends it, for StdinOnce without a TTY.
+        if (rec.Config.StdinOnce && !rec.Config.Tty) void this.live.get(rec.Id)?.shim?.closeStdin().catch(() => undefined);
+      },
+    };
+    const join = async (shim: Shim) => {
+      const conn = await shim.attach();
+      const how = await relay(client, conn, opts);
+      if (how === 'detached') this.event(rec, 'detach');
+    };
+    const live = this.liveOf(rec.Id);
+    if (live.shim) return join(live.shim);
+    if (rec.State.Status === 'created' || rec.State.Status === 'exited') {
+      // Not running yet: wait for the next start (docker run attaches before it starts the container).
+      return new Promise<void>((resolve) => {
+        const entry = (shim: Shim) => { join(shim).then(resolve, () => { client.destroy(); resolve(); }); };
+        live.pendingAttach.push(entry);
+        client.on('close', () => {
+          const i = live.pendingAttach.indexOf(entry);
+          if (i >= 0) { live.pendingAttach.splice(i, 1); resolve(); }
+        });
+      });
+    }
+    throw conflict('You cannot attach to a stopped container, start it first');
+  }
+
+  // ---------------------------------------------------------------- recovery after a daemon restart
+
+  /** Finds every container where it was: reconnects to live shims, records exits that happened meanwhile. */
+  async recover(): Promise<void> {
+    await this.store.load();
+    const alive = new Map<string, Attachment>();
+    await Promise.all(this.store.all().map(async (rec) => {
+      if (!this.isRunning(rec) && rec.State.Status !== 'removing') return;
+      const shim = await Shim.connect(this.paths.shimState(rec.Id));
+      if (shim) {
+        this.liveOf(rec.Id).shim = shim;
+        if (rec.Network) alive.set(rec.Id, rec.Network);
+        this.watchExit(rec, shim);
+        return;
+      }
+      if (rec.Network) alive.set(rec.Id, rec.Network); // detached in handleExit below
+      const status = await readExitStatus(this.paths.shimState(rec.Id));
+      if (rec.State.Status === 'removing') {
+        await this.serialize(rec.Id, () => this.removeLocked({ ...rec, State: { ...rec.State, Status: 'exited' } }, { force: true }));
+        return;
+      }
+      await this.serialize(rec.Id, () => this.handleExit(rec, status));
+    }));
+    await this.opts.network.reconcile(alive).catch((e) => log.warn('network reconcile failed', { error: errorMessage(e) }));
+    // Restart policies after a daemon restart: always, and unless-stopped unless the user stopped it.
+    for (const rec of this.store.all()) {
+      const p = rec.HostConfig.RestartPolicy?.Name;
+      if (rec.State.Status === 'exited' && !rec.StoppedByUser && (p === 'always' || p === 'unless-stopped')) {
+        this.start(rec.Id).catch((e) => log.warn('restart after daemon start failed', { id: rec.Id, error: errorMessage(e) }));
+      }
+    }
+  }
+
+  /** Detaches from shims without stopping containers (daemon shutdown). */
+  detachAll(): void {
+    for (const l of this.live.values()) l.shim?.close();
+  }
+
+  status(rec: ContainerRecord): ContainerStatus { return rec.State.Status; }
+  short(rec: ContainerRecord): string { return shortId(rec.Id); }
+}

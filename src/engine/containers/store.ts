@@ -1,0 +1,93 @@
+// In-memory index of containers (by id and by name) backed by one atomic JSON file per container.
+// Lookups never touch the disk; every change is persisted before the call returns.
+import { promises as fs } from 'fs';
+import * as path from 'path';
+import { writeJsonAtomic, readJson } from '../../common/atomic';
+import { conflict, invalidParameter, noSuchContainer, EngineError } from '../../common/errors';
+import { log } from '../../common/log';
+import type { ContainerRecord } from './types';
+
+export class ContainerStore {
+  private byId = new Map<string, ContainerRecord>();
+  private byName = new Map<string, string>();
+
+  constructor(readonly root: string) {}
+
+  dir(id: string): string { return path.join(this.root, id); }
+
+  async load(): Promise<void> {
+    await fs.mkdir(this.root, { recursive: true, mode: 0o710 });
+    for (const id of await fs.readdir(this.root)) {
+      try {
+        const rec = await readJson<ContainerRecord>(path.join(this.root, id, 'config.v2.json'));
+        if (!rec) continue; // a create that never finished: no record, so nothing references it
+        this.byId.set(rec.Id, rec);
+        this.byName.set(rec.Name, rec.Id);
+      } catch (err) {
+        log.error('skipping unreadable container record', { id, error: (err as Error).message });
+      }
+    }
+  }
+
+  all(): ContainerRecord[] { return [...this.byId.values()]; }
+
+  /** Full id, name (with or without "/"), or unambiguous id prefix — docker's lookup order. */
+  tryGet(ref: string): ContainerRecord | undefined {
+    if (!ref) return undefined;
+    const exact = this.byId.get(ref);
+    if (exact) return exact;
+    const named = this.byName.get(ref.startsWith('/') ? ref : `/${ref}`);
+    if (named) return this.byId.get(named);
+    if (!/^[0-9a-f]+$/.test(ref)) return undefined;
+    let found: ContainerRecord | undefined;
+    for (const rec of this.byId.values()) {
+      if (!rec.Id.startsWith(ref)) continue;
+      if (found) throw new EngineError(400, `multiple IDs found with provided prefix: ${ref}`);
+      found = rec;
+    }
+    return found;
+  }
+
+  get(ref: string): ContainerRecord {
+    const rec = this.tryGet(ref);
+    if (!rec) throw noSuchContainer(ref);
+    return rec;
+  }
+
+  reserveName(name: string, id: string): void {
+    const holder = this.byName.get(name);
+    if (holder && holder !== id) {
+      throw conflict(`Conflict. The container name "${name}" is already in use by container "${holder}". You have to remove (or rename) that container to be able to reuse that name.`);
+    }
+    this.byName.set(name, id);
+  }
+
+  releaseName(name: string, id: string): void {
+    if (this.byName.get(name) === id) this.byName.delete(name);
+  }
+
+  hasName(name: string): boolean { return this.byName.has(name); }
+
+  async add(rec: ContainerRecord): Promise<void> {
+    await fs.mkdir(this.dir(rec.Id), { recursive: true, mode: 0o710 });
+    await this.save(rec);
+    this.byId.set(rec.Id, rec);
+  }
+
+  async save(rec: ContainerRecord): Promise<void> {
+    await writeJsonAtomic(path.join(this.dir(rec.Id), 'config.v2.json'), rec);
+  }
+
+  async remove(rec: ContainerRecord): Promise<void> {
+    this.byId.delete(rec.Id);
+    this.releaseName(rec.Name, rec.Id);
+    await fs.rm(this.dir(rec.Id), { recursive: true, force: true });
+  }
+}
+
+export const validName = (name: string) => /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name);
+
+export function checkName(name: string): string {
+  if (!validName(name)) throw invalidParameter(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+  return name.startsWith('/') ? name : `/${name}`;
+}

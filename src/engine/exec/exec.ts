@@ -1,0 +1,156 @@
+// docker exec: processes started in a running container's namespaces, each under its own berth-shim
+// (so a TTY and the exit code are handled exactly like the container's own process).
+import { promises as fs } from 'fs';
+import type { Duplex } from 'stream';
+import { conflict, invalidParameter, notFound, errorMessage } from '../../common/errors';
+import { newId } from '../../common/ids';
+import { writeJsonAtomic } from '../../common/atomic';
+import { Shim } from '../../runtime/shim';
+import { resolveUser } from '../../runtime/user';
+import { resolveCapabilities } from '../../runtime/spec';
+import type { ContainerEngine } from '../containers/engine';
+import type { ContainerRecord } from '../containers/types';
+import { relay, parseDetachKeys, frame } from '../containers/attach';
+import type { EventBus } from '../events';
+
+export interface ExecConfig {
+  AttachStdin?: boolean; AttachStdout?: boolean; AttachStderr?: boolean; Tty?: boolean; Cmd?: string[];
+  Env?: string[]; WorkingDir?: string; User?: string; Privileged?: boolean; DetachKeys?: string; ConsoleSize?: [number, number] | null;
+}
+
+interface ExecRecord {
+  id: string; container: ContainerRecord; config: ExecConfig;
+  running: boolean; started: boolean; exitCode: number | null; pid: number; shim?: Shim;
+  done: Promise<void>; finish: () => void;
+}
+
+export class ExecEngine {
+  private execs = new Map<string, ExecRecord>();
+
+  constructor(private readonly containers: ContainerEngine, private readonly events: EventBus) {}
+
+  idsFor(containerId: string): string[] {
+    return [...this.execs.values()].filter((e) => e.container.Id === containerId).map((e) => e.id);
+  }
+
+  create(ref: string, body: unknown): { Id: string } {
+    const rec = this.containers.store.get(ref);
+    if (!body || typeof body !== 'object') throw invalidParameter('invalid JSON: the request body must be a JSON object');
+    const cfg = body as ExecConfig;
+    if (!Array.isArray(cfg.Cmd) || !cfg.Cmd.length) throw invalidParameter('No exec command specified');
+    if (rec.State.Status === 'paused') throw conflict(`Container ${rec.Id} is paused, unpause the container before exec`);
+    if (rec.State.Status !== 'running') throw conflict(`Container ${rec.Id} is not running`);
+    const id = newId();
+    let finish = () => {};
+    const done = new Promise<void>((r) => { finish = r; });
+    this.execs.set(id, { id, container: rec, config: cfg, running: false, started: false, exitCode: null, pid: 0, done, finish });
+    this.events.emitEvent('container', `exec_create: ${cfg.Cmd.join(' ')}`, rec.Id, { execID: id });
+    return { Id: id };
+  }
+
+  get(id: string): ExecRecord {
+    const e = this.execs.get(id);
+    if (!e) throw notFound(`No such exec instance: ${id}`);
+    return e;
+  }
+
+  /** Starts the exec. With a client, output is relayed until the process exits; detached otherwise. */
+  async start(id: string, opts: { detach: boolean; tty?: boolean; consoleSize?: [number, number] | null }, client?: Duplex): Promise<void> {
+    const ex = this.get(id);
+    if (ex.started) throw conflict(`Error: Exec command ${id} has already run`);
+    const rec = ex.container;
+    if (rec.State.Status !== 'running') throw conflict(`Container ${rec.Id} is not running`);
+    ex.started = true;
+    const tty = opts.tty ?? !!ex.config.Tty;
+    const stateDir = this.containers.paths.execState(rec.Id, id);
+    const rootfs = this.containers.paths.rootfs(rec.Id).merged;
+    try {
+      const user = await resolveUser(rootfs, ex.config.User || rec.Config.User);
+      const caps = resolveCapabilities(rec.HostConfig.CapAdd ?? [], rec.HostConfig.CapDrop ?? [], rec.HostConfig.Privileged || ex.config.Privileged);
+      const env = [...rec.Config.Env];
+      for (const kv of ex.config.Env ?? []) env.push(kv);
+      if (!env.some((e) => e.startsWith('PATH='))) env.unshift('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
+      if (tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
+      if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home}`);
+      const proc = {
+        terminal: tty, user: { uid: user.uid, gid: user.gid, ...(user.additionalGids.length ? { additionalGids: user.additionalGids } : {}) },
+        args: ex.config.Cmd, env, cwd: ex.config.WorkingDir || rec.Config.WorkingDir || '/',
+        capabilities: { bounding: caps, effective: caps, permitted: caps }, noNewPrivileges: false,
+        ...(tty && opts.consoleSize ? { consoleSize: { height: opts.consoleSize[0], width: opts.consoleSize[1] } } : {}),
+      };
+      await fs.mkdir(stateDir, { recursive: true, mode: 0o700 });
+      const processFile = `${stateDir}.process.json`;
+      await writeJsonAtomic(processFile, proc);
+      const driver = this.containers.driver(rec.Runtime);
+      ex.shim = await Shim.spawn({
+        runtimePath: driver.info.path, runtimeRoot: driver.root, id: rec.Id, bundle: this.containers.paths.bundle(rec.Id), stateDir,
+        tty, stdin: !!ex.config.AttachStdin && !opts.detach, stdinOnce: false, exec: { processFile, execId: id },
+      });
+    } catch (err) {
+      this.fail(ex, client, errorMessage(err), tty);
+      return;
+    }
+    const shim = ex.shim;
+    let relayed: Promise<unknown> = Promise.resolve();
+    if (client && !opts.detach) {
+      const conn = await shim.attach();
+      relayed = relay(client, conn, {
+        tty, stdin: !!ex.config.AttachStdin, stdout: ex.config.AttachStdout !== false, stderr: ex.config.AttachStderr !== false,
+        detachKeys: parseDetachKeys(ex.config.DetachKeys),
+        onStdinEnd: () => { void shim.closeStdin().catch(() => undefined); },
+      });
+    }
+    try {
+      ex.pid = await shim.start();
+      ex.running = true;
+      this.events.emitEvent('container', `exec_start: ${ex.config.Cmd!.join(' ')}`, rec.Id, { execID: id });
+      if (tty && opts.consoleSize && opts.consoleSize[0] > 0) await shim.resize(opts.consoleSize[0], opts.consoleSize[1]).catch(() => undefined);
+    } catch (err) {
+      shim.close();
+      this.fail(ex, client, errorMessage(err), tty);
+      return;
+    }
+    void shim.exited.then(async (status) => {
+      ex.running = false;
+      ex.exitCode = status.exitCode;
+      ex.pid = 0;
+      await relayed;
+      await fs.rm(stateDir, { recursive: true, force: true }).catch(() => undefined);
+      await fs.rm(`${stateDir}.process.json`, { force: true }).catch(() => undefined);
+      this.events.emitEvent('container', 'exec_die', rec.Id, { execID: id, exitCode: String(status.exitCode) });
+      ex.finish();
+    });
+    await relayed;
+    if (client) await ex.done;
+  }
+
+  /** The process could not be started: report it on the stream like Docker (exit 126/127). */
+  private fail(ex: ExecRecord, client: Duplex | undefined, message: string, tty: boolean): void {
+    const notFoundExe = /not found|No such file/i.test(message);
+    ex.exitCode = notFoundExe ? 127 : 126;
+    const exe = ex.config.Cmd?.[0] ?? '';
+    const text = `OCI runtime exec failed: exec failed: unable to start container process: exec: "${exe}": ${notFoundExe ? 'executable file not found in $PATH' : 'permission denied'}: unknown\r\n`;
+    if (client && !client.destroyed) {
+      client.end(tty ? Buffer.from(text) : frame(1, text));
+    }
+    ex.finish();
+  }
+
+  async resize(id: string, rows: number, cols: number): Promise<void> {
+    const ex = this.get(id);
+    if (!ex.shim || !ex.running) throw conflict(`Exec ${id} is not running`);
+    await ex.shim.resize(rows, cols);
+  }
+
+  inspect(id: string): Record<string, unknown> {
+    const ex = this.get(id);
+    const cmd = ex.config.Cmd ?? [];
+    return {
+      ID: ex.id, Running: ex.running, ExitCode: ex.exitCode, ProcessConfig: {
+        tty: !!ex.config.Tty, entrypoint: cmd[0], arguments: cmd.slice(1), privileged: !!ex.config.Privileged, ...(ex.config.User ? { user: ex.config.User } : {}),
+      },
+      OpenStdin: !!ex.config.AttachStdin, OpenStderr: !!ex.config.AttachStderr, OpenStdout: !!ex.config.AttachStdout,
+      CanRemove: false, ContainerID: ex.container.Id, DetachKeys: ex.config.DetachKeys ?? '', Pid: ex.pid,
+    };
+  }
+}

@@ -1,0 +1,41 @@
+// A container's root filesystem: an overlay of the image's layers (read-only lowers) and the
+// container's own upper directory. Mounted at start, unmounted when the container stops.
+import { promises as fs } from 'fs';
+import { run } from './exec';
+
+export interface RootfsPaths { upper: string; work: string; merged: string }
+
+export async function prepareRootfsDirs(p: RootfsPaths): Promise<void> {
+  await Promise.all([fs.mkdir(p.upper, { recursive: true, mode: 0o755 }), fs.mkdir(p.work, { recursive: true, mode: 0o700 }), fs.mkdir(p.merged, { recursive: true, mode: 0o755 })]);
+}
+
+export async function isMounted(dir: string): Promise<boolean> {
+  const mounts = await fs.readFile('/proc/self/mountinfo', 'utf8');
+  return mounts.split('\n').some((line) => line.split(' ')[4] === dir);
+}
+
+/** lowerDirs top-most first, as overlayfs wants them. */
+export async function mountOverlay(lowerDirs: string[], p: RootfsPaths): Promise<void> {
+  if (await isMounted(p.merged)) return;
+  await prepareRootfsDirs(p);
+  // An image with no layers still needs a lower directory for overlayfs: use an empty one.
+  const lowers = lowerDirs.length ? lowerDirs : [await emptyLower(p)];
+  const options = `lowerdir=${lowers.join(':')},upperdir=${p.upper},workdir=${p.work}`;
+  await run('mount', ['-t', 'overlay', 'overlay', '-o', options, p.merged]);
+}
+
+async function emptyLower(p: RootfsPaths): Promise<string> {
+  const dir = `${p.work}-empty`;
+  await fs.mkdir(dir, { recursive: true });
+  return dir;
+}
+
+export async function unmountOverlay(p: RootfsPaths): Promise<void> {
+  if (!(await isMounted(p.merged))) return;
+  try {
+    await run('umount', [p.merged]);
+  } catch {
+    // Still busy (a process holds it): detach it lazily so removal never leaves a stuck mount behind.
+    await run('umount', ['-l', p.merged]);
+  }
+}

@@ -1,0 +1,74 @@
+// The OCI runtime driver: which runtime (crun or runc) and the commands the engine needs from it.
+// Containers themselves are created and started by the shim (see shim.ts); this drives the rest.
+import { existsSync, promises as fs } from 'fs';
+import { run, CommandError } from './exec';
+import { log } from '../common/log';
+
+export interface RuntimeInfo { name: string; path: string }
+
+const KNOWN: Record<string, string[]> = { crun: ['/usr/bin/crun', '/usr/local/bin/crun'], runc: ['/usr/sbin/runc', '/usr/bin/runc', '/usr/local/sbin/runc'] };
+
+export function findRuntime(name: string): RuntimeInfo | undefined {
+  const path = (KNOWN[name] ?? [name]).find((p) => existsSync(p));
+  return path ? { name, path } : undefined;
+}
+
+/**
+ * On a cgroup v1/v2 hybrid whose v2 root still lists controllers (hugetlb here), crun refuses every container.
+ * Mounting the v1 hugetlb hierarchy moves that controller out of v2, after which crun works. Returns true when
+ * crun can be used.
+ */
+export async function prepareCgroupsForCrun(): Promise<boolean> {
+  const unified = '/sys/fs/cgroup/unified/cgroup.controllers';
+  if (!existsSync(unified)) return true; // pure v1 or pure v2: nothing to fix
+  let controllers = (await fs.readFile(unified, 'utf8')).trim();
+  if (!controllers) return true;
+  for (const ctrl of controllers.split(/\s+/)) {
+    const dir = `/sys/fs/cgroup/${ctrl}`;
+    try {
+      await fs.mkdir(dir, { recursive: true });
+      await run('mount', ['-t', 'cgroup', '-o', ctrl, 'cgroup', dir]);
+      log.info('mounted cgroup v1 hierarchy so crun can run on this hybrid host', { controller: ctrl });
+    } catch (err) {
+      log.warn('could not move cgroup controller to v1', { controller: ctrl, error: (err as Error).message });
+    }
+  }
+  controllers = (await fs.readFile(unified, 'utf8')).trim();
+  return controllers === '';
+}
+
+/** Pick the runtime: the one asked for, else crun where it works on this host, else runc. */
+export async function chooseRuntime(requested?: string): Promise<RuntimeInfo> {
+  if (requested) {
+    const r = findRuntime(requested);
+    if (!r) throw new Error(`runtime ${requested} not found`);
+    if (r.name === 'crun') await prepareCgroupsForCrun();
+    return r;
+  }
+  const crun = findRuntime('crun');
+  if (crun && (await prepareCgroupsForCrun())) return crun;
+  const runc = findRuntime('runc');
+  if (runc) return runc;
+  if (crun) return crun;
+  throw new Error('no OCI runtime found: install crun or runc');
+}
+
+export class RuntimeDriver {
+  constructor(readonly info: RuntimeInfo, readonly root: string) {}
+
+  private cmd(args: string[]) {
+    return run(this.info.path, ['--root', this.root, ...args]);
+  }
+
+  async delete(id: string): Promise<void> {
+    try {
+      await this.cmd(['delete', '--force', id]);
+    } catch (err) {
+      // Already gone is fine: delete runs after crashes and restarts too.
+      if (err instanceof CommandError && /does not exist|not found|No such file/i.test(err.stderr)) return;
+      throw err;
+    }
+  }
+  pause(id: string) { return this.cmd(['pause', id]); }
+  resume(id: string) { return this.cmd(['resume', id]); }
+}

@@ -1,0 +1,74 @@
+// Docker's default seccomp profile, as the OCI runtime wants it.
+// The profile data comes from Debian's golang-github-containers-common (/usr/share/containers/seccomp.json,
+// the same schema as moby's default.json). Its rules carry conditions (capabilities, architectures, minimum
+// kernel) that Docker resolves per container; we resolve them here the same way.
+import { readFileSync } from 'fs';
+import * as os from 'os';
+
+export const DEFAULT_SECCOMP_PROFILE = '/usr/share/containers/seccomp.json';
+
+interface ProfileRule {
+  names?: string[]; name?: string; action: string; errnoRet?: number;
+  args?: Array<{ index: number; value: number; valueTwo?: number; op: string }> | null;
+  includes?: { caps?: string[]; arches?: string[]; minKernel?: string };
+  excludes?: { caps?: string[]; arches?: string[]; minKernel?: string };
+}
+interface Profile {
+  defaultAction: string; defaultErrnoRet?: number;
+  archMap?: Array<{ architecture: string; subArchitectures?: string[] }>;
+  syscalls: ProfileRule[];
+}
+export interface OciSeccomp {
+  defaultAction: string; defaultErrnoRet?: number; architectures: string[];
+  syscalls: Array<{ names: string[]; action: string; errnoRet?: number; args?: unknown[] }>;
+}
+
+// Go's GOARCH names, which the profile's "arches" conditions use.
+const goArch: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: 'x86', s390x: 's390x', ppc64: 'ppc64le' };
+const seccompArch: Record<string, string> = { amd64: 'SCMP_ARCH_X86_64', arm64: 'SCMP_ARCH_AARCH64', arm: 'SCMP_ARCH_ARM', x86: 'SCMP_ARCH_X86', s390x: 'SCMP_ARCH_S390X', ppc64le: 'SCMP_ARCH_PPC64LE' };
+
+let cachedProfile: Profile | undefined;
+const cache = new Map<string, OciSeccomp>();
+
+function kernelAtLeast(min: string): boolean {
+  const parse = (v: string) => v.split(/[.-]/).slice(0, 2).map((x) => parseInt(x, 10) || 0);
+  const [a, b] = parse(os.release());
+  const [c, d] = parse(min);
+  return a > c || (a === c && b >= d);
+}
+
+/** The profile resolved for a container with the given capability set (names like CAP_CHOWN). */
+export function seccompFor(capabilities: string[], profilePath = DEFAULT_SECCOMP_PROFILE): OciSeccomp {
+  const key = `${profilePath}\0${[...capabilities].sort().join(',')}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  cachedProfile ??= JSON.parse(readFileSync(profilePath, 'utf8')) as Profile;
+  const profile = cachedProfile;
+  const arch = goArch[process.arch] ?? process.arch;
+  const caps = new Set(capabilities);
+  const matches = (cond: ProfileRule['includes'], want: boolean) => {
+    if (!cond) return true;
+    const checks: boolean[] = [];
+    if (cond.caps?.length) checks.push(cond.caps.every((c) => caps.has(c)));
+    if (cond.arches?.length) checks.push(cond.arches.includes(arch));
+    if (cond.minKernel) checks.push(kernelAtLeast(cond.minKernel));
+    // includes: every listed condition must hold; excludes: the rule is dropped if any holds.
+    return want ? checks.every(Boolean) : !checks.some(Boolean);
+  };
+  const native = seccompArch[arch];
+  const archEntry = profile.archMap?.find((a) => a.architecture === native);
+  const result: OciSeccomp = {
+    defaultAction: profile.defaultAction,
+    defaultErrnoRet: profile.defaultErrnoRet,
+    architectures: archEntry ? [archEntry.architecture, ...(archEntry.subArchitectures ?? [])] : native ? [native] : [],
+    syscalls: [],
+  };
+  for (const rule of profile.syscalls) {
+    if (!matches(rule.includes, true) || !matches(rule.excludes, false)) continue;
+    const names = rule.names ?? (rule.name ? [rule.name] : []);
+    if (!names.length) continue;
+    result.syscalls.push({ names, action: rule.action, ...(rule.errnoRet !== undefined ? { errnoRet: rule.errnoRet } : {}), ...(rule.args?.length ? { args: rule.args } : {}) });
+  }
+  cache.set(key, result);
+  return result;
+}

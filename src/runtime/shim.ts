@@ -1,0 +1,129 @@
+// Client side of berth-shim (see shim/PROTOCOL.md): spawn it, talk to its control socket, attach to
+// its output, and learn of the process's exit when the shim goes away (its control connection closes).
+import { spawn } from 'child_process';
+import { existsSync, promises as fs } from 'fs';
+import * as net from 'net';
+import * as path from 'path';
+import { readJson } from '../common/atomic';
+
+export interface ExitStatus { exitCode: number; signal: number | null; finishedAt: string; oomKilled: boolean }
+
+export interface ShimOptions {
+  runtimePath: string; runtimeRoot: string; id: string; bundle: string; stateDir: string;
+  tty: boolean; stdin: boolean; stdinOnce: boolean; logPath?: string;
+  exec?: { processFile: string; execId: string };
+}
+
+export function shimBinary(): string {
+  const candidates = [
+    process.env.BERTH_SHIM,
+    path.resolve(__dirname, '../src/runtime/shim/berth-shim'), // dist/daemon.js
+    path.resolve(__dirname, '../../../src/runtime/shim/berth-shim'), // build/src/runtime/shim.js
+    path.resolve(__dirname, 'shim/berth-shim'),
+  ];
+  const found = candidates.find((p): p is string => !!p && existsSync(p));
+  if (!found) throw new Error('berth-shim not found: run `make -C src/runtime/shim` (scripts/setup does)');
+  return found;
+}
+
+export class Shim {
+  private queue: Array<{ resolve: (line: string) => void; reject: (e: Error) => void }> = [];
+  private buffer = '';
+  /** set when we close the connection ourselves (daemon shutdown): that is not the process exiting. */
+  private detached = false;
+  readonly exited: Promise<ExitStatus>;
+
+  private constructor(readonly stateDir: string, private readonly ctl: net.Socket) {
+    ctl.setEncoding('utf8');
+    ctl.on('data', (chunk: string) => {
+      this.buffer += chunk;
+      let nl: number;
+      while ((nl = this.buffer.indexOf('\n')) >= 0) {
+        const line = this.buffer.slice(0, nl);
+        this.buffer = this.buffer.slice(nl + 1);
+        this.queue.shift()?.resolve(line);
+      }
+    });
+    this.exited = new Promise((resolve) => {
+      ctl.on('error', () => { /* close follows */ });
+      ctl.on('close', () => {
+        for (const q of this.queue.splice(0)) q.reject(new Error('container shim exited'));
+        if (!this.detached) resolve(readExitStatus(stateDir));
+      });
+    });
+  }
+
+  /** Connect to a running shim (at spawn, and after a daemon restart). Undefined when none is listening. */
+  static async connect(stateDir: string): Promise<Shim | undefined> {
+    const sock = await connectUnix(path.join(stateDir, 'ctl.sock')).catch(() => undefined);
+    return sock ? new Shim(stateDir, sock) : undefined;
+  }
+
+  static async spawn(opts: ShimOptions): Promise<Shim> {
+    await fs.mkdir(opts.stateDir, { recursive: true, mode: 0o700 });
+    const args = ['--runtime', opts.runtimePath, '--runtime-root', opts.runtimeRoot, '--id', opts.id, '--bundle', opts.bundle, '--state-dir', opts.stateDir];
+    if (opts.tty) args.push('--tty');
+    if (opts.stdin) args.push('--stdin');
+    if (opts.stdinOnce) args.push('--stdin-once');
+    if (opts.logPath) args.push('--log-path', opts.logPath);
+    if (opts.exec) args.push('--exec', opts.exec.processFile, '--exec-id', opts.exec.execId);
+    const child = spawn(shimBinary(), args, { stdio: ['ignore', 'ignore', 'ignore', 'pipe'], detached: true });
+    const sync = child.stdio[3] as NodeJS.ReadableStream;
+    const report = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      sync.setEncoding('utf8');
+      sync.on('data', (d: string) => { text += d; });
+      sync.on('end', () => resolve(text));
+      sync.on('error', reject);
+      child.on('error', reject);
+    });
+    child.unref();
+    let msg: { ready?: boolean; error?: string };
+    try { msg = JSON.parse(report.trim().split('\n')[0] || '{}'); } catch { msg = { error: `container shim failed: ${report.trim() || 'no report'}` }; }
+    if (!msg.ready) throw new Error(msg.error || 'container shim exited without reporting');
+    const shim = await Shim.connect(opts.stateDir);
+    if (!shim) throw new Error('container shim is not listening');
+    return shim;
+  }
+
+  request(command: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      if (this.ctl.destroyed) return reject(new Error('container shim exited'));
+      this.queue.push({ resolve, reject });
+      this.ctl.write(command + '\n');
+    });
+  }
+
+  /** Starts the process; resolves with its host pid. */
+  async start(): Promise<number> {
+    const reply = await this.request('start');
+    if (!reply.startsWith('ok')) throw new Error(reply.replace(/^error\s*/, '') || 'start failed');
+    return parseInt(reply.slice(3), 10);
+  }
+
+  async resize(rows: number, cols: number): Promise<void> { await this.request(`resize ${rows} ${cols}`); }
+  async closeStdin(): Promise<void> { await this.request('close-stdin'); }
+
+  /** A new attach connection: stdcopy-framed output from the shim, raw stdin to it. */
+  attach(): Promise<net.Socket> { return connectUnix(path.join(this.stateDir, 'attach.sock')); }
+
+  /** Drops the control connection without affecting the process; `exited` then never resolves. */
+  close(): void { this.detached = true; this.ctl.destroy(); }
+}
+
+export async function readExitStatus(stateDir: string): Promise<ExitStatus> {
+  const status = await readJson<ExitStatus>(path.join(stateDir, 'exit.json')).catch(() => undefined);
+  return status ?? { exitCode: 255, signal: null, finishedAt: new Date().toISOString(), oomKilled: false };
+}
+
+export async function hasExitStatus(stateDir: string): Promise<boolean> {
+  return existsSync(path.join(stateDir, 'exit.json'));
+}
+
+function connectUnix(file: string): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect({ path: file, allowHalfOpen: true });
+    sock.once('connect', () => { sock.removeListener('error', reject); resolve(sock); });
+    sock.once('error', reject);
+  });
+}

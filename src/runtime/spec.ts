@@ -1,0 +1,129 @@
+// OCI runtime spec (config.json) generation with Docker's defaults: capabilities, masked and
+// read-only paths, mounts, namespaces, device rules and the default seccomp profile.
+import { seccompFor, OciSeccomp } from './seccomp';
+
+export const DEFAULT_CAPABILITIES = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID',
+  'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
+];
+
+export const ALL_CAPABILITIES = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID',
+  'CAP_SETUID', 'CAP_SETPCAP', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE', 'CAP_NET_BROADCAST', 'CAP_NET_ADMIN',
+  'CAP_NET_RAW', 'CAP_IPC_LOCK', 'CAP_IPC_OWNER', 'CAP_SYS_MODULE', 'CAP_SYS_RAWIO', 'CAP_SYS_CHROOT', 'CAP_SYS_PTRACE',
+  'CAP_SYS_PACCT', 'CAP_SYS_ADMIN', 'CAP_SYS_BOOT', 'CAP_SYS_NICE', 'CAP_SYS_RESOURCE', 'CAP_SYS_TIME',
+  'CAP_SYS_TTY_CONFIG', 'CAP_MKNOD', 'CAP_LEASE', 'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL', 'CAP_SETFCAP',
+  'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG', 'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ',
+  'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
+];
+
+export const MASKED_PATHS = [
+  '/proc/asound', '/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
+  '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/proc/interrupts', '/sys/firmware', '/sys/devices/virtual/powercap',
+];
+export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+
+export interface ProcessUser { uid: number; gid: number; additionalGids: number[] }
+
+export interface SpecInput {
+  rootfs: string;
+  readonlyRootfs?: boolean;
+  args: string[];
+  env: string[];
+  cwd: string;
+  user: ProcessUser;
+  terminal: boolean;
+  hostname: string;
+  /** netns file to join; undefined with a new namespace ('none' handled by caller giving a path too), null to share the host's. */
+  netnsPath?: string | null;
+  /** join another container's namespaces (network=container:x) by its pid. */
+  joinPid?: number;
+  capAdd?: string[];
+  capDrop?: string[];
+  privileged?: boolean;
+  cgroupsPath: string;
+  /** files bind-mounted read-write over the image's: /etc/hosts, /etc/resolv.conf, /etc/hostname. */
+  etcFiles: Array<{ destination: string; source: string }>;
+  shmSize?: number;
+  seccompProfile?: string;
+  noNewPrivileges?: boolean;
+  sysctl?: Record<string, string>;
+  /** the host's hard RLIMIT_NOFILE: never ask for more (root here lacks CAP_SYS_RESOURCE). */
+  ulimits?: Array<{ Name: string; Soft: number; Hard: number }>;
+}
+
+/** CAP_ prefixed, upper case; docker accepts "net_admin", "NET_ADMIN", "CAP_NET_ADMIN" and "ALL". */
+export function normalizeCap(cap: string): string {
+  const up = cap.toUpperCase();
+  return up === 'ALL' ? 'ALL' : up.startsWith('CAP_') ? up : `CAP_${up}`;
+}
+
+export function resolveCapabilities(add: string[] = [], drop: string[] = [], privileged = false): string[] {
+  if (privileged) return [...ALL_CAPABILITIES];
+  const adds = add.map(normalizeCap);
+  const drops = drop.map(normalizeCap);
+  let caps = adds.includes('ALL') ? [...ALL_CAPABILITIES] : [...DEFAULT_CAPABILITIES, ...adds];
+  if (drops.includes('ALL')) caps = adds.filter((c) => c !== 'ALL');
+  else caps = caps.filter((c) => !drops.includes(c));
+  return [...new Set(caps)];
+}
+
+// A null major/minor is a wildcard, expressed in the OCI spec by leaving the field out.
+const devAllow = (type: 'c' | 'b', major: number | null, minor: number | null, access = 'rwm') =>
+  ({ allow: true, type, ...(major === null ? {} : { major }), ...(minor === null ? {} : { minor }), access });
+
+export function buildSpec(input: SpecInput): Record<string, unknown> {
+  const caps = resolveCapabilities(input.capAdd, input.capDrop, input.privileged);
+  const seccomp: OciSeccomp | undefined = input.privileged ? undefined : seccompFor(caps, input.seccompProfile);
+  const namespaces: Array<{ type: string; path?: string }> = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
+  if (input.joinPid) namespaces.push({ type: 'network', path: `/proc/${input.joinPid}/ns/net` });
+  else if (input.netnsPath) namespaces.push({ type: 'network', path: input.netnsPath });
+  else if (input.netnsPath === undefined) namespaces.push({ type: 'network' });
+  // netnsPath === null: the host's network namespace (--network host), so no entry.
+
+  const shmSize = input.shmSize && input.shmSize > 0 ? input.shmSize : 64 * 1024 * 1024;
+  const mounts: Array<Record<string, unknown>> = [
+    { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+    { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+    { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['ro', 'nosuid', 'noexec', 'nodev'] },
+    { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${shmSize}`] },
+    ...input.etcFiles.map((f) => ({ destination: f.destination, type: 'bind', source: f.source, options: ['rbind', 'rprivate'] })),
+  ];
+
+  const spec: Record<string, unknown> = {
+    ociVersion: '1.0.2',
+    process: {
+      terminal: input.terminal,
+      user: { uid: input.user.uid, gid: input.user.gid, ...(input.user.additionalGids.length ? { additionalGids: input.user.additionalGids } : {}) },
+      args: input.args,
+      env: input.env,
+      cwd: input.cwd,
+      capabilities: { bounding: caps, effective: caps, permitted: caps },
+      ...(input.ulimits?.length ? { rlimits: input.ulimits.map((u) => ({ type: `RLIMIT_${u.Name.toUpperCase()}`, soft: u.Soft, hard: u.Hard })) } : {}),
+      noNewPrivileges: input.noNewPrivileges ?? false,
+      oomScoreAdj: 0,
+    },
+    root: { path: input.rootfs, readonly: input.readonlyRootfs ?? false },
+    hostname: input.hostname,
+    mounts,
+    linux: {
+      namespaces,
+      cgroupsPath: input.cgroupsPath,
+      resources: {
+        devices: input.privileged ? [{ allow: true, access: 'rwm' }] : [
+          { allow: false, access: 'rwm' },
+          devAllow('c', 1, 3), devAllow('c', 1, 5), devAllow('c', 1, 7), devAllow('c', 1, 8), devAllow('c', 1, 9),
+          devAllow('c', 5, 0), devAllow('c', 5, 1), devAllow('c', 5, 2), devAllow('c', 136, null), devAllow('c', 10, 200),
+          devAllow('c', null, null, 'm'), devAllow('b', null, null, 'm'),
+        ],
+      },
+      ...(input.sysctl && Object.keys(input.sysctl).length ? { sysctl: input.sysctl } : {}),
+      ...(input.privileged ? {} : { maskedPaths: MASKED_PATHS, readonlyPaths: READONLY_PATHS }),
+      ...(seccomp ? { seccomp } : {}),
+    },
+  };
+  return spec;
+}

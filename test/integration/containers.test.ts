@@ -1,0 +1,259 @@
+// Core lifecycle against a real daemon with real containers (root): create/start/stop/kill/rm, exit codes,
+// stop semantics, logs, exec, pause, rename, top, bad input, and survival of a daemon SIGKILL.
+import { test, before, after } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { readFileSync, existsSync } from 'fs';
+import { TestDaemon, waitFor, sleep } from '../helpers/daemon';
+
+const d = new TestDaemon('core');
+
+before(async () => {
+  await d.start();
+  await d.loadBusybox();
+});
+after(async () => { await d.stop(); });
+
+async function create(body: Record<string, unknown>, name?: string): Promise<string> {
+  const r = await d.api('POST', `/containers/create${name ? `?name=${name}` : ''}`, { Image: 'busybox', ...body });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  return r.body.Id;
+}
+const inspect = async (id: string) => (await d.api('GET', `/containers/${id}/json`)).body;
+const waitExit = async (id: string) => (await d.api('POST', `/containers/${id}/wait`)).body.StatusCode as number;
+
+test('run a container to completion: exit code, logs in json-file format', async () => {
+  const id = await create({ Cmd: ['sh', '-c', 'echo out; echo err >&2; exit 3'] });
+  assert.equal((await d.api('POST', `/containers/${id}/start`)).status, 204);
+  assert.equal(await waitExit(id), 3);
+  const info = await inspect(id);
+  assert.equal(info.State.Status, 'exited');
+  assert.equal(info.State.ExitCode, 3);
+  const lines = readFileSync(info.LogPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(lines.map((l) => [l.log, l.stream]).sort(), [['err\n', 'stderr'], ['out\n', 'stdout']]);
+  for (const l of lines) assert.match(l.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z$/);
+});
+
+test('the container sees Docker defaults: hostname, /etc files, capabilities, masked paths, seccomp', async () => {
+  const id = await create({ Cmd: ['sh', '-c', 'hostname; cat /etc/hostname; grep CapEff /proc/self/status; grep Seccomp: /proc/self/status; cat /proc/kcore | wc -c; echo x > /proc/sys/kernel/domainname || echo rofs'] });
+  await d.api('POST', `/containers/${id}/start`);
+  assert.equal(await waitExit(id), 0);
+  const r = await d.api('GET', `/containers/${id}/logs?stdout=1&stderr=1`);
+  const text = String(r.body).replace(/[\x00-\x08]/g, '');
+  assert.ok(text.includes(id.slice(0, 12)), text);
+  assert.ok(text.includes('CapEff:\t00000000a80425fb'), text); // Docker's 14 default capabilities
+  assert.ok(/Seccomp:\s+2/.test(text), text);
+  assert.ok(text.includes('rofs'), text);
+});
+
+test('env, workdir, user by name, entrypoint and cmd merge like docker', async () => {
+  const id = await create({ Entrypoint: ['sh', '-c'], Cmd: ['echo "$FOO:$(pwd):$(id -u):$HOME"'], Env: ['FOO=bar'], WorkingDir: '/srv/app', User: 'nobody' });
+  await d.api('POST', `/containers/${id}/start`);
+  assert.equal(await waitExit(id), 0);
+  const info = await inspect(id);
+  const log = readFileSync(info.LogPath, 'utf8');
+  assert.ok(log.includes('bar:/srv/app:65534:'), log);
+  assert.equal(info.Path, 'sh');
+  assert.deepEqual(info.Args, ['-c', 'echo "$FOO:$(pwd):$(id -u):$HOME"']);
+});
+
+test('stop: a container that traps SIGTERM exits at once; one that ignores it dies after -t', async () => {
+  const trap = await create({ Cmd: ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 0.1; done'] });
+  const ignore = await create({ Cmd: ['sh', '-c', 'trap "" TERM; while true; do sleep 0.1; done'] });
+  await d.api('POST', `/containers/${trap}/start`);
+  await d.api('POST', `/containers/${ignore}/start`);
+  await sleep(200);
+  let t0 = Date.now();
+  assert.equal((await d.api('POST', `/containers/${trap}/stop?t=10`)).status, 204);
+  assert.ok(Date.now() - t0 < 3000, `trapping container took ${Date.now() - t0} ms`);
+  assert.equal((await inspect(trap)).State.ExitCode, 0);
+  t0 = Date.now();
+  await d.api('POST', `/containers/${ignore}/stop?t=2`);
+  const took = Date.now() - t0;
+  assert.ok(took >= 1900 && took < 6000, `ignoring container took ${took} ms`);
+  assert.equal((await inspect(ignore)).State.ExitCode, 137);
+  // stopping a stopped container: 304
+  assert.equal((await d.api('POST', `/containers/${ignore}/stop`)).status, 304);
+});
+
+test('kill -s, pause/unpause, restart, rename, top', async () => {
+  const id = await create({ Cmd: ['sh', '-c', 'trap "echo got-usr1" USR1; while true; do sleep 0.1; done'] }, 'lifecycle1');
+  await d.api('POST', `/containers/lifecycle1/start`);
+  assert.equal((await d.api('POST', `/containers/lifecycle1/start`)).status, 304);
+  await sleep(200);
+  assert.equal((await d.api('POST', `/containers/lifecycle1/kill?signal=USR1`)).status, 204);
+  await waitFor(async () => readFileSync((await inspect(id)).LogPath, 'utf8').includes('got-usr1'), 5000, 'USR1 handled');
+
+  assert.equal((await d.api('POST', `/containers/${id}/pause`)).status, 204);
+  assert.equal((await inspect(id)).State.Status, 'paused');
+  const freezer = readFileSync(`/sys/fs/cgroup/freezer/berth/${id}/freezer.state`, 'utf8').trim();
+  assert.equal(freezer, 'FROZEN');
+  assert.equal((await d.api('POST', `/containers/${id}/unpause`)).status, 204);
+  assert.equal((await inspect(id)).State.Status, 'running');
+
+  const top = (await d.api('GET', `/containers/${id}/top`)).body;
+  assert.ok(top.Titles.includes('PID'));
+  assert.ok(top.Processes.some((p: string[]) => p.join(' ').includes('sh -c')), JSON.stringify(top));
+
+  const pid1 = (await inspect(id)).State.Pid;
+  assert.equal((await d.api('POST', `/containers/${id}/restart?t=1`)).status, 204);
+  const after = await inspect(id);
+  assert.equal(after.State.Status, 'running');
+  assert.notEqual(after.State.Pid, pid1);
+
+  assert.equal((await d.api('POST', `/containers/${id}/rename?name=lifecycle2`)).status, 204);
+  assert.equal((await inspect('lifecycle2')).Name, '/lifecycle2');
+  assert.equal((await d.api('GET', '/containers/lifecycle1/json')).status, 404);
+
+  assert.equal((await d.api('DELETE', `/containers/${id}`)).status, 409);
+  assert.equal((await d.api('DELETE', `/containers/${id}?force=1`)).status, 204);
+  assert.equal((await d.api('GET', `/containers/${id}/json`)).status, 404);
+  assert.ok(!existsSync(`/sys/fs/cgroup/pids/berth/${id}`), 'cgroup removed');
+});
+
+test('bad input gets docker errors and statuses', async () => {
+  let r = await d.api('POST', '/containers/create', { Image: 'nosuchimage' });
+  assert.equal(r.status, 404);
+  assert.match(r.body.message, /No such image: nosuchimage/);
+  r = await d.api('GET', '/containers/doesnotexist/json');
+  assert.equal(r.status, 404);
+  assert.equal(r.body.message, 'No such container: doesnotexist');
+  await create({ Cmd: ['true'] }, 'dup');
+  r = await d.api('POST', '/containers/create?name=dup', { Image: 'busybox', Cmd: ['true'] });
+  assert.equal(r.status, 409);
+  assert.match(r.body.message, /^Conflict\. The container name "\/dup" is already in use by container "[0-9a-f]{64}"\. You have to remove \(or rename\) that container to be able to reuse that name\.$/);
+  r = await new Promise((resolve, reject) => {
+    const http = require('http') as typeof import('http');
+    const req = http.request({ socketPath: d.socket, method: 'POST', path: '/containers/create', headers: { 'Content-Type': 'application/json' } }, (res) => {
+      let text = ''; res.on('data', (c) => { text += c; }); res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text), headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end('{"Image": busybox');
+  });
+  assert.equal(r.status, 400);
+  assert.match(r.body.message, /invalid JSON/);
+  r = await d.api('POST', '/containers/create', { Image: 'busybox', Cmd: ['nosuchbinary'] });
+  const bad = r.body.Id;
+  r = await d.api('POST', `/containers/${bad}/start`);
+  assert.equal(r.status, 400);
+  assert.match(r.body.message, /executable file not found/);
+  assert.equal((await inspect(bad)).State.Status, 'created');
+  // nothing left behind by the failed start
+  assert.ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes(bad), 'no rootfs mount left');
+  // ambiguous prefix: create until two ids share a first hex digit
+  const ids: string[] = [];
+  for (let i = 0; i < 17; i++) ids.push(await create({ Cmd: ['true'] }));
+  const seen = new Map<string, number>();
+  for (const id of ids) seen.set(id[0], (seen.get(id[0]) ?? 0) + 1);
+  const prefix = [...seen.entries()].find(([, n]) => n > 1)![0];
+  const all = (await d.api('GET', '/containers/json?all=1')).body as Array<{ Id: string }>;
+  if (all.filter((c) => c.Id.startsWith(prefix)).length > 1) {
+    r = await d.api('GET', `/containers/${prefix}/json`);
+    assert.equal(r.status, 400);
+    assert.match(r.body.message, /multiple IDs found with provided prefix/);
+  }
+  for (const id of ids) await d.api('DELETE', `/containers/${id}`);
+});
+
+test('exec: output, exit code, env; exec in a stopped container is refused', async () => {
+  const id = await create({ Cmd: ['sleep', '300'] });
+  await d.api('POST', `/containers/${id}/start`);
+  const ex = await d.api('POST', `/containers/${id}/exec`, { Cmd: ['sh', '-c', 'echo $GREETING; exit 7'], Env: ['GREETING=hello'], AttachStdout: true, AttachStderr: true });
+  assert.equal(ex.status, 201);
+  const started = await d.api('POST', `/exec/${ex.body.Id}/start`, { Detach: false, Tty: false });
+  assert.equal(started.status, 200);
+  const out = String(started.body);
+  assert.ok(out.includes('hello'), JSON.stringify(out));
+  const exInfo = (await d.api('GET', `/exec/${ex.body.Id}/json`)).body;
+  assert.equal(exInfo.ExitCode, 7);
+  assert.equal(exInfo.Running, false);
+  await d.api('POST', `/containers/${id}/kill`);
+  const r = await d.api('POST', `/containers/${id}/exec`, { Cmd: ['true'] });
+  assert.equal(r.status, 409);
+  await d.api('DELETE', `/containers/${id}`);
+});
+
+test('logs: tail, timestamps, since/until, follow until exit', async () => {
+  const id = await create({ Cmd: ['sh', '-c', 'for i in 1 2 3 4 5; do echo line$i; done; sleep 1; echo late'] });
+  await d.api('POST', `/containers/${id}/start`);
+  const follow = await d.api('GET', `/containers/${id}/logs?stdout=1&follow=1`);
+  const text = String(follow.body);
+  for (const l of ['line1', 'line5', 'late']) assert.ok(text.includes(l), text);
+  const tail = String((await d.api('GET', `/containers/${id}/logs?stdout=1&tail=2`)).body);
+  assert.ok(!tail.includes('line4') && tail.includes('line5') && tail.includes('late'), tail);
+  const ts = String((await d.api('GET', `/containers/${id}/logs?stdout=1&timestamps=1&tail=1`)).body);
+  assert.match(ts, /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z late/);
+  const future = Math.floor(Date.now() / 1000) + 3600;
+  assert.equal(String((await d.api('GET', `/containers/${id}/logs?stdout=1&since=${future}`)).body ?? ''), '');
+  await d.api('DELETE', `/containers/${id}`);
+});
+
+test('list filters: status, name, label, ancestor, id', async () => {
+  const a = await create({ Cmd: ['sleep', '300'], Labels: { tier: 'web' } }, 'filt-a');
+  const b = await create({ Cmd: ['true'], Labels: { tier: 'db' } }, 'filt-b');
+  await d.api('POST', `/containers/${a}/start`);
+  const q = async (f: object) => ((await d.api('GET', `/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify(f))}`)).body as Array<{ Id: string }>).map((c) => c.Id);
+  assert.deepEqual(await q({ status: ['running'], name: ['filt-'] }), [a]);
+  assert.deepEqual(await q({ label: ['tier=db'] }), [b]);
+  assert.deepEqual((await q({ ancestor: ['busybox'], name: ['filt-'] })).sort(), [a, b].sort());
+  assert.deepEqual(await q({ id: [b.slice(0, 10)] }), [b]);
+  const running = (await d.api('GET', '/containers/json')).body as Array<{ Id: string; Status: string; State: string }>;
+  const item = running.find((c) => c.Id === a)!;
+  assert.equal(item.State, 'running');
+  assert.match(item.Status, /^Up /);
+  await d.api('DELETE', `/containers/${a}?force=1`);
+  await d.api('DELETE', `/containers/${b}`);
+});
+
+test('containers survive a daemon SIGKILL and stay controllable; exits meanwhile are recorded', async () => {
+  const keep = await create({ Cmd: ['sh', '-c', 'i=0; while true; do echo tick$i; i=$((i+1)); sleep 0.2; done'] });
+  const quit = await create({ Cmd: ['sh', '-c', 'sleep 1; exit 42'] });
+  await d.api('POST', `/containers/${keep}/start`);
+  await d.api('POST', `/containers/${quit}/start`);
+  const pid = (await inspect(keep)).State.Pid;
+  await d.kill();
+  await sleep(1800); // `quit` exits while no daemon runs; `keep` goes on logging
+  process.kill(pid, 0); // still alive
+  await d.start();
+  const k = await inspect(keep);
+  assert.equal(k.State.Status, 'running');
+  assert.equal(k.State.Pid, pid);
+  const q = await inspect(quit);
+  assert.equal(q.State.Status, 'exited');
+  assert.equal(q.State.ExitCode, 42);
+  // fully controllable: exec, logs (nothing lost: ticks are consecutive), stop
+  const ex = await d.api('POST', `/containers/${keep}/exec`, { Cmd: ['echo', 'still-here'], AttachStdout: true });
+  assert.ok(String((await d.api('POST', `/exec/${ex.body.Id}/start`, { Detach: false })).body).includes('still-here'));
+  const logs = readFileSync(k.LogPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l).log.trim());
+  logs.forEach((l, i) => assert.equal(l, `tick${i}`));
+  assert.ok(logs.length >= 8, `only ${logs.length} log lines`);
+  assert.equal((await d.api('POST', `/containers/${keep}/stop?t=1`)).status, 204);
+  assert.equal((await inspect(keep)).State.Status, 'exited');
+  await d.api('DELETE', `/containers/${keep}`);
+  await d.api('DELETE', `/containers/${quit}`);
+});
+
+test('a second daemon on the same data root is refused', async () => {
+  const { runCmd, BERTH } = await import('../helpers/daemon');
+  const r = await runCmd(process.execPath, [BERTH, 'daemon', '--data-root', d.dataRoot, '--exec-root', d.execRoot + '-2', '-H', `unix://${d.execRoot}-2.sock`], { timeoutMs: 20_000 });
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /another berth daemon \(pid \d+\) is using the data root/);
+});
+
+test('AutoRemove removes the container after it exits; wait condition=removed', async () => {
+  const id = await create({ Cmd: ['true'], HostConfig: { AutoRemove: true } });
+  const waiting = d.api('POST', `/containers/${id}/wait?condition=removed`);
+  await sleep(50);
+  await d.api('POST', `/containers/${id}/start`);
+  assert.equal((await waiting).body.StatusCode, 0);
+  assert.equal((await d.api('GET', `/containers/${id}/json`)).status, 404);
+});
+
+test('API version negotiation: _ping header, too new and too old versions', async () => {
+  const ping = await d.api('GET', '/_ping');
+  assert.equal(ping.body, 'OK');
+  assert.ok(ping.headers['api-version']);
+  assert.equal((await d.api('GET', '/v1.99/version')).status, 400);
+  assert.equal((await d.api('GET', '/v1.12/version')).status, 400);
+  const v = (await d.api('GET', '/v1.43/version')).body;
+  assert.ok(Number(v.ApiVersion) >= 1.43);
+});
