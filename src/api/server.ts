@@ -1,7 +1,7 @@
 // The Engine API HTTP server on the unix socket. Translates HTTP ⇄ handler calls and nothing else:
 // JSON bodies, errors as {"message": …} with Docker's statuses, and hijacked connections for attach/exec.
 import * as http from 'http';
-import type { Duplex } from 'stream';
+import { Duplex } from 'stream';
 import { promises as fs } from 'fs';
 import { EngineError, errorMessage, invalidParameter } from '../common/errors';
 import { log } from '../common/log';
@@ -32,6 +32,7 @@ function parseJson(buf: Buffer): unknown {
 function sendError(res: http.ServerResponse, err: unknown): void {
   const status = err instanceof EngineError ? err.status : 500;
   if (!(err instanceof EngineError)) log.error('request failed', { error: errorMessage(err), stack: (err as Error)?.stack?.split('\n').slice(1, 4).join(' | ') });
+  else if (status >= 500) log.warn('request failed', { status, error: err.message });
   if (res.headersSent) { res.destroy(); return; }
   if (status === 304) { res.writeHead(304, commonHeaders()); res.end(); return; }
   const body = JSON.stringify({ message: errorMessage(err) }) + '\n';
@@ -99,13 +100,13 @@ export function createApiServer(router: Router): http.Server {
             sock.pause(); // resumed by whoever consumes the client's bytes
             return sock;
           }
-          // No Upgrade header: answer 200 and stream on the same connection, which then closes.
+          // No Upgrade header: stream over the ordinary response (chunked) and read stdin from the request body.
           const r = res!;
-          r.writeHead(200, { ...commonHeaders(), 'Content-Type': contentType, Connection: 'close' });
+          r.writeHead(200, { ...commonHeaders(), 'Content-Type': contentType });
           r.flushHeaders();
-          const sock = r.socket!;
-          hijacked = sock;
-          return sock;
+          const duplex = responseDuplex(req, r);
+          hijacked = duplex;
+          return duplex;
         },
       };
       const result = await m.handler(ctx);
@@ -118,6 +119,20 @@ export function createApiServer(router: Router): http.Server {
     }
   }
   return server;
+}
+
+/** A request/response pair as one duplex stream, for attach/exec start without an Upgrade header. */
+function responseDuplex(req: http.IncomingMessage, res: http.ServerResponse): Duplex {
+  const duplex = new Duplex({
+    write(chunk, _enc, cb) { res.write(chunk, cb); },
+    final(cb) { res.end(() => cb()); },
+    read() { req.resume(); },
+    destroy(err, cb) { res.destroy(); cb(err); },
+  });
+  req.on('data', (c: Buffer) => { if (!duplex.push(c)) req.pause(); });
+  req.on('end', () => duplex.push(null));
+  res.on('close', () => duplex.destroy());
+  return duplex;
 }
 
 /** The body of an upgraded request (exec start's JSON) arrives in `head` and then on the socket. */

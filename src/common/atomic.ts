@@ -36,7 +36,8 @@ export function writeFileAtomicSync(file: string, data: string | Uint8Array, mod
   renameSync(tmp, file);
 }
 
-async function syncDir(dir: string): Promise<void> {
+/** fsync of a directory: makes a rename or create inside it durable. */
+export async function syncDir(dir: string): Promise<void> {
   const handle = await fs.open(dir, 'r');
   try { await handle.sync(); } catch { /* some filesystems refuse fsync on directories */ } finally { await handle.close(); }
 }

@@ -84,6 +84,7 @@ export class TestDaemon {
         await Promise.all(list.map((c) => this.api('DELETE', `/containers/${c.Id}?force=1`).catch(() => undefined)));
       }
     } finally {
+      if (process.env.BERTH_TEST_DEBUG) process.stderr.write(`--- daemon log (${this.dir})\n${this.log}\n`);
       await this.stopDaemon();
       await cleanupLeftovers(this);
       rmSync(this.dir, { recursive: true, force: true });
@@ -116,10 +117,23 @@ export class TestDaemon {
     });
   }
 
-  /** Imports the offline busybox image into this daemon. */
+  /** Imports the offline busybox image into this daemon (the tar from scripts/busybox-image, through the API). */
   async loadBusybox(name = 'busybox:latest'): Promise<void> {
-    const r = await runCmd('bash', [path.join(REPO, 'scripts/busybox-image'), name], { env: { BERTH_HOST: this.host, PATH: `${path.join(REPO, 'bin')}:${process.env.PATH}` }, timeoutMs: 120_000 });
-    if (r.code !== 0) throw new Error(`busybox-image failed: ${r.stdout}\n${r.stderr}`);
+    const tar = await new Promise<Buffer>((resolve, reject) => {
+      execFile('bash', [path.join(REPO, 'scripts/busybox-image'), '--tar'], { encoding: 'buffer', maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+        if (err) reject(new Error(`busybox-image failed: ${stderr}`)); else resolve(stdout);
+      });
+    });
+    const [repo, tag] = name.split(':');
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request({ socketPath: this.socket, method: 'POST', path: `/images/create?fromSrc=-&repo=${repo}&tag=${tag ?? 'latest'}&changes=${encodeURIComponent('CMD ["sh"]')}`, headers: { 'Content-Type': 'application/x-tar', 'Content-Length': tar.length } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end(tar);
+    });
+    if (status !== 200) throw new Error(`import of ${name} failed: HTTP ${status}`);
   }
 }
 

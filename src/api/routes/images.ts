@@ -54,7 +54,6 @@ export function imageRoutes(r: Router, d: Daemon): void {
     const res = ctx.res!;
     // Validate before streaming so a bad reference gets a plain 400.
     const img = await d.images.importTar(input, { reference, changes: q.getAll('changes'), message: q.get('message') ?? undefined, platform: q.get('platform') ?? undefined });
-    d.events.emitEvent('image', 'import', img.id, { name: reference ?? img.id });
     res.writeHead(200, { 'Content-Type': 'application/json' });
     res.end(JSON.stringify({ status: img.id }) + '\r\n');
   });
@@ -65,23 +64,19 @@ export function imageRoutes(r: Router, d: Daemon): void {
     if (!repo) throw invalidParameter('repository name must have at least one component');
     const target = tag ? `${repo}:${tag}` : repo;
     await d.images.tag(ctx.params.name, target);
-    d.events.emitEvent('image', 'tag', d.images.get(target).id, { name: target });
     return withStatus(201, {});
   });
 
   r.add('DELETE', '/images/{name*}', async (ctx) => {
     const result = await d.images.remove(ctx.params.name, {
       force: boolParam(ctx.query, 'force'), noPrune: boolParam(ctx.query, 'noprune'),
-      isUsedByContainer: (imageId: string) => {
+      containerUsing: (imageId: string) => {
         const users = d.containers.store.all().filter((c) => c.Image === imageId);
-        if (!users.length) return false;
-        return users.some((c) => c.State.Status === 'running' || c.State.Status === 'paused') ? 'running' : 'stopped';
+        const running = users.find((c) => c.State.Status === 'running' || c.State.Status === 'paused');
+        const user = running ?? users[0];
+        return user ? { id: user.Id, running: !!running } : undefined;
       },
     });
-    for (const entry of result) {
-      if (entry.Untagged) d.events.emitEvent('image', 'untag', entry.Untagged, { name: entry.Untagged });
-      if (entry.Deleted) d.events.emitEvent('image', 'delete', entry.Deleted, { name: entry.Deleted });
-    }
     return result;
   });
 }

@@ -183,6 +183,7 @@ export class ContainerEngine {
       });
       const bundle = this.paths.bundle(rec.Id);
       await fs.rm(bundle, { recursive: true, force: true });
+      await fs.rm(this.paths.shimState(rec.Id), { recursive: true, force: true }); // a previous run's exit.json
       await fs.mkdir(bundle, { recursive: true, mode: 0o700 });
       await writeJsonAtomic(`${bundle}/config.json`, spec);
       undo.push(() => driver.delete(rec.Id));
@@ -290,6 +291,7 @@ export class ContainerEngine {
     if (rec.Network) await this.opts.network.detach(rec.Id, rec.Network).catch((e) => log.warn('network detach failed', { id: rec.Id, error: errorMessage(e) }));
     await unmountOverlay(this.paths.rootfs(rec.Id)).catch((e) => log.warn('unmount failed', { id: rec.Id, error: errorMessage(e) }));
     await fs.rm(this.paths.bundle(rec.Id), { recursive: true, force: true });
+    await fs.rm(this.paths.shimState(rec.Id), { recursive: true, force: true });
   }
 
   private async handleExit(rec: ContainerRecord, status: ExitStatus): Promise<void> {

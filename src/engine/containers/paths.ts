@@ -14,6 +14,8 @@ export class ContainerPaths {
     return { upper: path.join(d, 'diff'), work: path.join(d, 'work'), merged: path.join(d, 'merged') };
   }
   bundle(id: string) { return path.join(this.execRoot, 'containers', id); }
-  shimState(id: string) { return path.join(this.bundle(id), 'shim'); }
-  execState(id: string, execId: string) { return path.join(this.bundle(id), 'exec', execId); }
+  // Shim sockets live here: unix socket paths are limited to 108 bytes, so these paths stay short
+  // (16 hex digits of an id are unique enough among one daemon's containers).
+  shimState(id: string) { return path.join(this.execRoot, 'shim', id.slice(0, 16)); }
+  execState(id: string, execId: string) { return path.join(this.execRoot, 'shim', `${id.slice(0, 16)}-${execId.slice(0, 16)}`); }
 }

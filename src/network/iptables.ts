@@ -1,0 +1,181 @@
+// Packet filter and NAT rules of one bridge network, through iptables-restore/iptables-save so that they work with
+// whatever backend the host's `iptables` alternative points to (nf_tables on Debian 12, legacy elsewhere) and
+// coexist with Docker/firewalld rules in the same tables. All changes of one call go in one atomic
+// iptables-restore --noflush transaction.
+//
+// Chains (suffix = bridge name, so two engines or a test instance never touch each other's rules):
+//   nat    BERTH-DNAT-<br>  <- PREROUTING, OUTPUT (-m addrtype --dst-type LOCAL): one DNAT rule per published port,
+//                             tagged with the comment "berth:<containerId>"
+//   nat    BERTH-POST-<br>  <- POSTROUTING: masquerade outgoing traffic of the subnet; masquerade DNATed traffic
+//                             that comes from the host itself (127.0.0.1 needs route_localnet on the bridge) or
+//                             from a container (hairpin) so that replies come back through the host
+//   filter BERTH-FWD-<br>   <- FORWARD (first rule): replies and published ports in, everything out, drop the rest
+//                             that is routed into the bridge (like Docker 28: unpublished ports are not reachable
+//                             from other hosts)
+import { run, CommandError } from './exec';
+import { PortBinding } from './types';
+import type { Waiting } from './warm';
+
+const RESTORE = 'iptables-restore';
+const SAVE = 'iptables-save';
+
+export interface Chains { dnat: string; post: string; fwd: string }
+
+export function chainNames(bridge: string): Chains {
+  return { dnat: `BERTH-DNAT-${bridge}`, post: `BERTH-POST-${bridge}`, fwd: `BERTH-FWD-${bridge}` };
+}
+
+export const commentFor = (containerId: string) => `berth:${containerId}`;
+
+/** Parsed `iptables-save` output: table -> chain names, and the rules as printed (`-A CHAIN ...`). */
+export interface Saved { chains: Map<string, Set<string>>; rules: Map<string, string[]> }
+
+export async function save(): Promise<Saved> {
+  const chains = new Map<string, Set<string>>();
+  const rules = new Map<string, string[]>();
+  for (const table of ['nat', 'filter']) {
+    chains.set(table, new Set());
+    rules.set(table, []);
+    let out = '';
+    try {
+      out = (await run(SAVE, ['-t', table], undefined, { stdout: true })).stdout;
+    } catch (err) {
+      // a table that was never used may not exist yet (legacy backend without the module): nothing of ours in it
+      if (!(err instanceof CommandError)) throw err;
+    }
+    for (const line of out.split('\n')) {
+      if (line.startsWith(':')) chains.get(table)!.add(line.slice(1).split(' ')[0]);
+      else if (line.startsWith('-A ')) rules.get(table)!.push(line);
+    }
+  }
+  return { chains, rules };
+}
+
+export async function restore(script: Record<string, string[]>, warm?: () => Waiting | undefined): Promise<void> {
+  let text = '';
+  for (const [table, lines] of Object.entries(script)) {
+    if (lines.length === 0) continue;
+    text += `*${table}\n${lines.join('\n')}\nCOMMIT\n`;
+  }
+  if (!text) return;
+  const w = warm?.();
+  if (w) await w.feed(text);
+  else await run(RESTORE, ['-w', '--noflush'], text);
+}
+
+const chainOf = (rule: string) => rule.split(' ')[1];
+const targets = (rule: string, chain: string) => rule.endsWith(` -j ${chain}`) || rule.includes(` -j ${chain} `);
+
+export class Firewall {
+  readonly chains: Chains;
+  /** `warm` hands out a pre-started iptables-restore for the per-container transactions (see warm.ts) */
+  constructor(readonly bridge: string, readonly subnet: string, private readonly warm?: () => Waiting | undefined) {
+    this.chains = chainNames(bridge);
+  }
+
+  private staticRules(): { nat: string[]; filter: string[] } {
+    const { post, fwd } = this.chains;
+    const br = this.bridge;
+    const s = this.subnet;
+    return {
+      nat: [
+        `-A ${post} -s ${s} ! -o ${br} -j MASQUERADE`,
+        `-A ${post} -o ${br} -m addrtype --src-type LOCAL -m conntrack --ctstate DNAT -j MASQUERADE`,
+        `-A ${post} -s ${s} -o ${br} -m conntrack --ctstate DNAT -j MASQUERADE`,
+      ],
+      filter: [
+        `-A ${fwd} -o ${br} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
+        `-A ${fwd} -o ${br} -m conntrack --ctstate DNAT -j ACCEPT`,
+        `-A ${fwd} -i ${br} -j ACCEPT`,
+        `-A ${fwd} -o ${br} -j DROP`,
+      ],
+    };
+  }
+
+  /** Creates or repairs the chains, their jumps and static rules. Keeps existing DNAT rules (live containers). */
+  async setup(): Promise<void> {
+    const saved = await save();
+    const { dnat, post, fwd } = this.chains;
+    const nat: string[] = [];
+    const filter: string[] = [];
+    const natChains = saved.chains.get('nat')!;
+    const natRules = saved.rules.get('nat')!;
+    const filterRules = saved.rules.get('filter')!;
+    if (!natChains.has(dnat)) nat.push(`:${dnat} - [0:0]`);
+    nat.push(`:${post} - [0:0]`); // declaring an existing chain with --noflush flushes it: static rules are rewritten
+    filter.push(`:${fwd} - [0:0]`);
+    const st = this.staticRules();
+    nat.push(...st.nat);
+    filter.push(...st.filter);
+    const hasJump = (rules: string[], from: string, to: string) => rules.some((r) => chainOf(r) === from && targets(r, to));
+    if (!hasJump(natRules, 'PREROUTING', dnat)) nat.push(`-A PREROUTING -m addrtype --dst-type LOCAL -j ${dnat}`);
+    if (!hasJump(natRules, 'OUTPUT', dnat)) nat.push(`-A OUTPUT -m addrtype --dst-type LOCAL -j ${dnat}`);
+    if (!hasJump(natRules, 'POSTROUTING', post)) nat.push(`-A POSTROUTING -j ${post}`);
+    if (!hasJump(filterRules, 'FORWARD', fwd)) filter.push(`-I FORWARD 1 -j ${fwd}`);
+    await restore({ nat, filter });
+  }
+
+  /** Removes every rule and chain of this network (jumps first). */
+  async teardown(): Promise<void> {
+    const saved = await save();
+    const script: Record<string, string[]> = { nat: [], filter: [] };
+    const mine = new Set(Object.values(this.chains));
+    for (const table of ['nat', 'filter']) {
+      const rules = saved.rules.get(table)!;
+      for (const r of rules) {
+        const chain = chainOf(r);
+        if (!mine.has(chain) && [...mine].some((c) => targets(r, c))) script[table].push('-D' + r.slice(2));
+      }
+      for (const c of mine) {
+        if (saved.chains.get(table)!.has(c)) script[table].push(`-F ${c}`, `-X ${c}`);
+      }
+    }
+    await restore(script);
+  }
+
+  dnatRule(containerId: string, containerIp: string, p: PortBinding): string {
+    const dst = p.hostIp && p.hostIp !== '0.0.0.0' ? `-d ${p.hostIp}/32 ` : '';
+    return `${this.chains.dnat} ${dst}-p ${p.protocol} -m ${p.protocol} --dport ${p.hostPort} ` +
+      `-m comment --comment "${commentFor(containerId)}" -j DNAT --to-destination ${containerIp}:${p.containerPort}`;
+  }
+
+  async addPorts(containerId: string, containerIp: string, ports: PortBinding[]): Promise<void> {
+    if (ports.length === 0) return;
+    await restore({ nat: ports.map((p) => '-A ' + this.dnatRule(containerId, containerIp, p)) }, this.warm);
+  }
+
+  /** Deletes the container's DNAT rules; idempotent (falls back to a scan when some rule is already gone). */
+  async removePorts(containerId: string, containerIp: string | undefined, ports: PortBinding[]): Promise<void> {
+    if (ports.length > 0 && containerIp) {
+      try {
+        await restore({ nat: ports.map((p) => '-D ' + this.dnatRule(containerId, containerIp, p)) }, this.warm);
+        return;
+      } catch (err) {
+        if (!(err instanceof CommandError)) throw err;
+      }
+    }
+    await this.removeWhere((id) => id === containerId);
+  }
+
+  /** Container ids that own DNAT rules in this network's chain, with the rules as saved. */
+  async ruleOwners(saved?: Saved): Promise<Map<string, string[]>> {
+    saved ??= await save();
+    const out = new Map<string, string[]>();
+    for (const r of saved.rules.get('nat')!) {
+      if (chainOf(r) !== this.chains.dnat) continue;
+      const m = /--comment "?berth:([^" ]+)"?/.exec(r);
+      if (!m) continue;
+      if (!out.has(m[1])) out.set(m[1], []);
+      out.get(m[1])!.push(r);
+    }
+    return out;
+  }
+
+  async removeWhere(pred: (containerId: string) => boolean): Promise<number> {
+    const owners = await this.ruleOwners();
+    const del: string[] = [];
+    for (const [id, rules] of owners) if (pred(id)) for (const r of rules) del.push('-D' + r.slice(2));
+    await restore({ nat: del });
+    return del.length;
+  }
+}

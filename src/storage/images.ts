@@ -1,0 +1,366 @@
+// The image store: images, their names, their layers. Layout under the root (e.g. /var/lib/berth/image):
+//   blobs/sha256/<hex>        content-addressed: image configs (hex = image id), layer tarballs as received
+//   layers/<chain-hex>/       unpacked layers, shared by images (layers.ts)
+//   images/<id-hex>.json      local facts about an image: parent, last tag time; its presence = the image exists
+//   repositories.json         tags and digest references (refstore.ts)
+//   tmp/                      staging for imports and pulls; wiped at open
+// Everything is read once at open() into memory; requests are answered from memory, mutations are serialized
+// and written atomically in an order that leaves no half image behind a crash (layer, config, image, refs).
+import { promises as fs } from 'fs';
+import * as path from 'path';
+import { readJson, writeJsonAtomic } from '../common/atomic';
+import { EngineError, invalidParameter, noSuchImage } from '../common/errors';
+import { log } from '../common/log';
+import { BlobStore } from './blobs';
+import { applyChanges } from './changes';
+import { chainIds, digestHex, isSha256Digest, sha256Digest } from './digest';
+import { deleteImage, DeleteItem, DeleteOptions } from './image-delete';
+import { ImageConfigFile, parseConfigFile, parsePlatform } from './image-config';
+import { imageInspect, imageSummary, ImageSummary } from './image-views';
+import { bytesOf, ingestLayer } from './ingest';
+import { LayerStore } from './layers';
+import { familiarName, ID_HEX_RE, parseReference, Reference } from './reference';
+import { ReferenceStore } from './refstore';
+import { Serial } from './serial';
+
+export interface ImageRecord {
+  /** 'sha256:<hex>' of the config document. */
+  id: string;
+  /** Familiar 'name:tag', sorted. */
+  repoTags: string[];
+  /** Familiar 'name@sha256:…', sorted. */
+  repoDigests: string[];
+  /** RFC 3339 from the config ('' when the config has none). */
+  created: string;
+  config: ImageConfigFile;
+  /** Bytes of file content over all layers. */
+  size: number;
+  /** Bottom layer first, like diffIds. */
+  chainIds: string[];
+  diffIds: string[];
+  /** Image this one was built/committed from (local only). */
+  parent?: string;
+  lastTagTime?: string;
+}
+
+export interface ImportOptions {
+  /** Repository[:tag] to tag the new image with. */
+  reference?: string;
+  /** Dockerfile instructions (--change). */
+  changes?: string[];
+  /** Commit message; also the history comment. Default 'Imported from -' (the API passes `Imported from <src>`). */
+  message?: string;
+  /** os[/arch[/variant]]; default: this host. */
+  platform?: string;
+}
+
+export type ImageEvent = { action: 'import' | 'tag' | 'untag' | 'delete'; id: string; name?: string };
+
+export interface ImageStoreOptions {
+  /** Told about every change, for the engine's /events. */
+  onEvent?: (e: ImageEvent) => void;
+}
+
+/** Local facts kept in images/<hex>.json. */
+interface ImageMeta { parent?: string; lastTagTime?: string }
+
+export type { DeleteItem, DeleteOptions } from './image-delete';
+
+export class ImageStore {
+  private readonly images = new Map<string, ImageRecord>();
+  private readonly serial = new Serial();
+  private readonly imagesDir: string;
+
+  private constructor(
+    readonly root: string,
+    private readonly blobs: BlobStore,
+    private readonly layers: LayerStore,
+    private readonly refs: ReferenceStore,
+    private readonly opts: ImageStoreOptions,
+  ) {
+    this.imagesDir = path.join(root, 'images');
+  }
+
+  static async open(root: string, opts: ImageStoreOptions = {}): Promise<ImageStore> {
+    const tmp = path.join(root, 'tmp');
+    await fs.mkdir(root, { recursive: true, mode: 0o700 });
+    await fs.rm(tmp, { recursive: true, force: true }); // only unfinished work lives there
+    await fs.mkdir(tmp, { mode: 0o700 });
+    const blobs = new BlobStore(root, tmp);
+    await blobs.init();
+    const layers = new LayerStore(root, tmp);
+    await layers.load();
+    const store = new ImageStore(root, blobs, layers, new ReferenceStore(path.join(root, 'repositories.json')), opts);
+    await store.load();
+    return store;
+  }
+
+  private async load(): Promise<void> {
+    await fs.mkdir(this.imagesDir, { recursive: true, mode: 0o700 });
+    for (const name of await fs.readdir(this.imagesDir)) {
+      const m = /^([a-f0-9]{64})\.json$/.exec(name);
+      if (!m) continue;
+      const id = `sha256:${m[1]}`;
+      try {
+        const meta = (await readJson<ImageMeta>(path.join(this.imagesDir, name))) ?? {};
+        const bytes = await this.blobs.read(id);
+        if (sha256Digest(bytes) !== id) throw new Error('config does not match its digest');
+        const record = this.makeRecord(id, parseConfigFile(bytes), meta);
+        const missing = record.chainIds.find((c) => !this.layers.get(c));
+        if (missing) throw new Error(`layer ${missing} is missing`);
+        this.images.set(id, record);
+      } catch (err) {
+        log.warn('skipping unreadable image', { id, error: (err as Error).message });
+      }
+    }
+    await this.refs.load((id) => this.images.has(id));
+    for (const id of this.images.keys()) this.refreshNames(id);
+  }
+
+  private makeRecord(id: string, config: ImageConfigFile, meta: ImageMeta): ImageRecord {
+    const diffIds = [...config.rootfs.diff_ids];
+    const chains = chainIds(diffIds);
+    const record: ImageRecord = {
+      id,
+      repoTags: [],
+      repoDigests: [],
+      created: config.created ?? '',
+      config,
+      size: chains.reduce((sum, c) => sum + (this.layers.get(c)?.size ?? 0), 0),
+      chainIds: chains,
+      diffIds,
+    };
+    if (meta.parent) record.parent = meta.parent;
+    if (meta.lastTagTime) record.lastTagTime = meta.lastTagTime;
+    return record;
+  }
+
+  private refreshNames(id: string): void {
+    const record = this.images.get(id);
+    if (!record) return;
+    const refs = this.refs.refsOf(id);
+    record.repoTags = refs.filter((r) => r.digest === undefined).map((r) => familiarName(r));
+    record.repoDigests = refs.filter((r) => r.digest !== undefined).map((r) => familiarName({ ...r, tag: undefined }));
+  }
+
+  // ---- lookups (memory only) ----
+
+  /**
+   * Finds an image by name[:tag], name@digest, full id ('sha256:…' or bare hex) or unambiguous id prefix.
+   * Throws 400 for a malformed reference, 404 `No such image: …` (docker's text) for an unknown one.
+   */
+  get(ref: string): ImageRecord {
+    const found = this.lookup(ref);
+    if (found) return found;
+    if (ID_HEX_RE.test(ref)) throw noSuchImage(`sha256:${ref}`);
+    if (isSha256Digest(ref)) throw noSuchImage(ref);
+    throw noSuchImage(familiarName(parseReference(ref)));
+  }
+
+  /** Like get(), but undefined for unknown and for malformed references. */
+  tryGet(ref: string): ImageRecord | undefined {
+    try {
+      return this.lookup(ref);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private lookup(ref: string): ImageRecord | undefined {
+    if (ID_HEX_RE.test(ref)) return this.images.get(`sha256:${ref}`);
+    if (isSha256Digest(ref)) return this.images.get(ref);
+    const parsed = parseReference(ref);
+    const id = this.refs.get(parsed);
+    if (id !== undefined) return this.images.get(id);
+    return this.searchIdPrefix(ref);
+  }
+
+  /** A unique image whose id starts with `term` ('abc', 'sha256:abc'); ambiguous prefixes match nothing. */
+  private searchIdPrefix(term: string): ImageRecord | undefined {
+    const m = /^(?:sha256:)?([a-f0-9]+)$/.exec(term);
+    if (!m) return undefined;
+    const prefix = `sha256:${m[1]}`;
+    let match: ImageRecord | undefined;
+    for (const [id, record] of this.images) {
+      if (!id.startsWith(prefix)) continue;
+      if (match) return undefined;
+      match = record;
+    }
+    return match;
+  }
+
+  /** Newest first, as docker lists them. */
+  list(): ImageRecord[] {
+    const time = (r: ImageRecord) => Date.parse(r.created) || 0; // configs from registries vary in format
+    return [...this.images.values()].sort((a, b) => time(b) - time(a));
+  }
+
+  /** Unpacked layer dirs, top-most first: ready for overlay's lowerdir=a:b:c. */
+  layerDirs(image: ImageRecord): string[] {
+    return image.chainIds.map((c) => this.layers.diffDir(c)).reverse();
+  }
+
+  /** Layer dirs for a chain recorded earlier (e.g. by a container at create): still valid after `rmi -f` of an
+   * image a container uses, since such an image's layers are kept. Top-most first; unknown chains are skipped. */
+  layerDirsForChains(chainIds: readonly string[]): string[] {
+    return chainIds.filter((c) => this.layers.get(c)).map((c) => this.layers.diffDir(c)).reverse();
+  }
+
+  toApiSummary(img: ImageRecord): ImageSummary {
+    return imageSummary(img);
+  }
+
+  toApiInspect(img: ImageRecord): Record<string, unknown> {
+    return imageInspect(img, this.layerDirs(img));
+  }
+
+  // ---- mutations ----
+
+  /**
+   * `docker import`: the tar (plain or compressed) becomes a one-layer image. The options are validated before
+   * the stream is read; the stream is then hashed, kept and unpacked in one pass. Nothing is left on failure.
+   */
+  async importTar(input: NodeJS.ReadableStream | AsyncIterable<Uint8Array>, opts: ImportOptions = {}): Promise<ImageRecord> {
+    const target = opts.reference ? parseTarget(opts.reference, 'import') : undefined;
+    const platform = parsePlatform(opts.platform);
+    const runConfig = applyChanges({}, opts.changes ?? []);
+    const comment = opts.message ? opts.message : 'Imported from -';
+
+    const staging = await this.layers.stage();
+    let ingest;
+    try {
+      ingest = await ingestLayer(bytesOf(input), staging.diffDir, this.blobs);
+    } catch (err) {
+      await this.layers.discard(staging);
+      throw err;
+    }
+    if (ingest.blob.size === 0) {
+      // Almost certainly a mistake (`import - < /dev/null`); docker would make an empty image of it.
+      await this.layers.discard(staging);
+      await this.blobs.delete(ingest.blob.digest);
+      throw invalidParameter('empty input: nothing to import');
+    }
+    const { diffId, size, blob } = ingest;
+
+    return this.serial.run(async () => {
+      const created = new Date().toISOString();
+      // A concurrent rmi of a layer with the very same tarball may have deleted the blob meanwhile.
+      const kept = await this.blobs.has(blob.digest);
+      let layer;
+      try {
+        layer = await this.layers.commit(staging, { chainId: diffId, diffId, size, ...(kept ? { blob } : {}), created });
+      } catch (err) {
+        await this.layers.discard(staging);
+        throw err;
+      }
+      // Same content imported before (perhaps compressed differently): the existing layer keeps its own blob.
+      if (kept && layer.blob?.digest !== blob.digest && !this.blobUsedByLayer(blob.digest)) await this.blobs.delete(blob.digest);
+      const config: ImageConfigFile = {
+        architecture: platform.architecture,
+        ...(platform.variant ? { variant: platform.variant } : {}),
+        comment,
+        config: runConfig,
+        created,
+        history: [{ created, comment }],
+        os: platform.os,
+        rootfs: { type: 'layers', diff_ids: [diffId] },
+      };
+      const id = (await this.blobs.putBytes(JSON.stringify(config))).digest;
+      if (!this.images.has(id)) {
+        await writeJsonAtomic(this.metaFile(id), {} satisfies ImageMeta);
+        this.images.set(id, this.makeRecord(id, config, {}));
+      }
+      this.opts.onEvent?.({ action: 'import', id });
+      if (target) await this.addTag(id, target);
+      return this.images.get(id)!;
+    });
+  }
+
+  /** `docker tag`: points `target` (default tag latest) at the image `source` names. */
+  async tag(source: string, target: string): Promise<void> {
+    const ref = parseTarget(target, 'tag');
+    await this.serial.run(async () => this.addTag(this.get(source).id, ref));
+  }
+
+  /** `docker rmi`: untags and/or deletes, with docker's rules and 409 texts (image-delete.ts). */
+  async remove(ref: string, opts: DeleteOptions): Promise<DeleteItem[]> {
+    return this.serial.run(async () => {
+      const image = this.get(ref);
+      return deleteImage({
+        refsOf: (id) => this.refs.refsOf(id),
+        parentOf: (id) => {
+          const parent = this.images.get(id)?.parent;
+          return parent !== undefined && this.images.has(parent) ? parent : undefined;
+        },
+        hasChildren: (id) => [...this.images.values()].some((i) => i.parent === id),
+        removeRefs: async (id, refs) => {
+          await this.refs.delete(refs);
+          this.refreshNames(id);
+          for (const r of refs) this.opts.onEvent?.({ action: 'untag', id, name: familiarName(r) });
+        },
+        deleteImage: (id, keepLayers) => this.deleteImage(id, keepLayers),
+      }, ref, image.id, opts);
+    });
+  }
+
+  private async addTag(id: string, ref: Reference): Promise<void> {
+    const previous = await this.refs.set(ref, id);
+    if (previous !== undefined) this.refreshNames(previous);
+    const record = this.images.get(id)!;
+    const lastTagTime = new Date().toISOString();
+    await writeJsonAtomic(this.metaFile(id), { ...metaOf(record), lastTagTime } satisfies ImageMeta);
+    record.lastTagTime = lastTagTime;
+    this.refreshNames(id);
+    this.opts.onEvent?.({ action: 'tag', id, name: familiarName(ref) });
+  }
+
+  /** Removes the image record and config, then each of its layers no other image uses (top first). */
+  private async deleteImage(id: string, keepLayers: boolean): Promise<string[]> {
+    const record = this.images.get(id);
+    if (!record) return [];
+    await fs.rm(this.metaFile(id), { force: true }); // from here on the image does not exist
+    this.images.delete(id);
+    await this.blobs.delete(id);
+    this.opts.onEvent?.({ action: 'delete', id });
+    if (keepLayers) return [];
+    const inUse = new Set<string>();
+    for (const other of this.images.values()) for (const c of other.chainIds) inUse.add(c);
+    const removed: string[] = [];
+    for (const chainId of [...record.chainIds].reverse()) {
+      if (inUse.has(chainId)) break; // a shared layer shares everything below it too
+      const layer = this.layers.get(chainId);
+      await this.layers.remove(chainId);
+      if (layer?.blob && !this.blobUsedByLayer(layer.blob.digest)) await this.blobs.delete(layer.blob.digest);
+      removed.push(chainId);
+    }
+    return removed;
+  }
+
+  private blobUsedByLayer(digest: string): boolean {
+    for (const l of this.layers.all()) if (l.blob?.digest === digest) return true;
+    return false;
+  }
+
+  private metaFile(id: string): string {
+    return path.join(this.imagesDir, `${digestHex(id)}.json`);
+  }
+}
+
+function metaOf(record: ImageRecord): ImageMeta {
+  const meta: ImageMeta = {};
+  if (record.parent) meta.parent = record.parent;
+  if (record.lastTagTime) meta.lastTagTime = record.lastTagTime;
+  return meta;
+}
+
+/** A name to tag with: digests refused, 'sha256' refused as a name, docker's texts. */
+function parseTarget(target: string, what: 'tag' | 'import'): Reference {
+  const ref = parseReference(target);
+  if (ref.digest !== undefined) {
+    throw new EngineError(400, what === 'import' ? 'cannot import digest reference' : 'refusing to create a tag with a digest reference');
+  }
+  if (familiarName({ domain: ref.domain, path: ref.path }) === 'sha256') {
+    throw new EngineError(400, 'refusing to create an ambiguous tag using digest algorithm as name');
+  }
+  return ref;
+}
