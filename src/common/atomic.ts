@@ -6,12 +6,16 @@ import * as path from 'path';
 let counter = 0;
 const tempName = (file: string) => `${file}.tmp-${process.pid}-${counter++}`;
 
-export async function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
+/**
+ * `durable: false` keeps the all-or-nothing rename but skips the fsyncs: for files regenerated at every
+ * container start (its /etc/hosts, the runtime bundle on tmpfs), where a crash loses nothing worth keeping.
+ */
+export async function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o600, durable = true): Promise<void> {
   const tmp = tempName(file);
   const handle = await fs.open(tmp, 'w', mode);
   try {
     await handle.writeFile(data);
-    await handle.sync();
+    if (durable) await handle.sync();
   } finally {
     await handle.close();
   }
@@ -21,7 +25,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, m
     await fs.rm(tmp, { force: true });
     throw err;
   }
-  await syncDir(path.dirname(file));
+  if (durable) await syncDir(path.dirname(file));
 }
 
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {

@@ -53,7 +53,7 @@ export class Daemon {
     log.info('OCI runtime selected', { runtime: this.runtime.name, path: this.runtime.path });
 
     [this.images, this.network] = await Promise.all([
-      ImageStore.open(`${dataRoot}/image`),
+      ImageStore.open(`${dataRoot}/image`, { onEvent: (e) => this.events.emitEvent('image', e.action, e.id, e.name ? { name: e.name } : {}) }),
       NetworkManager.open({ dataRoot, execRoot, bridgeName: this.options.bridgeName, subnet: this.options.subnet }),
     ]);
     this.containers = new ContainerEngine({ dataRoot, execRoot, images: this.images, network: this.network, events: this.events, defaultRuntime: this.runtime });
@@ -99,6 +99,7 @@ export class Daemon {
       s.closeAllConnections?.();
     }
     this.containers?.detachAll();
+    await this.network?.close().catch(() => undefined);
     await Promise.all(this.sockets.map((p) => fs.rm(p, { force: true }).catch(() => undefined)));
     await releaseLock(`${this.options.dataRoot}/berth.pid`).catch((e) => log.warn('releasing lock failed', { error: errorMessage(e) }));
   }

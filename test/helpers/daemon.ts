@@ -139,6 +139,10 @@ export class TestDaemon {
 
 /** Unmounts anything left under the test's directories and removes its bridge. */
 async function cleanupLeftovers(d: TestDaemon): Promise<void> {
+  // The test daemon's network (bridge, its own iptables chains, netns files) goes with it.
+  const { NetworkManager } = await import('../../src/network');
+  const net = await NetworkManager.open({ dataRoot: d.dataRoot, execRoot: d.execRoot, bridgeName: d.bridge, subnet: d.subnet, warm: false }).catch(() => undefined);
+  await net?.destroy().catch(() => undefined);
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m) => m && m.startsWith(d.dir));
   for (const m of mounts.sort().reverse()) await runCmd('umount', ['-l', m]);
   await runCmd('ip', ['link', 'del', d.bridge]);

@@ -5,7 +5,7 @@ import type { Duplex } from 'stream';
 import { conflict, EngineError, invalidParameter, notFound, notModified, systemError, errorMessage } from '../../common/errors';
 import { newId, shortId } from '../../common/ids';
 import { log } from '../../common/log';
-import { writeJsonAtomic } from '../../common/atomic';
+import { writeFileAtomic } from '../../common/atomic';
 import type { ImageStore, ImageRecord } from '../../storage/images';
 import type { NetworkManager, PortSpec, Attachment } from '../../network';
 import { buildSpec } from '../../runtime/spec';
@@ -152,12 +152,16 @@ export class ContainerEngine {
     const driver = this.driver(rec.Runtime);
     const undo: Array<() => Promise<unknown>> = [];
     const live = this.liveOf(rec.Id);
+    const t0 = process.hrtime.bigint();
+    const mark = (step: string) => log.debug('start step', { id: rec.Id.slice(0, 12), step, ms: Number(process.hrtime.bigint() - t0) / 1e6 });
     try {
       await mountOverlay(this.images.layerDirs(image), rootfs);
       undo.push(() => unmountOverlay(rootfs));
+      mark('rootfs');
 
       const { netnsPath, joinPid, attachment } = await this.setupNetwork(rec);
       if (attachment) undo.push(() => this.opts.network.detach(rec.Id, attachment));
+      mark('network');
 
       const user = await resolveUser(rootfs.merged, rec.Config.User);
       const cwd = rec.Config.WorkingDir || '/';
@@ -185,8 +189,9 @@ export class ContainerEngine {
       await fs.rm(bundle, { recursive: true, force: true });
       await fs.rm(this.paths.shimState(rec.Id), { recursive: true, force: true }); // a previous run's exit.json
       await fs.mkdir(bundle, { recursive: true, mode: 0o700 });
-      await writeJsonAtomic(`${bundle}/config.json`, spec);
+      await writeFileAtomic(`${bundle}/config.json`, JSON.stringify(spec), 0o600, false); // tmpfs, rebuilt every start
       undo.push(() => driver.delete(rec.Id));
+      mark('spec');
 
       const shim = await Shim.spawn({
         runtimePath: driver.info.path, runtimeRoot: driver.root, id: rec.Id, bundle, stateDir: this.paths.shimState(rec.Id),
@@ -194,10 +199,12 @@ export class ContainerEngine {
       }).catch((err) => { throw this.runtimeError(err); });
       undo.push(async () => shim.close());
       live.shim = shim;
+      mark('shim-create');
       // Clients that attached before start must see the very first output.
       for (const join of live.pendingAttach.splice(0)) join(shim);
       const pid = await shim.start().catch((err) => { throw this.runtimeError(err); });
 
+      mark('shim-start');
       rec.Network = attachment;
       rec.State = { ...rec.State, Status: 'running', Pid: pid, ExitCode: 0, Error: '', OOMKilled: false, StartedAt: nowIso(), FinishedAt: rec.State.FinishedAt };
       rec.StoppedByUser = false;
@@ -274,7 +281,7 @@ export class ContainerEngine {
       return { joinPid: other.State.Pid };
     }
     if (mode === 'host') return {};
-    const attachment = await this.opts.network.attach(rec.Id, { mode: mode as 'bridge' | 'none', ports: mode === 'none' ? [] : this.portSpecs(rec) });
+    const attachment = await this.opts.network.attach(rec.Id, { name: rec.Name.slice(1), mode: mode as 'bridge' | 'none', ports: mode === 'none' ? [] : this.portSpecs(rec) });
     return { netnsPath: attachment.netnsPath, attachment };
   }
 

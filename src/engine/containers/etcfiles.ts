@@ -35,8 +35,8 @@ export function hostsFile(hostname: string, ip: string | undefined, extraHosts: 
 export async function writeEtcFiles(p: { hosts: string; hostname: string; resolvConf: string }, hostname: string, ip: string | undefined, hostNetwork: boolean, extraHosts: string[] = []): Promise<void> {
   const hostsText = hostNetwork ? await fs.readFile('/etc/hosts', 'utf8').catch(() => hostsFile(hostname, ip, extraHosts)) : hostsFile(hostname, ip, extraHosts);
   await Promise.all([
-    writeFileAtomic(p.hostname, hostname + '\n', 0o644),
-    writeFileAtomic(p.hosts, hostsText, 0o644),
-    writeFileAtomic(p.resolvConf, await containerResolvConf(hostNetwork), 0o644),
+    writeFileAtomic(p.hostname, hostname + '\n', 0o644, false),
+    writeFileAtomic(p.hosts, hostsText, 0o644, false),
+    writeFileAtomic(p.resolvConf, await containerResolvConf(hostNetwork), 0o644, false),
   ]);
 }
