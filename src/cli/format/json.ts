@@ -1,0 +1,77 @@
+// JSON output the way docker's Go code writes it: inspect re-indents the daemon's raw bytes (json.Indent
+// keeps key order and number spelling), and templates' `json` uses an Encoder with SetEscapeHTML(false),
+// which escapes U+2028/U+2029 and writes \b and \f as \u0008 and \u000c.
+
+/** json.Indent(dst, src, prefix "", indent): reformat raw JSON text without re-encoding values. */
+export function indentJson(src: string, indent: string): string {
+  let out = '';
+  let depth = 0;
+  let needIndent = false; // just opened a container: next value goes on a new line
+  const nl = () => '\n' + indent.repeat(depth);
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i];
+    if (c === ' ' || c === '\t' || c === '\n' || c === '\r') continue;
+    if (needIndent && c !== ']' && c !== '}') {
+      needIndent = false;
+      depth++;
+      out += nl();
+    }
+    if (c === '"') {
+      let j = i + 1;
+      while (j < src.length && src[j] !== '"') j += src[j] === '\\' ? 2 : 1;
+      out += src.slice(i, j + 1);
+      i = j;
+      continue;
+    }
+    switch (c) {
+      case '{': case '[':
+        out += c;
+        needIndent = true;
+        break;
+      case ',':
+        out += c + nl();
+        break;
+      case ':':
+        out += ': ';
+        break;
+      case '}': case ']':
+        if (needIndent) { needIndent = false; out += c; } // empty container
+        else { depth--; out += nl() + c; }
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+/** json.Compact: strip insignificant whitespace. */
+export function compactJson(src: string): string {
+  let out = '';
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i];
+    if (c === ' ' || c === '\t' || c === '\n' || c === '\r') continue;
+    if (c === '"') {
+      let j = i + 1;
+      while (j < src.length && src[j] !== '"') j += src[j] === '\\' ? 2 : 1;
+      out += src.slice(i, j + 1);
+      i = j;
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+/** Go's json.Encoder (EscapeHTML off) output for a JS value, without the trailing newline. */
+export function goJson(v: unknown): string {
+  const s = JSON.stringify(v === undefined ? null : v);
+  if (s === undefined) return 'null';
+  return s.replace(/\\\\|\\b|\\f|\u2028|\u2029/g, (m) =>
+    m === '\\\\' ? m : m === '\\b' ? '\\u0008' : m === '\\f' ? '\\u000c' : m === '\u2028' ? '\\u2028' : '\\u2029');
+}
+
+/** Go's json.MarshalIndent(v, "", indent) for a JS value. */
+export function goJsonIndent(v: unknown, indent: string): string {
+  return indentJson(goJson(v), indent);
+}

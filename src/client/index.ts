@@ -1,0 +1,379 @@
+// A typed Docker Engine API client over the daemon's unix socket (or tcp://), the way the docker CLI
+// talks to dockerd: versioned paths (/v1.43/…) without a ping, JSON bodies, {"message": …} errors turned
+// into "Error response from daemon: …", streamed bodies (JSON progress, logs, events), and hijacked
+// connections for attach/exec. node:http is loaded on first use so `--help` and argument errors stay cheap.
+import type * as http from 'http';
+import type * as net from 'net';
+import type { Readable } from 'stream';
+import type {
+  ContainerInspect, ContainerSummary, CreateResponse, ExecInspect, ImageDeleteItem, ImageSummary, JSONMessage, Query,
+  TopResponse, VersionResponse, WaitResponse,
+} from './types';
+
+export * from './types';
+export { StdcopyDemuxer, StdType } from './stdcopy';
+export { JsonStreamParser, readJsonStream } from './jsonstream';
+
+/** The API version berth speaks; every daemon from 1.24 up accepts it, so no /_ping round trip is needed. */
+export const API_VERSION = '1.43';
+export const DEFAULT_HOST = 'unix:///run/berth/berth.sock';
+export const CLIENT_VERSION = '0.1.0';
+
+/** A non-2xx answer. `message` is what docker prints: "Error response from daemon: <daemon message>". */
+export class ApiError extends Error {
+  constructor(readonly status: number, readonly daemonMessage: string, prefix = true) {
+    super(prefix ? `Error response from daemon: ${daemonMessage}` : daemonMessage);
+    this.name = 'ApiError';
+  }
+  get notFound(): boolean { return this.status === 404; }
+}
+
+/** The daemon could not be reached at all. */
+export class ConnectionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConnectionError';
+  }
+}
+
+/** -H/--host, then BERTH_HOST, then DOCKER_HOST, then the default socket. */
+export function resolveHost(flagHost?: string, env: NodeJS.ProcessEnv = process.env): string {
+  return flagHost || env.BERTH_HOST || env.DOCKER_HOST || DEFAULT_HOST;
+}
+
+interface Endpoint { socketPath?: string; hostname?: string; port?: number }
+
+export function parseHost(host: string): Endpoint {
+  if (host.startsWith('unix://')) return { socketPath: host.slice('unix://'.length) };
+  if (host.startsWith('/')) return { socketPath: host };
+  const m = /^(?:tcp|http):\/\/(\[[^\]]+\]|[^:/]+)(?::(\d+))?\/?$/.exec(host);
+  if (m) return { hostname: m[1].replace(/^\[|\]$/g, ''), port: m[2] ? parseInt(m[2], 10) : 2375 };
+  throw new ConnectionError(`unable to parse docker host \`${host}\``);
+}
+
+export interface RequestOptions {
+  query?: Query;
+  /** A JSON-able value (sent as application/json), a Buffer/string, or a stream (sent chunked). */
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Send body as-is with this content type. */
+  contentType?: string;
+}
+
+export interface Hijacked {
+  socket: net.Socket;
+  /** Bytes that arrived with the 101 response, before the stream proper. */
+  head: Buffer;
+  mediaType: string;
+}
+
+export function encodeQuery(q?: Query): string {
+  if (!q) return '';
+  const parts: string[] = [];
+  for (const key of Object.keys(q).sort()) {
+    const v = q[key];
+    if (v === undefined) continue;
+    const vals = Array.isArray(v) ? v : [typeof v === 'boolean' ? (v ? '1' : '0') : String(v)];
+    for (const x of vals) parts.push(encodeURIComponent(key) + '=' + encodeURIComponent(x).replace(/%20/g, '+'));
+  }
+  return parts.length ? '?' + parts.join('&') : '';
+}
+
+const isStream = (b: unknown): b is Readable => !!b && typeof (b as Readable).pipe === 'function';
+
+export class Client {
+  readonly host: string;
+  readonly version: string;
+  private endpoint: Endpoint;
+  private agent?: http.Agent;
+  private httpMod?: typeof http;
+  private checkedSocket = false;
+
+  constructor(host?: string, version?: string) {
+    this.host = host ?? resolveHost();
+    this.version = version ?? (process.env.BERTH_API_VERSION || process.env.DOCKER_API_VERSION || API_VERSION);
+    this.endpoint = parseHost(this.host);
+  }
+
+  private http(): typeof http {
+    if (!this.httpMod) {
+      // Fail fast (and without loading node:http) when the socket does not exist.
+      if (this.endpoint.socketPath && !this.checkedSocket) {
+        this.checkedSocket = true;
+        const fs: typeof import('fs') = require('fs');
+        if (!fs.existsSync(this.endpoint.socketPath)) throw this.cannotConnect();
+      }
+      this.httpMod = require('http') as typeof http;
+      this.agent = new this.httpMod.Agent({ keepAlive: true });
+    }
+    return this.httpMod;
+  }
+
+  private cannotConnect(): ConnectionError {
+    return new ConnectionError(`Cannot connect to the berth daemon at ${this.host}. Is the berth daemon running?`);
+  }
+
+  private connError(err: NodeJS.ErrnoException, method: string, path: string): Error {
+    if (err instanceof ApiError || err instanceof ConnectionError) return err;
+    const code = err.code;
+    if (code === 'ENOENT' || code === 'ECONNREFUSED') return this.cannotConnect();
+    const base = this.endpoint.socketPath ? 'http://' + encodeURIComponent(this.endpoint.socketPath) : `http://${this.endpoint.hostname}:${this.endpoint.port}`;
+    if (code === 'EACCES') {
+      return new ConnectionError(`permission denied while trying to connect to the berth daemon socket at ${this.host}: ${method} "${base}${path}": dial unix ${this.endpoint.socketPath}: connect: permission denied`);
+    }
+    return new ConnectionError(`error during connect: ${method} "${base}${path}": ${err.message}`);
+  }
+
+  /** Full request path with the API version prefix. */
+  path(p: string, query?: Query): string {
+    return `/v${this.version}${p}${encodeQuery(query)}`;
+  }
+
+  private target(method: string, path: string, headers: Record<string, string>, agent: http.Agent | false): http.RequestOptions {
+    const ep = this.endpoint;
+    const opts: http.RequestOptions & { servername?: string } = {
+      method, path, agent,
+      // An explicit empty servername stops node's Agent from running net.isIP() on the host, whose first
+      // use compiles a large IPv6 regex (several ms of CPU on every CLI run).
+      servername: '',
+      headers: { 'User-Agent': `berth-cli/${CLIENT_VERSION} (${process.platform})`, ...headers },
+    };
+    if (ep.socketPath) opts.socketPath = ep.socketPath;
+    else { opts.hostname = ep.hostname; opts.port = ep.port; }
+    return opts;
+  }
+
+  /**
+   * Sends a request and resolves with the response once its headers arrive (so streams can be consumed).
+   * Non-2xx answers are read and thrown as ApiError.
+   */
+  request(method: string, p: string, opts: RequestOptions = {}): Promise<http.IncomingMessage> {
+    return this.send(method, p, opts, this.agent);
+  }
+
+  private send(method: string, p: string, opts: RequestOptions, agent?: http.Agent | false): Promise<http.IncomingMessage> {
+    let httpMod: typeof http;
+    try {
+      httpMod = this.http();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const path = this.path(p, opts.query);
+    const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+    let payload: Buffer | string | Readable | undefined;
+    const b = opts.body;
+    if (isStream(b)) {
+      payload = b;
+      headers['Content-Type'] = opts.contentType ?? 'text/plain';
+    } else if (Buffer.isBuffer(b) || typeof b === 'string') {
+      payload = b;
+      headers['Content-Type'] = opts.contentType ?? 'text/plain';
+    } else if (b !== undefined) {
+      payload = JSON.stringify(b);
+      headers['Content-Type'] = 'application/json';
+    }
+    if (payload !== undefined && !isStream(payload)) headers['Content-Length'] = String(Buffer.byteLength(payload));
+    return new Promise((resolve, reject) => {
+      const req = httpMod.request(this.target(method, path, headers, agent ?? this.agent!), (res) => {
+        const status = res.statusCode ?? 0;
+        if (status >= 200 && status < 400) { resolve(res); return; }
+        readAll(res).then((buf) => reject(responseError(status, res, buf, method, path)), reject);
+      });
+      req.on('error', (err) => reject(this.connError(err, method, path)));
+      if (isStream(payload)) {
+        payload.on('error', (err) => req.destroy(err));
+        payload.pipe(req);
+      } else {
+        req.end(payload);
+      }
+    });
+  }
+
+  /** Request + JSON body. */
+  async json<T>(method: string, p: string, opts: RequestOptions = {}): Promise<T> {
+    const res = await this.request(method, p, opts);
+    const buf = await readAll(res);
+    if (buf.length === 0) return undefined as T;
+    return JSON.parse(buf.toString('utf8')) as T;
+  }
+
+  /** Request + raw body text (inspect keeps the daemon's bytes). */
+  async text(method: string, p: string, opts: RequestOptions = {}): Promise<string> {
+    return (await readAll(await this.request(method, p, opts))).toString('utf8');
+  }
+
+  /** Request whose body is ignored. */
+  async call(method: string, p: string, opts: RequestOptions = {}): Promise<number> {
+    const res = await this.request(method, p, opts);
+    res.resume();
+    await new Promise<void>((r) => { res.on('end', r); res.on('close', r); });
+    return res.statusCode ?? 0;
+  }
+
+  /**
+   * POST with `Connection: Upgrade` / `Upgrade: tcp`; resolves with the raw socket after `101`.
+   * A JSON error body becomes an ApiError; any other non-101 answer gives docker's "unable to upgrade".
+   */
+  hijack(p: string, opts: RequestOptions = {}): Promise<Hijacked> {
+    let httpMod: typeof http;
+    try {
+      httpMod = this.http();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const path = this.path(p, opts.query);
+    const headers: Record<string, string> = { Connection: 'Upgrade', Upgrade: 'tcp' };
+    let payload: string | undefined;
+    if (opts.body !== undefined) {
+      payload = JSON.stringify(opts.body);
+      headers['Content-Type'] = 'application/json';
+      headers['Content-Length'] = String(Buffer.byteLength(payload));
+    } else {
+      headers['Content-Type'] = 'text/plain';
+    }
+    return new Promise((resolve, reject) => {
+      const req = httpMod.request(this.target('POST', path, headers, false));
+      req.on('upgrade', (res, socket, head) => {
+        socket.setNoDelay?.(true);
+        resolve({ socket: socket as net.Socket, head, mediaType: String(res.headers['content-type'] ?? '') });
+      });
+      req.on('response', (res) => {
+        const status = res.statusCode ?? 0;
+        readAll(res).then((buf) => {
+          if (status >= 400) reject(responseError(status, res, buf, 'POST', path));
+          else reject(new Error(`unable to upgrade to tcp, received ${status}`));
+        }, reject);
+      });
+      req.on('error', (err) => reject(this.connError(err, 'POST', path)));
+      req.end(payload);
+    });
+  }
+
+  /** Drops idle keep-alive connections so the process can exit. */
+  close(): void {
+    this.agent?.destroy();
+  }
+
+  // ----------------------------------------------------------------------------------------------
+  // typed calls (the ones the CLI uses); ids and names are passed through for the daemon to resolve
+
+  serverVersion(): Promise<VersionResponse> { return this.json('GET', '/version'); }
+  info(): Promise<Record<string, unknown>> { return this.json('GET', '/info'); }
+
+  containerList(q: Query): Promise<ContainerSummary[]> { return this.json('GET', '/containers/json', { query: q }); }
+  containerCreate(body: object, name?: string, platform?: string): Promise<CreateResponse> {
+    return this.json('POST', '/containers/create', { query: { name: name || undefined, platform: platform || undefined }, body });
+  }
+  containerInspect(id: string, size = false): Promise<ContainerInspect> {
+    return this.json('GET', `/containers/${encodeURIComponent(id)}/json`, { query: { size: size ? '1' : undefined } });
+  }
+  containerInspectRaw(id: string, size = false): Promise<string> {
+    return this.text('GET', `/containers/${encodeURIComponent(id)}/json`, { query: { size: size ? '1' : undefined } });
+  }
+  containerStart(id: string, q?: Query): Promise<number> { return this.call('POST', `/containers/${encodeURIComponent(id)}/start`, { query: q }); }
+  containerStop(id: string, q: Query): Promise<number> { return this.call('POST', `/containers/${encodeURIComponent(id)}/stop`, { query: q }); }
+  containerRestart(id: string, q: Query): Promise<number> { return this.call('POST', `/containers/${encodeURIComponent(id)}/restart`, { query: q }); }
+  containerKill(id: string, signal?: string): Promise<number> {
+    return this.call('POST', `/containers/${encodeURIComponent(id)}/kill`, { query: { signal: signal || undefined } });
+  }
+  containerRemove(id: string, q: Query): Promise<number> { return this.call('DELETE', `/containers/${encodeURIComponent(id)}`, { query: q }); }
+  containerPause(id: string): Promise<number> { return this.call('POST', `/containers/${encodeURIComponent(id)}/pause`); }
+  containerUnpause(id: string): Promise<number> { return this.call('POST', `/containers/${encodeURIComponent(id)}/unpause`); }
+  containerRename(id: string, name: string): Promise<number> {
+    return this.call('POST', `/containers/${encodeURIComponent(id)}/rename`, { query: { name } });
+  }
+  containerTop(id: string, psArgs?: string): Promise<TopResponse> {
+    return this.json('GET', `/containers/${encodeURIComponent(id)}/top`, { query: { ps_args: psArgs || undefined } });
+  }
+  containerResize(id: string, h: number, w: number): Promise<number> {
+    return this.call('POST', `/containers/${encodeURIComponent(id)}/resize`, { query: { h, w } });
+  }
+  containerLogs(id: string, q: Query): Promise<http.IncomingMessage> {
+    return this.request('GET', `/containers/${encodeURIComponent(id)}/logs`, { query: q });
+  }
+  containerAttach(id: string, q: Query): Promise<Hijacked> {
+    return this.hijack(`/containers/${encodeURIComponent(id)}/attach`, { query: q });
+  }
+
+  /**
+   * POST /containers/{id}/wait. `registered` resolves once the daemon answered with headers (the wait is in
+   * place, so start may follow); `result` resolves with the exit status when the container stops.
+   * Uses its own connection: it stays open for the container's lifetime.
+   */
+  containerWait(id: string, condition?: string): { registered: Promise<void>; result: Promise<WaitResponse> } {
+    const res = this.send('POST', `/containers/${encodeURIComponent(id)}/wait`, { query: { condition: condition || undefined } }, false);
+    const registered = res.then(() => undefined);
+    const result = res.then(async (r) => {
+      const text = (await readAll(r)).toString('utf8');
+      try {
+        return JSON.parse(text) as WaitResponse;
+      } catch {
+        throw new Error(text.slice(0, 2048));
+      }
+    });
+    registered.catch(() => undefined);
+    return { registered, result };
+  }
+
+  execCreate(id: string, body: object): Promise<{ Id: string }> {
+    return this.json('POST', `/containers/${encodeURIComponent(id)}/exec`, { body });
+  }
+  execStart(execId: string, body: object): Promise<number> { return this.call('POST', `/exec/${encodeURIComponent(execId)}/start`, { body }); }
+  execStartHijack(execId: string, body: object): Promise<Hijacked> {
+    return this.hijack(`/exec/${encodeURIComponent(execId)}/start`, { body });
+  }
+  execResize(execId: string, h: number, w: number): Promise<number> {
+    return this.call('POST', `/exec/${encodeURIComponent(execId)}/resize`, { query: { h, w } });
+  }
+  execInspect(execId: string): Promise<ExecInspect> { return this.json('GET', `/exec/${encodeURIComponent(execId)}/json`); }
+
+  imageList(q: Query): Promise<ImageSummary[]> { return this.json('GET', '/images/json', { query: q }); }
+  imageInspectRaw(ref: string): Promise<string> { return this.text('GET', `/images/${encodeImageRef(ref)}/json`); }
+  imageRemove(ref: string, q: Query): Promise<ImageDeleteItem[]> { return this.json('DELETE', `/images/${encodeImageRef(ref)}`, { query: q }); }
+  imageTag(source: string, repo: string, tag: string): Promise<number> {
+    return this.call('POST', `/images/${encodeImageRef(source)}/tag`, { query: { repo, tag: tag || undefined } });
+  }
+  /** POST /images/create (pull or import); the body is the JSON-lines progress stream. */
+  imageCreate(q: Query, body?: Readable, headers?: Record<string, string>): Promise<http.IncomingMessage> {
+    return this.request('POST', '/images/create', { query: q, body, headers });
+  }
+  networkInspectRaw(ref: string): Promise<string> { return this.text('GET', `/networks/${encodeURIComponent(ref)}`); }
+  volumeInspectRaw(ref: string): Promise<string> { return this.text('GET', `/volumes/${encodeURIComponent(ref)}`); }
+  events(q: Query): Promise<http.IncomingMessage> { return this.request('GET', '/events', { query: q }); }
+}
+
+/** Image references keep their slashes in the path (docker does the same). */
+const encodeImageRef = (ref: string) => ref.split('/').map(encodeURIComponent).join('/').replace(/%3A/gi, ':').replace(/%40/g, '@');
+
+export function readAll(res: NodeJS.ReadableStream): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('end', () => resolve(Buffer.concat(chunks)));
+    res.on('error', reject);
+  });
+}
+
+/** docker's checkResponseErr. */
+function responseError(status: number, res: http.IncomingMessage, body: Buffer, method: string, path: string): Error {
+  const statusMsg = `${status} ${res.statusMessage ?? ''}`.trim();
+  if (body.length === 0) {
+    return new ApiError(status, `request returned ${statusMsg} for API route and version ${path}, check if the server supports the requested API version`, false);
+  }
+  const text = body.toString('utf8');
+  const ct = String(res.headers['content-type'] ?? '');
+  if (ct.startsWith('application/json')) {
+    let msg: unknown;
+    try {
+      msg = (JSON.parse(text) as { message?: unknown }).message;
+    } catch (err) {
+      return new ApiError(status, `Error reading JSON: ${(err as Error).message}`, false);
+    }
+    if (typeof msg !== 'string' || msg === '') {
+      return new ApiError(status, `API returned a ${status} (${res.statusMessage ?? ''}) but provided no error-message`);
+    }
+    return new ApiError(status, msg.trim());
+  }
+  void method;
+  return new ApiError(status, text.trim());
+}

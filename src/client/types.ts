@@ -1,0 +1,98 @@
+// Shapes of the Engine API bodies the client reads and writes (the fields berth uses; the daemon may send
+// more, and inspect output passes the raw JSON through untouched).
+
+export interface Port { IP?: string; PrivatePort: number; PublicPort?: number; Type: string }
+
+export interface MountPoint {
+  Type?: string; Name?: string; Source?: string; Destination?: string; Driver?: string; Mode?: string; RW?: boolean;
+  Propagation?: string;
+}
+
+export interface ContainerSummary {
+  Id: string;
+  Names?: string[];
+  Image?: string;
+  ImageID?: string;
+  Command?: string;
+  Created?: number;
+  Ports?: Port[] | null;
+  SizeRw?: number;
+  SizeRootFs?: number;
+  Labels?: Record<string, string> | null;
+  State?: string;
+  Status?: string;
+  HostConfig?: { NetworkMode?: string };
+  NetworkSettings?: { Networks?: Record<string, unknown> | null } | null;
+  Mounts?: MountPoint[] | null;
+}
+
+export interface ImageSummary {
+  Id: string;
+  ParentId?: string;
+  RepoTags?: string[] | null;
+  RepoDigests?: string[] | null;
+  Created?: number;
+  Size?: number;
+  SharedSize?: number;
+  VirtualSize?: number;
+  Labels?: Record<string, string> | null;
+  Containers?: number;
+}
+
+export interface ContainerConfig {
+  Hostname?: string; Domainname?: string; User?: string;
+  AttachStdin?: boolean; AttachStdout?: boolean; AttachStderr?: boolean;
+  ExposedPorts?: Record<string, object>;
+  Tty?: boolean; OpenStdin?: boolean; StdinOnce?: boolean;
+  Env?: string[] | null; Cmd?: string[] | null; Image?: string;
+  Entrypoint?: string[] | null; WorkingDir?: string; Labels?: Record<string, string> | null;
+  StopSignal?: string; StopTimeout?: number;
+  [k: string]: unknown;
+}
+
+export interface ContainerInspect {
+  Id: string;
+  Name?: string;
+  Image?: string;
+  State?: {
+    Status?: string; Running?: boolean; Paused?: boolean; Restarting?: boolean; ExitCode?: number; Pid?: number;
+    StartedAt?: string; FinishedAt?: string;
+  };
+  Config?: ContainerConfig;
+  HostConfig?: { AutoRemove?: boolean; [k: string]: unknown };
+  [k: string]: unknown;
+}
+
+export interface CreateResponse { Id: string; Warnings?: string[] | null }
+
+export interface WaitResponse { StatusCode: number; Error?: { Message?: string } | null }
+
+export interface ExecInspect { ID?: string; Running?: boolean; ExitCode?: number | null; Pid?: number }
+
+export interface TopResponse { Titles: string[]; Processes: string[][] }
+
+export interface ImageDeleteItem { Untagged?: string; Deleted?: string }
+
+export interface VersionResponse {
+  Platform?: { Name?: string };
+  Components?: { Name: string; Version: string; Details?: Record<string, string> }[];
+  Version?: string; ApiVersion?: string; MinAPIVersion?: string; GitCommit?: string; GoVersion?: string;
+  Os?: string; Arch?: string; KernelVersion?: string; Experimental?: boolean; BuildTime?: string;
+}
+
+export interface JSONMessage {
+  stream?: string;
+  status?: string;
+  progressDetail?: { current?: number; total?: number; start?: number; hidecounts?: boolean; units?: string };
+  progress?: string;
+  id?: string;
+  from?: string;
+  time?: number;
+  timeNano?: number;
+  errorDetail?: { code?: number; message?: string };
+  error?: string;
+  aux?: unknown;
+}
+
+/** Query values: arrays repeat the key; undefined/false-y optional values are left out by the caller. */
+export type Query = Record<string, string | number | boolean | string[] | undefined>;
