@@ -98,6 +98,8 @@ export function createApiServer(router: Router): http.Server {
             sock.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: ${upgrade}\r\nApi-Version: ${API_VERSION}\r\n\r\n`);
             hijacked = sock;
             sock.pause(); // resumed by whoever consumes the client's bytes
+            // Bytes the client sent right behind the request (early stdin) arrived in `head`.
+            if (!bodyPromise && head && head.length) sock.unshift(head);
             return sock;
           }
           // No Upgrade header: stream over the ordinary response (chunked) and read stdin from the request body.

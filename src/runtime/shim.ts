@@ -46,6 +46,8 @@ export class Shim {
     });
     this.exited = new Promise((resolve) => {
       ctl.on('error', () => { /* close follows */ });
+      // The connection is half-open capable (attach needs that); a shim going away must still close it.
+      ctl.on('end', () => ctl.destroy());
       ctl.on('close', () => {
         for (const q of this.queue.splice(0)) q.reject(new Error('container shim exited'));
         if (!this.detached) resolve(readExitStatus(stateDir));

@@ -76,8 +76,14 @@ export function frame(stream: 1 | 2 | 3, payload: Buffer | string): Buffer {
 
 export interface AttachOptions {
   tty: boolean; stdin: boolean; stdout: boolean; stderr: boolean; detachKeys: number[];
-  /** the client ended its stdin (not a detach) */
+  /**
+   * The client ended its stdin (not a detach) without having sent a byte. When it did send bytes, the
+   * half-close is passed on to the shim, which (with --stdin-once) closes the process's stdin after
+   * writing them, so no byte is lost to a race between the two sockets.
+   */
   onStdinEnd?: () => void;
+  /** awaited before the client's stream is ended (exec: until its exit code is recorded). */
+  beforeEnd?: () => Promise<unknown>;
 }
 
 /** Pipes until the shim closes (the process exited) or the client detaches/disconnects. Resolves with how it ended. */
@@ -88,8 +94,9 @@ export function relay(client: Duplex, shimConn: net.Socket, opts: AttachOptions)
       if (finished) return;
       finished = true;
       shimConn.destroy();
-      if (how === 'disconnected') client.destroy(); else client.end();
-      resolve(how);
+      if (how === 'disconnected') { client.destroy(); resolve(how); return; }
+      const wait = how === 'exited' && opts.beforeEnd ? opts.beforeEnd().catch(() => undefined) : Promise.resolve();
+      void wait.then(() => { client.end(); resolve(how); });
     };
     const out = new FrameRelay(opts, (b) => { if (!client.destroyed) client.write(b); });
     shimConn.on('data', (c: Buffer) => out.push(c));
@@ -99,12 +106,17 @@ export function relay(client: Duplex, shimConn: net.Socket, opts: AttachOptions)
     client.on('close', () => finish('disconnected'));
     if (opts.stdin) {
       const filter = new DetachFilter(opts.detachKeys);
+      let sent = false;
       client.on('data', (c: Buffer) => {
         const { forward, detach } = filter.push(c);
-        if (forward.length) shimConn.write(forward);
+        if (forward.length) { sent = true; shimConn.write(forward); }
         if (detach) finish('detached');
       });
-      client.on('end', () => { if (!finished) opts.onStdinEnd?.(); });
+      client.on('end', () => {
+        if (finished) return;
+        shimConn.end();
+        if (!sent) opts.onStdinEnd?.();
+      });
     } else {
       client.on('data', () => { /* stdin not attached: discard */ });
       client.on('end', () => { /* keep streaming output */ });

@@ -1,6 +1,6 @@
 // The container lifecycle: create, start, stop, kill, pause, restart, wait, remove, rename, resize, attach.
 // State lives in ContainerStore; processes run under berth-shim (runtime/shim.ts) so they outlive the daemon.
-import { promises as fs } from 'fs';
+import { promises as fs, statSync } from 'fs';
 import type { Duplex } from 'stream';
 import { conflict, EngineError, invalidParameter, notFound, notModified, systemError, errorMessage } from '../../common/errors';
 import { newId, shortId } from '../../common/ids';
@@ -40,6 +40,15 @@ export interface EngineOptions {
 }
 
 const nowIso = () => new Date().toISOString();
+
+function isPresentButNotExecutable(file: string): boolean {
+  try {
+    const st = statSync(file);
+    return st.isDirectory() || (st.mode & 0o111) === 0;
+  } catch {
+    return false;
+  }
+}
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
 export class ContainerEngine {
@@ -195,14 +204,14 @@ export class ContainerEngine {
 
       const shim = await Shim.spawn({
         runtimePath: driver.info.path, runtimeRoot: driver.root, id: rec.Id, bundle, stateDir: this.paths.shimState(rec.Id),
-        tty: rec.Config.Tty, stdin: rec.Config.OpenStdin, stdinOnce: false, logPath: this.paths.log(rec.Id),
-      }).catch((err) => { throw this.runtimeError(err); });
+        tty: rec.Config.Tty, stdin: rec.Config.OpenStdin, stdinOnce: rec.Config.StdinOnce && !rec.Config.Tty, logPath: this.paths.log(rec.Id),
+      }).catch((err) => { throw this.runtimeError(err, rootfs.merged); });
       undo.push(async () => shim.close());
       live.shim = shim;
       mark('shim-create');
       // Clients that attached before start must see the very first output.
       for (const join of live.pendingAttach.splice(0)) join(shim);
-      const pid = await shim.start().catch((err) => { throw this.runtimeError(err); });
+      const pid = await shim.start().catch((err) => { throw this.runtimeError(err, rootfs.merged); });
 
       mark('shim-start');
       rec.Network = attachment;
@@ -217,16 +226,26 @@ export class ContainerEngine {
       const e = err instanceof EngineError ? err : systemError(errorMessage(err));
       rec.State = { ...rec.State, Error: e.message, ExitCode: /executable file not found|no such file/i.test(e.message) ? 127 : /permission denied/i.test(e.message) ? 126 : 128 };
       await this.store.save(rec).catch(() => undefined);
+      // Like dockerd: a --rm container that cannot start is removed (its waiters for "removed" return).
+      if (rec.HostConfig.AutoRemove) await this.removeLocked(rec, { force: true }).catch(() => undefined);
       throw e;
     }
   }
 
   /** Runtime failures phrased the way Docker reports them, so clients map them to 126/127 as with Docker. */
-  private runtimeError(err: unknown): EngineError {
+  private runtimeError(err: unknown, rootfs?: string): EngineError {
     const msg = errorMessage(err);
     const exe = /executable file `([^`]*)` not found|exec: "([^"]*)": executable file not found|`([^`]*)`: No such file or directory/.exec(msg);
-    if (exe) return new EngineError(400, `failed to create task for container: OCI runtime create failed: exec: "${exe[1] ?? exe[2] ?? exe[3]}": executable file not found in $PATH: unknown`);
-    const perm = /(?:open|exec|execute)\s*`?([^`:]*)`?: Permission denied/i.exec(msg);
+    if (exe) {
+      const name = exe[1] ?? exe[2] ?? exe[3];
+      // crun says "not found" for a path that exists but cannot be executed (a directory, no x bit);
+      // Docker reports that as permission denied (exit 126), so look for ourselves.
+      if (rootfs && name.includes('/') && isPresentButNotExecutable(`${rootfs}/${name}`)) {
+        return new EngineError(400, `failed to create task for container: OCI runtime create failed: exec: "${name}": permission denied: unknown`);
+      }
+      return new EngineError(400, `failed to create task for container: OCI runtime create failed: exec: "${name}": executable file not found in $PATH: unknown`);
+    }
+    const perm = /(?:open|exec|execute)[^`"]*[`"]([^`"]*)[`"][^:]*: (?:Permission denied|Is a directory)/i.exec(msg) ?? /(?:open|exec|execute)\s*`?([^`:]*)`?: (?:Permission denied|Is a directory)/i.exec(msg);
     if (perm) return new EngineError(400, `failed to create task for container: OCI runtime create failed: exec: "${perm[1]}": permission denied: unknown`);
     return systemError(`failed to create task for container: OCI runtime create failed: ${msg.trim()}: unknown`);
   }

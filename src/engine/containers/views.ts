@@ -5,9 +5,10 @@ import type { ContainerPaths } from './paths';
 import type { NetworkManager } from '../../network';
 
 export function humanDuration(seconds: number): string {
-  if (seconds < 1) return 'Less than a second';
-  if (seconds === 1) return '1 second';
-  if (seconds < 60) return `${Math.floor(seconds)} seconds`;
+  const whole = Math.floor(seconds);
+  if (whole < 1) return 'Less than a second';
+  if (whole === 1) return '1 second';
+  if (whole < 60) return `${whole} seconds`;
   const minutes = Math.floor(seconds / 60);
   if (minutes === 1) return 'About a minute';
   if (minutes < 60) return `${minutes} minutes`;

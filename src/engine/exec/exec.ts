@@ -84,7 +84,7 @@ export class ExecEngine {
       const driver = this.containers.driver(rec.Runtime);
       ex.shim = await Shim.spawn({
         runtimePath: driver.info.path, runtimeRoot: driver.root, id: rec.Id, bundle: this.containers.paths.bundle(rec.Id), stateDir,
-        tty, stdin: !!ex.config.AttachStdin && !opts.detach, stdinOnce: false, exec: { processFile, execId: id },
+        tty, stdin: !!ex.config.AttachStdin && !opts.detach, stdinOnce: !!ex.config.AttachStdin && !tty, exec: { processFile, execId: id },
       });
     } catch (err) {
       this.fail(ex, client, errorMessage(err), tty);
@@ -97,7 +97,9 @@ export class ExecEngine {
       relayed = relay(client, conn, {
         tty, stdin: !!ex.config.AttachStdin, stdout: ex.config.AttachStdout !== false, stderr: ex.config.AttachStderr !== false,
         detachKeys: parseDetachKeys(ex.config.DetachKeys),
-        onStdinEnd: () => { void shim.closeStdin().catch(() => undefined); },
+        onStdinEnd: () => { if (!tty) void shim.closeStdin().catch(() => undefined); },
+        // The client reads the exit code right after the stream ends: record it first.
+        beforeEnd: () => ex.done,
       });
     }
     try {
@@ -114,7 +116,6 @@ export class ExecEngine {
       ex.running = false;
       ex.exitCode = status.exitCode;
       ex.pid = 0;
-      await relayed;
       await fs.rm(stateDir, { recursive: true, force: true }).catch(() => undefined);
       await fs.rm(`${stateDir}.process.json`, { force: true }).catch(() => undefined);
       this.events.emitEvent('container', 'exec_die', rec.Id, { execID: id, exitCode: String(status.exitCode) });
