@@ -58,6 +58,8 @@ export class ContainerEngine {
   private waiters = new Map<string, Waiter[]>();
   private locks = new Map<string, Promise<unknown>>();
   private drivers = new Map<string, RuntimeDriver>();
+  /** containers whose runtime resources are released since they last ran */
+  private released = new Set<string>();
 
   constructor(private readonly opts: EngineOptions) {
     this.paths = new ContainerPaths(opts.dataRoot, opts.execRoot);
@@ -161,16 +163,20 @@ export class ContainerEngine {
     const driver = this.driver(rec.Runtime);
     const undo: Array<() => Promise<unknown>> = [];
     const live = this.liveOf(rec.Id);
+    this.released.delete(rec.Id);
     const t0 = process.hrtime.bigint();
     const mark = (step: string) => log.debug('start step', { id: rec.Id.slice(0, 12), step, ms: Number(process.hrtime.bigint() - t0) / 1e6 });
     try {
-      await mountOverlay(this.images.layerDirs(image), rootfs);
-      undo.push(() => unmountOverlay(rootfs));
-      mark('rootfs');
-
-      const { netnsPath, joinPid, attachment } = await this.setupNetwork(rec);
+      // The rootfs and the network do not depend on each other: set both up at once.
+      const [mounted, networked] = await Promise.allSettled([mountOverlay(this.images.layerDirs(image), rootfs), this.setupNetwork(rec)]);
+      if (mounted.status === 'fulfilled') undo.push(() => unmountOverlay(rootfs));
+      const net = networked.status === 'fulfilled' ? networked.value : undefined;
+      const attachment = net?.attachment;
       if (attachment) undo.push(() => this.opts.network.detach(rec.Id, attachment));
-      mark('network');
+      if (mounted.status === 'rejected') throw mounted.reason;
+      if (networked.status === 'rejected') throw networked.reason;
+      const { netnsPath, joinPid } = net!;
+      mark('rootfs+network');
 
       const user = await resolveUser(rootfs.merged, rec.Config.User);
       const cwd = rec.Config.WorkingDir || '/';
@@ -312,12 +318,18 @@ export class ContainerEngine {
       .catch((err) => log.error('handling container exit failed', { id: rec.Id, error: errorMessage(err) }));
   }
 
+  /** Runtime state, network and rootfs of a stopped container; the three are independent, so in parallel. */
   private async releaseResources(rec: ContainerRecord): Promise<void> {
-    await this.driver(rec.Runtime).delete(rec.Id).catch((e) => log.warn('runtime delete failed', { id: rec.Id, error: errorMessage(e) }));
-    if (rec.Network) await this.opts.network.detach(rec.Id, rec.Network).catch((e) => log.warn('network detach failed', { id: rec.Id, error: errorMessage(e) }));
-    await unmountOverlay(this.paths.rootfs(rec.Id)).catch((e) => log.warn('unmount failed', { id: rec.Id, error: errorMessage(e) }));
-    await fs.rm(this.paths.bundle(rec.Id), { recursive: true, force: true });
-    await fs.rm(this.paths.shimState(rec.Id), { recursive: true, force: true });
+    if (this.released.has(rec.Id)) return; // an auto-removed container was released at its exit already
+    const network = rec.Network;
+    await Promise.all([
+      this.driver(rec.Runtime).delete(rec.Id).catch((e) => log.warn('runtime delete failed', { id: rec.Id, error: errorMessage(e) })),
+      network ? this.opts.network.detach(rec.Id, network).catch((e) => log.warn('network detach failed', { id: rec.Id, error: errorMessage(e) })) : undefined,
+      unmountOverlay(this.paths.rootfs(rec.Id)).catch((e) => log.warn('unmount failed', { id: rec.Id, error: errorMessage(e) })),
+      fs.rm(this.paths.bundle(rec.Id), { recursive: true, force: true }),
+      fs.rm(this.paths.shimState(rec.Id), { recursive: true, force: true }),
+    ]);
+    this.released.add(rec.Id);
   }
 
   private async handleExit(rec: ContainerRecord, status: ExitStatus): Promise<void> {
@@ -326,8 +338,9 @@ export class ContainerEngine {
     if (live) live.shim = undefined;
     await this.releaseResources(rec);
     rec.State = { ...rec.State, Status: 'exited', Pid: 0, ExitCode: status.exitCode, OOMKilled: status.oomKilled, FinishedAt: status.finishedAt || nowIso() };
-    rec.Network = rec.Network ? { ...rec.Network, ipAddress: undefined, ports: [] } as Attachment : undefined;
-    if (this.store.tryGet(rec.Id)) await this.store.save(rec);
+    rec.Network = undefined;
+    // An auto-removed container's record is deleted next: no point making this state durable first.
+    if (!rec.HostConfig.AutoRemove) await this.store.save(rec);
     this.event(rec, 'die', { exitCode: String(status.exitCode) });
     this.notify(rec, 'next-exit', { StatusCode: status.exitCode });
     if (rec.HostConfig.AutoRemove) {
@@ -487,6 +500,7 @@ export class ContainerEngine {
     await this.releaseResources(rec);
     await this.store.remove(rec);
     this.live.delete(rec.Id);
+    this.released.delete(rec.Id);
     this.event(rec, 'destroy');
     this.notify(rec, 'removed', { StatusCode: rec.State.ExitCode });
   }
