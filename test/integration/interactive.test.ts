@@ -124,9 +124,11 @@ test('import with --change, and the getting-started page on a published port', a
   const run = await d.berth(['run', '-d', '--name', 'gs', '-p', `${port}:80`, 'gs-test:1']);
   assert.equal(run.code, 0, run.stderr);
   const body = await waitFor(() => new Promise<string | undefined>((resolve) => {
-    http.get({ host: '127.0.0.1', port, path: '/' }, (res) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/', timeout: 1000, agent: false }, (res) => {
       let text = ''; res.on('data', (c) => { text += c; }); res.on('end', () => resolve(text));
-    }).on('error', () => resolve(undefined));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(undefined));
   }), 10_000, 'the page');
   assert.match(body, /Getting started with berth/);
   const ps = await d.berth(['ps', '--format', '{{.Ports}}', '--filter', 'name=gs']);
