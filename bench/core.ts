@@ -104,7 +104,7 @@ async function main() {
     try {
       mkdirSync(path.join(bundle, 'rootfs/bin'), { recursive: true });
       cpSync('/bin/busybox', path.join(bundle, 'rootfs/bin/busybox'));
-      await must(runCmd('crun', ['spec'], {}).then(async (r) => { await runCmd('sh', ['-c', `cd ${bundle} && crun spec && sed -i 's/"terminal": true/"terminal": false/; s/"sh"$/"\\/bin\\/busybox", "true"/' config.json`]); return r; }), 'crun spec');
+      await must(runCmd('sh', ['-c', `cd ${bundle} && crun spec && sed -i 's/"terminal": true/"terminal": false/; s/"sh"$/"\\/bin\\/busybox", "true"/' config.json`]), 'crun spec');
       let n = 0;
       const tCrun = await sample(REPS, () => must(runCmd('crun', ['run', '--bundle', bundle, `bench-crun-${process.pid}-${n++}`]), 'crun run'));
       report('raw crun run (reference)', tBerthDocker, tCrun, 'crun');
