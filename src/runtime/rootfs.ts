@@ -2,6 +2,7 @@
 // container's own upper directory. Mounted at start, unmounted when the container stops.
 import { promises as fs } from 'fs';
 import { run } from './exec';
+import { mountSyscall, umountSyscall, SyscallError, MNT_DETACH } from './syscalls';
 
 export interface RootfsPaths { upper: string; work: string; merged: string }
 
@@ -21,7 +22,7 @@ export async function mountOverlay(lowerDirs: string[], p: RootfsPaths): Promise
   // An image with no layers still needs a lower directory for overlayfs: use an empty one.
   const lowers = lowerDirs.length ? lowerDirs : [await emptyLower(p)];
   const options = `lowerdir=${lowers.join(':')},upperdir=${p.upper},workdir=${p.work}`;
-  await run('mount', ['-t', 'overlay', 'overlay', '-o', options, p.merged]);
+  if (!mountSyscall('overlay', p.merged, 'overlay', 0, options)) await run('mount', ['-t', 'overlay', 'overlay', '-o', options, p.merged]);
 }
 
 async function emptyLower(p: RootfsPaths): Promise<string> {
@@ -31,11 +32,18 @@ async function emptyLower(p: RootfsPaths): Promise<string> {
 }
 
 export async function unmountOverlay(p: RootfsPaths): Promise<void> {
+  try {
+    if (umountSyscall(p.merged)) return;
+  } catch (err) {
+    if (err instanceof SyscallError && (err.errno === 22 || err.errno === 2)) return; // EINVAL/ENOENT: not mounted
+    // Still busy (a process holds it): detach it lazily so removal never leaves a stuck mount behind.
+    if (err instanceof SyscallError && err.errno === 16) { umountSyscall(p.merged, MNT_DETACH); return; }
+    throw err;
+  }
   if (!(await isMounted(p.merged))) return;
   try {
     await run('umount', [p.merged]);
   } catch {
-    // Still busy (a process holds it): detach it lazily so removal never leaves a stuck mount behind.
     await run('umount', ['-l', p.merged]);
   }
 }

@@ -60,7 +60,14 @@ export class RuntimeDriver {
     return run(this.info.path, ['--root', this.root, ...args]);
   }
 
-  async delete(id: string): Promise<void> {
+  /**
+   * Removes a stopped container's runtime state. The common case (its processes are gone) is done here:
+   * rmdir of its cgroup in each hierarchy and removal of the runtime's state directory, which is all
+   * `crun/runc delete` does then — without starting a process (10-40 ms at a busy container exit).
+   * Anything unusual (a cgroup still populated, an unknown layout) falls back to `delete --force`.
+   */
+  async delete(id: string, cgroupsPath?: string): Promise<void> {
+    if (cgroupsPath && (await this.fastDelete(id, cgroupsPath))) return;
     try {
       await this.cmd(['delete', '--force', id]);
     } catch (err) {
@@ -69,6 +76,26 @@ export class RuntimeDriver {
       throw err;
     }
   }
+  private async fastDelete(id: string, cgroupsPath: string): Promise<boolean> {
+    const stateDir = `${this.root}/${id}`;
+    try {
+      // v1 and hybrid: one directory per hierarchy; pure v2: the path right under /sys/fs/cgroup.
+      const dirs = [`/sys/fs/cgroup${cgroupsPath}`, ...(await fs.readdir('/sys/fs/cgroup')).map((h) => `/sys/fs/cgroup/${h}${cgroupsPath}`)];
+      for (const dir of dirs) {
+        try {
+          await fs.rmdir(dir);
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code !== 'ENOENT' && code !== 'ENOTDIR') return false; // EBUSY: processes remain
+        }
+      }
+      await fs.rm(stateDir, { recursive: true, force: true });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   pause(id: string) { return this.cmd(['pause', id]); }
   resume(id: string) { return this.cmd(['resume', id]); }
 }

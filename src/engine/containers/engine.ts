@@ -322,10 +322,12 @@ export class ContainerEngine {
   private async releaseResources(rec: ContainerRecord): Promise<void> {
     if (this.released.has(rec.Id)) return; // an auto-removed container was released at its exit already
     const network = rec.Network;
+    const t0 = Date.now();
+    const took = (what: string) => () => log.debug('released', { id: rec.Id.slice(0, 12), what, ms: Date.now() - t0 });
     await Promise.all([
-      this.driver(rec.Runtime).delete(rec.Id).catch((e) => log.warn('runtime delete failed', { id: rec.Id, error: errorMessage(e) })),
-      network ? this.opts.network.detach(rec.Id, network).catch((e) => log.warn('network detach failed', { id: rec.Id, error: errorMessage(e) })) : undefined,
-      unmountOverlay(this.paths.rootfs(rec.Id)).catch((e) => log.warn('unmount failed', { id: rec.Id, error: errorMessage(e) })),
+      this.driver(rec.Runtime).delete(rec.Id, `/berth/${rec.Id}`).catch((e) => log.warn('runtime delete failed', { id: rec.Id, error: errorMessage(e) })).then(took('runtime')),
+      network ? this.opts.network.detach(rec.Id, network).catch((e) => log.warn('network detach failed', { id: rec.Id, error: errorMessage(e) })).then(took('network')) : undefined,
+      unmountOverlay(this.paths.rootfs(rec.Id)).catch((e) => log.warn('unmount failed', { id: rec.Id, error: errorMessage(e) })).then(took('rootfs')),
       fs.rm(this.paths.bundle(rec.Id), { recursive: true, force: true }),
       fs.rm(this.paths.shimState(rec.Id), { recursive: true, force: true }),
     ]);
@@ -336,7 +338,10 @@ export class ContainerEngine {
     if (!this.store.tryGet(rec.Id)) return; // removed (rm -f) while it ran: removal handled the exit
     const live = this.live.get(rec.Id);
     if (live) live.shim = undefined;
+    const t0 = Date.now();
+    log.debug('exit seen', { id: rec.Id.slice(0, 12), sinceExitMs: t0 - Date.parse(status.finishedAt) });
     await this.releaseResources(rec);
+    log.debug('resources released', { id: rec.Id.slice(0, 12), ms: Date.now() - t0 });
     rec.State = { ...rec.State, Status: 'exited', Pid: 0, ExitCode: status.exitCode, OOMKilled: status.oomKilled, FinishedAt: status.finishedAt || nowIso() };
     rec.Network = undefined;
     // An auto-removed container's record is deleted next: no point making this state durable first.
