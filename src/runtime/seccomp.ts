@@ -72,3 +72,50 @@ export function seccompFor(capabilities: string[], profilePath = DEFAULT_SECCOMP
   cache.set(key, result);
   return result;
 }
+
+// ---- precompiled BPF (crun's run.oci.seccomp_bpf_data annotation)
+
+import { execFile } from 'child_process';
+import { existsSync } from 'fs';
+import * as path from 'path';
+
+const bpfCache = new Map<string, Promise<string | undefined>>();
+
+function compilerBinary(): string | undefined {
+  const candidates = [
+    path.resolve(__dirname, '../src/runtime/seccomp/berth-seccomp'), // dist/daemon.js
+    path.resolve(__dirname, '../../../src/runtime/seccomp/berth-seccomp'), // build/src/runtime/seccomp.js
+  ];
+  return candidates.find((p) => existsSync(p));
+}
+
+/** The resolved profile in berth-seccomp's line format. */
+export function profileDirectives(p: OciSeccomp): string {
+  const lines = [`default ${p.defaultAction} ${p.defaultErrnoRet ?? '-'}`, ...p.architectures.map((a) => `arch ${a}`)];
+  for (const rule of p.syscalls) {
+    const args = (rule.args ?? []) as Array<{ index: number; value: number; valueTwo?: number; op: string }>;
+    const argText = args.map((a) => ` ${a.index} ${a.op} ${a.value} ${a.valueTwo ?? 0}`).join('');
+    for (const name of rule.names) lines.push(`rule ${rule.action} ${rule.errnoRet ?? '-'} ${name} ${args.length}${argText}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * Base64 BPF for the profile, compiled once per distinct profile; undefined when the compiler is not
+ * built or fails, and then the runtime compiles the spec's seccomp section itself (as runc always does).
+ */
+export function seccompBpf(p: OciSeccomp): Promise<string | undefined> {
+  const directives = profileDirectives(p);
+  let hit = bpfCache.get(directives);
+  if (!hit) {
+    const bin = compilerBinary();
+    hit = !bin ? Promise.resolve(undefined) : new Promise((resolve) => {
+      const child = execFile(bin, [], { encoding: 'buffer', maxBuffer: 1 << 20 }, (err, stdout) => {
+        resolve(err || !stdout.length ? undefined : stdout.toString('base64'));
+      });
+      child.stdin?.end(directives);
+    });
+    bpfCache.set(directives, hit);
+  }
+  return hit;
+}

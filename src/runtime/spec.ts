@@ -1,5 +1,6 @@
 // OCI runtime spec (config.json) generation with Docker's defaults: capabilities, masked and
 // read-only paths, mounts, namespaces, device rules and the default seccomp profile.
+import { readFileSync } from 'fs';
 import { seccompFor, OciSeccomp } from './seccomp';
 
 export const DEFAULT_CAPABILITIES = [
@@ -50,6 +51,8 @@ export interface SpecInput {
   sysctl?: Record<string, string>;
   /** the host's hard RLIMIT_NOFILE: never ask for more (root here lacks CAP_SYS_RESOURCE). */
   ulimits?: Array<{ Name: string; Soft: number; Hard: number }>;
+  /** the profile precompiled to BPF (base64) for crun; runc ignores it and uses the seccomp section */
+  seccompBpf?: string;
 }
 
 /** CAP_ prefixed, upper case; docker accepts "net_admin", "NET_ADMIN", "CAP_NET_ADMIN" and "ALL". */
@@ -58,23 +61,44 @@ export function normalizeCap(cap: string): string {
   return up === 'ALL' ? 'ALL' : up.startsWith('CAP_') ? up : `CAP_${up}`;
 }
 
+let bounding: Set<string> | undefined;
+/** The capabilities this daemon can hand out: its own bounding set (root here lacks CAP_SYS_RESOURCE). */
+function ownBoundingSet(): Set<string> {
+  if (bounding) return bounding;
+  try {
+    const hex = /CapBnd:\s*([0-9a-f]+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1];
+    const mask = BigInt(`0x${hex}`);
+    bounding = new Set(ALL_CAPABILITIES.filter((_c, bit) => (mask >> BigInt(bit)) & 1n)); // listed in kernel order
+  } catch {
+    bounding = new Set(ALL_CAPABILITIES);
+  }
+  return bounding;
+}
+
 export function resolveCapabilities(add: string[] = [], drop: string[] = [], privileged = false): string[] {
-  if (privileged) return [...ALL_CAPABILITIES];
+  if (privileged) return ALL_CAPABILITIES.filter((c) => ownBoundingSet().has(c));
   const adds = add.map(normalizeCap);
   const drops = drop.map(normalizeCap);
   let caps = adds.includes('ALL') ? [...ALL_CAPABILITIES] : [...DEFAULT_CAPABILITIES, ...adds];
   if (drops.includes('ALL')) caps = adds.filter((c) => c !== 'ALL');
   else caps = caps.filter((c) => !drops.includes(c));
-  return [...new Set(caps)];
+  // Asking the runtime for a capability the daemon does not hold fails the start (capset: EPERM).
+  return [...new Set(caps)].filter((c) => ownBoundingSet().has(c));
 }
 
 // A null major/minor is a wildcard, expressed in the OCI spec by leaving the field out.
 const devAllow = (type: 'c' | 'b', major: number | null, minor: number | null, access = 'rwm') =>
   ({ allow: true, type, ...(major === null ? {} : { major }), ...(minor === null ? {} : { minor }), access });
 
+/** The seccomp profile a container with these settings gets (undefined when privileged). */
+export function containerSeccomp(input: Pick<SpecInput, 'capAdd' | 'capDrop' | 'privileged' | 'seccompProfile'>): OciSeccomp | undefined {
+  if (input.privileged) return undefined;
+  return seccompFor(resolveCapabilities(input.capAdd, input.capDrop, input.privileged), input.seccompProfile);
+}
+
 export function buildSpec(input: SpecInput): Record<string, unknown> {
   const caps = resolveCapabilities(input.capAdd, input.capDrop, input.privileged);
-  const seccomp: OciSeccomp | undefined = input.privileged ? undefined : seccompFor(caps, input.seccompProfile);
+  const seccomp: OciSeccomp | undefined = containerSeccomp(input);
   const namespaces: Array<{ type: string; path?: string }> = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
   if (input.joinPid) namespaces.push({ type: 'network', path: `/proc/${input.joinPid}/ns/net` });
   else if (input.netnsPath) namespaces.push({ type: 'network', path: input.netnsPath });
@@ -107,6 +131,7 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
       oomScoreAdj: 0,
     },
     root: { path: input.rootfs, readonly: input.readonlyRootfs ?? false },
+    ...(seccomp && input.seccompBpf ? { annotations: { 'run.oci.seccomp_bpf_data': input.seccompBpf } } : {}),
     hostname: input.hostname,
     mounts,
     linux: {

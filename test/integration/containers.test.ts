@@ -257,3 +257,27 @@ test('API version negotiation: _ping header, too new and too old versions', asyn
   const v = (await d.api('GET', '/v1.43/version')).body;
   assert.ok(Number(v.ApiVersion) >= 1.43);
 });
+
+test('seccomp is precompiled once for crun; --privileged gets the daemon\'s capabilities and no seccomp; --cap-add/--cap-drop', async () => {
+  const id = await create({ Cmd: ['sleep', '30'] });
+  await d.api('POST', `/containers/${id}/start`);
+  const spec = JSON.parse(readFileSync(`${d.execRoot}/containers/${id}/config.json`, 'utf8'));
+  assert.ok(spec.annotations['run.oci.seccomp_bpf_data'].length > 100, 'BPF annotation present');
+  assert.equal(spec.linux.seccomp.defaultAction, 'SCMP_ACT_ERRNO'); // kept for runtimes that compile it themselves
+  await d.api('DELETE', `/containers/${id}?force=1`);
+  const logsOf = async (body: Record<string, unknown>) => {
+    const c = await create(body);
+    await d.api('POST', `/containers/${c}/start`);
+    await waitExit(c);
+    const text = readFileSync((await inspect(c)).LogPath, 'utf8');
+    await d.api('DELETE', `/containers/${c}`);
+    return text;
+  };
+  const priv = await logsOf({ Cmd: ['sh', '-c', 'grep -E "Seccomp:|CapEff:" /proc/self/status'], HostConfig: { Privileged: true } });
+  assert.match(priv, /Seccomp:\\t0/);
+  assert.doesNotMatch(priv, /CapEff:\\t00000000a80425fb/);
+  const dropped = await logsOf({ Cmd: ['sh', '-c', 'chown nobody /tmp && echo chowned || echo no-chown'], HostConfig: { CapDrop: ['CHOWN'] } });
+  assert.match(dropped, /no-chown/);
+  const added = await logsOf({ Cmd: ['sh', '-c', 'grep CapEff: /proc/self/status'], HostConfig: { CapAdd: ['NET_ADMIN'] } });
+  assert.match(added, /CapEff:\\t00000000a80435fb/); // the defaults plus bit 12
+});

@@ -132,3 +132,12 @@ test('log timestamps with nanoseconds', () => {
   assert.equal(entrySeconds('2026-11-25T16:15:00.5Z'), Date.parse('2026-11-25T16:15:00Z') / 1000 + 0.5);
   assert.equal(entrySeconds('2026-11-25T16:15:00Z'), Date.parse('2026-11-25T16:15:00Z') / 1000);
 });
+
+test('seccomp profile directives for the BPF compiler', async () => {
+  const { profileDirectives } = await import('../../src/runtime/seccomp');
+  const text = profileDirectives({ defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: 1, architectures: ['SCMP_ARCH_X86_64'], syscalls: [
+    { names: ['read', 'write'], action: 'SCMP_ACT_ALLOW' },
+    { names: ['personality'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 8, op: 'SCMP_CMP_EQ' }] },
+  ] });
+  assert.equal(text, 'default SCMP_ACT_ERRNO 1\narch SCMP_ARCH_X86_64\nrule SCMP_ACT_ALLOW - read 0\nrule SCMP_ACT_ALLOW - write 0\nrule SCMP_ACT_ALLOW - personality 1 0 SCMP_CMP_EQ 8 0\n');
+});

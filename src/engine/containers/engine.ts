@@ -8,7 +8,8 @@ import { log } from '../../common/log';
 import { writeFileAtomic } from '../../common/atomic';
 import type { ImageStore, ImageRecord } from '../../storage/images';
 import type { NetworkManager, PortSpec, Attachment } from '../../network';
-import { buildSpec } from '../../runtime/spec';
+import { buildSpec, containerSeccomp } from '../../runtime/spec';
+import { seccompBpf } from '../../runtime/seccomp';
 import { mountOverlay, unmountOverlay } from '../../runtime/rootfs';
 import { resolveUser } from '../../runtime/user';
 import { RuntimeDriver, RuntimeInfo, findRuntime } from '../../runtime/runtime';
@@ -185,7 +186,11 @@ export class ContainerEngine {
       await writeEtcFiles({ hosts: this.paths.hosts(rec.Id), hostname: this.paths.hostname(rec.Id), resolvConf: this.paths.resolvConf(rec.Id) },
         rec.Config.Hostname, attachment?.ipAddress, hostNet, (rec.HostConfig.ExtraHosts as string[] | null) ?? []);
 
+      const secInput = { capAdd: rec.HostConfig.CapAdd ?? [], capDrop: rec.HostConfig.CapDrop ?? [], privileged: rec.HostConfig.Privileged };
+      const profile = driver.info.name === 'crun' ? containerSeccomp(secInput) : undefined;
+      const seccompBpfData = profile ? await seccompBpf(profile) : undefined;
       const spec = buildSpec({
+        seccompBpf: seccompBpfData,
         rootfs: rootfs.merged, readonlyRootfs: rec.HostConfig.ReadonlyRootfs,
         args: commandLine(rec.Config), env: this.processEnv(rec, user.home), cwd, user,
         terminal: rec.Config.Tty, hostname: hostNet ? (await import('os')).hostname() : rec.Config.Hostname,
