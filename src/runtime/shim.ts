@@ -12,6 +12,8 @@ export interface ShimOptions {
   runtimePath: string; runtimeRoot: string; id: string; bundle: string; stateDir: string;
   tty: boolean; stdin: boolean; stdinOnce: boolean; logPath?: string;
   exec?: { processFile: string; execId: string };
+  /** create and start in one `run --detach` at `start` (one runtime process instead of two) */
+  run?: boolean;
 }
 
 export function shimBinary(): string {
@@ -69,6 +71,7 @@ export class Shim {
     if (opts.stdinOnce) args.push('--stdin-once');
     if (opts.logPath) args.push('--log-path', opts.logPath);
     if (opts.exec) args.push('--exec', opts.exec.processFile, '--exec-id', opts.exec.execId);
+    else if (opts.run) args.push('--run');
     const child = spawn(shimBinary(), args, { stdio: ['ignore', 'ignore', 'ignore', 'pipe'], detached: true });
     const sync = child.stdio[3] as NodeJS.ReadableStream;
     const report = await new Promise<string>((resolve, reject) => {

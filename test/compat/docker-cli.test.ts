@@ -28,6 +28,11 @@ for (const cli of ['docker', 'berth'] as const) {
     assert.match(nf.stderr, /executable file not found/);
     const img = await run(['run', '--rm', 'nosuchimage:1']);
     assert.equal(img.code, 125, img.stderr);
+    const dir = await run(['run', '--rm', 'busybox', '/etc']);
+    assert.equal(dir.code, 126, dir.stderr);
+    assert.match(dir.stderr, /permission denied/);
+    // nothing is left behind by the failed --rm runs
+    assert.equal((await run(['ps', '-aq'])).stdout.trim(), '');
   });
 
   test(`${cli}: -i pipes stdin`, async () => {

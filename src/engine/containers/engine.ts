@@ -216,13 +216,14 @@ export class ContainerEngine {
       const shim = await Shim.spawn({
         runtimePath: driver.info.path, runtimeRoot: driver.root, id: rec.Id, bundle, stateDir: this.paths.shimState(rec.Id),
         tty: rec.Config.Tty, stdin: rec.Config.OpenStdin, stdinOnce: rec.Config.StdinOnce && !rec.Config.Tty, logPath: this.paths.log(rec.Id),
+        run: true,
       }).catch((err) => { throw this.runtimeError(err, rootfs.merged); });
       undo.push(async () => shim.close());
       live.shim = shim;
       mark('shim-create');
       // Clients that attached before start must see the very first output.
       for (const join of live.pendingAttach.splice(0)) join(shim);
-      const pid = await shim.start().catch((err) => { throw this.runtimeError(err, rootfs.merged); });
+      const pid = await shim.start().catch((err) => { throw this.runtimeError(err, rootfs.merged, rec.Path); });
 
       mark('shim-start');
       rec.Network = attachment;
@@ -244,8 +245,12 @@ export class ContainerEngine {
   }
 
   /** Runtime failures phrased the way Docker reports them, so clients map them to 126/127 as with Docker. */
-  private runtimeError(err: unknown, rootfs?: string): EngineError {
+  private runtimeError(err: unknown, rootfs?: string, command?: string): EngineError {
     const msg = errorMessage(err);
+    // `crun run` reports a path it cannot execute (a directory, no x bit) as "open executable: …".
+    if (command && /open executable: (Operation not permitted|Permission denied|Is a directory)/i.test(msg)) {
+      return new EngineError(400, `failed to create task for container: OCI runtime create failed: exec: "${command}": permission denied: unknown`);
+    }
     const exe = /executable file `([^`]*)` not found|exec: "([^"]*)": executable file not found|`([^`]*)`: No such file or directory/.exec(msg);
     if (exe) {
       const name = exe[1] ?? exe[2] ?? exe[3];

@@ -57,6 +57,8 @@ struct conn {
 static struct {
     const char *runtime, *runtime_root, *id, *bundle, *state_dir, *log_path, *exec_file, *exec_id;
     bool tty, want_stdin, stdin_once;
+    /* --run: no `create` at spawn; `start` runs `RUNTIME run --detach` (one runtime process instead of two). */
+    bool run_mode;
 } O;
 
 static struct {
@@ -812,7 +814,7 @@ static void ctl_start(struct conn *c)
     buf_t err = {0};
     int ep[2] = {-1, -1};
     bool ok;
-    if (!O.exec_file) {
+    if (!O.exec_file && !O.run_mode) {
         /* The process already exists with its stdio; start's output is only the runtime's own. Output the
          * process writes meanwhile is held and replayed so the loop's order of events stays simple. */
         if (pipe2(ep, O_CLOEXEC) < 0) {
@@ -841,10 +843,16 @@ static void ctl_start(struct conn *c)
             fd1 = S.out_wr[0];
             fd2 = S.out_wr[1];
         }
-        char **argv = O.tty ? runtime_argv("exec", "--detach", "--process", O.exec_file, "--pid-file", S.pid_path,
-                                           "--console-socket", S.console_path, O.id, NULL)
-                            : runtime_argv("exec", "--detach", "--process", O.exec_file, "--pid-file", S.pid_path,
-                                           O.id, NULL);
+        char **argv;
+        if (O.run_mode)
+            argv = O.tty ? runtime_argv("run", "--detach", "--bundle", O.bundle, "--pid-file", S.pid_path,
+                                        "--console-socket", S.console_path, O.id, NULL)
+                         : runtime_argv("run", "--detach", "--bundle", O.bundle, "--pid-file", S.pid_path, O.id, NULL);
+        else
+            argv = O.tty ? runtime_argv("exec", "--detach", "--process", O.exec_file, "--pid-file", S.pid_path,
+                                        "--console-socket", S.console_path, O.id, NULL)
+                         : runtime_argv("exec", "--detach", "--process", O.exec_file, "--pid-file", S.pid_path,
+                                        O.id, NULL);
         S.hold = true; /* the exec'd process runs before the runtime exits: its output waits for the verdict */
         ok = run_runtime(argv, fd0, fd1, fd2, errfd, &err);
         S.hold = false;
@@ -879,7 +887,7 @@ static void ctl_start(struct conn *c)
         S.started = true;
         reply(c, "ok %d", (int)S.pid);
     } else {
-        if (!O.exec_file) collect_error(&err); /* (exec's error was collected above, before its held output went) */
+        if (!O.exec_file && !O.run_mode) collect_error(&err); /* (exec's error was collected above, before its held output went) */
         char *m = err_text(&err);
         one_line(m);
         reply(c, "error %s", *m ? m : "runtime failed");
@@ -1161,6 +1169,7 @@ static void parse_args(int argc, char **argv)
         if (!strcmp(a, "--tty")) O.tty = true;
         else if (!strcmp(a, "--stdin")) O.want_stdin = true;
         else if (!strcmp(a, "--stdin-once")) O.stdin_once = true;
+        else if (!strcmp(a, "--run")) O.run_mode = true;
         else if (!strcmp(a, "--runtime")) val = &O.runtime;
         else if (!strcmp(a, "--runtime-root")) val = &O.runtime_root;
         else if (!strcmp(a, "--id")) val = &O.id;
@@ -1272,7 +1281,7 @@ int main(int argc, char **argv)
         }
     }
 
-    if (!O.exec_file) do_create();
+    if (!O.exec_file && !O.run_mode) do_create();
 
     char ready[64];
     snprintf(ready, sizeof ready, "{\"ready\":true,\"shimPid\":%d}\n", (int)getpid());
