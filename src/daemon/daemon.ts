@@ -58,6 +58,9 @@ export class Daemon {
     ]);
     this.containers = new ContainerEngine({ dataRoot, execRoot, images: this.images, network: this.network, events: this.events, defaultRuntime: this.runtime });
     this.execs = new ExecEngine(this.containers, this.events);
+    this.events.on('event', (ev: { Type: string; Action: string; Actor: { ID: string } }) => {
+      if (ev.Type === 'container' && (ev.Action === 'die' || ev.Action === 'destroy')) this.execs.forgetContainer(ev.Actor.ID);
+    });
     await this.containers.recover();
 
     const router = new Router();

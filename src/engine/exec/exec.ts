@@ -29,6 +29,11 @@ export class ExecEngine {
 
   constructor(private readonly containers: ContainerEngine, private readonly events: EventBus) {}
 
+  /** Docker forgets a container's exec instances when the container stops; so do we (no unbounded growth). */
+  forgetContainer(containerId: string): void {
+    for (const [id, ex] of this.execs) if (ex.container.Id === containerId && !ex.running) this.execs.delete(id);
+  }
+
   idsFor(containerId: string): string[] {
     return [...this.execs.values()].filter((e) => e.container.Id === containerId).map((e) => e.id);
   }
