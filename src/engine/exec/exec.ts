@@ -4,7 +4,7 @@ import { promises as fs } from 'fs';
 import type { Duplex } from 'stream';
 import { conflict, invalidParameter, notFound, errorMessage } from '../../common/errors';
 import { newId } from '../../common/ids';
-import { writeJsonAtomic } from '../../common/atomic';
+import { writeFileAtomic } from '../../common/atomic';
 import { Shim } from '../../runtime/shim';
 import { resolveUser } from '../../runtime/user';
 import { resolveCapabilities } from '../../runtime/spec';
@@ -85,7 +85,7 @@ export class ExecEngine {
       };
       await fs.mkdir(stateDir, { recursive: true, mode: 0o700 });
       const processFile = `${stateDir}.process.json`;
-      await writeJsonAtomic(processFile, proc);
+      await writeFileAtomic(processFile, JSON.stringify(proc), 0o600, false); // tmpfs, read once by the runtime
       const driver = this.containers.driver(rec.Runtime);
       ex.shim = await Shim.spawn({
         runtimePath: driver.info.path, runtimeRoot: driver.root, id: rec.Id, bundle: this.containers.paths.bundle(rec.Id), stateDir,
