@@ -281,3 +281,18 @@ test('seccomp is precompiled once for crun; --privileged gets the daemon\'s capa
   const added = await logsOf({ Cmd: ['sh', '-c', 'grep CapEff: /proc/self/status'], HostConfig: { CapAdd: ['NET_ADMIN'] } });
   assert.match(added, /CapEff:\\t00000000a80435fb/); // the defaults plus bit 12
 });
+
+test('a stopped container still starts after rmi -f of its image', async () => {
+  await d.loadBusybox('doomed:1'); // an image of its own (one tag), sharing busybox's layer
+  const id = await create({ Image: 'doomed:1', Cmd: ['echo', 'from-kept-layers'] });
+  const rmi = await d.api('DELETE', '/images/doomed:1');
+  assert.equal(rmi.status, 409, JSON.stringify(rmi.body)); // a container uses it: docker wants -f
+  const forced = await d.api('DELETE', '/images/doomed:1?force=1');
+  assert.equal(forced.status, 200);
+  assert.ok(forced.body.some((e: { Deleted?: string }) => e.Deleted), JSON.stringify(forced.body));
+  assert.equal((await d.api('GET', '/images/doomed:1/json')).status, 404);
+  assert.equal((await d.api('POST', `/containers/${id}/start`)).status, 204);
+  assert.equal(await waitExit(id), 0);
+  assert.match(readFileSync((await inspect(id)).LogPath, 'utf8'), /from-kept-layers/);
+  await d.api('DELETE', `/containers/${id}`);
+});

@@ -124,6 +124,7 @@ export class ContainerEngine {
       State: { Status: 'created', Pid: 0, ExitCode: 0, Error: '', OOMKilled: false, StartedAt: ZERO_TIME, FinishedAt: ZERO_TIME },
       RestartCount: 0,
       Runtime: hostConfig.Runtime || this.opts.defaultRuntime.name,
+      Layers: [...image.chainIds],
     };
     try {
       await this.store.add(rec);
@@ -159,7 +160,7 @@ export class ContainerEngine {
     if (rec.State.Status === 'paused') throw conflict('cannot start a paused container, try unpause instead');
     if (rec.State.Status === 'running') throw notModified();
     if (rec.State.Status === 'removing') throw conflict(`container is marked for removal and cannot be started`);
-    const image = this.images.get(rec.Image);
+    const lowerDirs = this.lowerDirs(rec);
     const rootfs = this.paths.rootfs(rec.Id);
     const driver = this.driver(rec.Runtime);
     const undo: Array<() => Promise<unknown>> = [];
@@ -169,7 +170,7 @@ export class ContainerEngine {
     const mark = (step: string) => log.debug('start step', { id: rec.Id.slice(0, 12), step, ms: Number(process.hrtime.bigint() - t0) / 1e6 });
     try {
       // The rootfs and the network do not depend on each other: set both up at once.
-      const [mounted, networked] = await Promise.allSettled([mountOverlay(this.images.layerDirs(image), rootfs), this.setupNetwork(rec)]);
+      const [mounted, networked] = await Promise.allSettled([mountOverlay(lowerDirs, rootfs), this.setupNetwork(rec)]);
       if (mounted.status === 'fulfilled') undo.push(() => unmountOverlay(rootfs));
       const net = networked.status === 'fulfilled' ? networked.value : undefined;
       const attachment = net?.attachment;
@@ -242,6 +243,16 @@ export class ContainerEngine {
       if (rec.HostConfig.AutoRemove) await this.removeLocked(rec, { force: true }).catch(() => undefined);
       throw e;
     }
+  }
+
+  /** The image's layers; by the recorded chain ids when the image itself was removed with `rmi -f`. */
+  private lowerDirs(rec: ContainerRecord): string[] {
+    const image = this.images.tryGet(rec.Image);
+    if (image) return this.images.layerDirs(image);
+    const chains = rec.Layers ?? [];
+    const dirs = this.images.layerDirsForChains(chains);
+    if (!chains.length || dirs.length !== chains.length) throw notFound(`No such image: ${rec.Image}`);
+    return dirs;
   }
 
   /** Runtime failures phrased the way Docker reports them, so clients map them to 126/127 as with Docker. */

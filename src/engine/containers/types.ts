@@ -74,6 +74,8 @@ export interface ContainerRecord {
   RestartCount: number;
   Runtime: string;
   Network?: Attachment;
+  /** the image's layer chain ids, so the container still starts after `rmi -f` of its image */
+  Layers?: string[];
   /** set when the user asked to stop/kill, so restart policies know it was deliberate. */
   StoppedByUser?: boolean;
 }
