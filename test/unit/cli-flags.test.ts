@@ -340,6 +340,10 @@ test('detach keys and the escape proxy', () => {
   assert.deepEqual([...p.feed(Buffer.from([120]))], [16, 120]); // not the sequence: held key is forwarded
   p.feed(Buffer.from([16]));
   assert.throws(() => p.feed(Buffer.from([17])), (e: Error) => e instanceof EscapeError && e.message === 'read escape sequence');
+  // keys typed together arrive in one read in Node: still the escape sequence
+  assert.throws(() => new EscapeProxy([16, 17]).feed(Buffer.from([16, 17])), EscapeError);
+  // a longer read (a paste) is passed through, as docker does
+  assert.deepEqual([...new EscapeProxy([16, 17]).feed(Buffer.from([97, 16, 17]))], [97, 16, 17]);
 });
 
 test('run exit statuses for start errors (125/126/127)', () => {

@@ -35,6 +35,13 @@ export class EscapeProxy {
   /** Returns the bytes to forward, or throws EscapeError when the sequence completes. */
   feed(chunk: Buffer): Buffer {
     if (this.keys.length === 0) return chunk;
+    // Node reads whatever has arrived, so keys typed in quick succession can come in one read (Go's reads
+    // see them one by one). A read no longer than the sequence is typed keys, not a paste: match it byte by byte.
+    if (chunk.length > 1 && chunk.length <= this.keys.length) {
+      const out: Buffer[] = [];
+      for (const byte of chunk) out.push(this.feed(Buffer.from([byte])));
+      return Buffer.concat(out);
+    }
     const held = () => Buffer.from(this.keys.slice(0, this.pos));
     if (chunk.length !== 1) {
       if (this.pos > 0) { const h = held(); this.pos = 0; return Buffer.concat([h, chunk]); }
