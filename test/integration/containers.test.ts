@@ -296,3 +296,23 @@ test('a stopped container still starts after rmi -f of its image', async () => {
   assert.match(readFileSync((await inspect(id)).LogPath, 'utf8'), /from-kept-layers/);
   await d.api('DELETE', `/containers/${id}`);
 });
+
+test('nothing leaks over 20 run/rm cycles: mounts, cgroups, namespaces, shims, runtime state', async () => {
+  const { readdirSync } = await import('fs');
+  const count = () => ({
+    mounts: readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(d.dir)).length,
+    cgroups: readdirSync('/sys/fs/cgroup/pids/berth').filter((n) => /^[0-9a-f]{64}$/.test(n)).length,
+    shims: readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+      try { return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(d.execRoot); } catch { return false; }
+    }).length,
+    runtimeState: existsSync(`${d.execRoot}/runtime-crun`) ? readdirSync(`${d.execRoot}/runtime-crun`).length : 0,
+  });
+  const before = count();
+  for (let i = 0; i < 20; i++) {
+    const id = await create({ Cmd: ['true'], HostConfig: { AutoRemove: true, NetworkMode: i % 2 ? 'none' : 'bridge' } });
+    const waiting = d.api('POST', `/containers/${id}/wait?condition=removed`);
+    await d.api('POST', `/containers/${id}/start`);
+    assert.equal((await waiting).body.StatusCode, 0);
+  }
+  assert.deepEqual(count(), before);
+});
