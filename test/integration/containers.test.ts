@@ -316,3 +316,24 @@ test('nothing leaks over 20 run/rm cycles: mounts, cgroups, namespaces, shims, r
   }
   assert.deepEqual(count(), before);
 });
+
+test('a start cut short by a daemon crash is rolled back at the next daemon start', async () => {
+  const { writeFileSync } = await import('fs');
+  const id = await create({ Cmd: ['sleep', '300'] });
+  await d.api('POST', `/containers/${id}/start`);
+  const pid = (await inspect(id)).State.Pid;
+  await d.kill();
+  // The crash came after the process started but before the record said so.
+  const file = `${d.dataRoot}/containers/${id}/config.v2.json`;
+  const rec = JSON.parse(readFileSync(file, 'utf8'));
+  rec.State = { ...rec.State, Status: 'created', Pid: 0 };
+  writeFileSync(file, JSON.stringify(rec));
+  await d.start();
+  const info = await inspect(id);
+  assert.equal(info.State.Status, 'created');
+  await waitFor(async () => { try { process.kill(pid, 0); return false; } catch { return true; } }, 5000, 'the orphan process to be gone');
+  assert.ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes(`${id}/merged`), 'rootfs unmounted');
+  // and it starts normally afterwards
+  assert.equal((await d.api('POST', `/containers/${id}/start`)).status, 204);
+  await d.api('DELETE', `/containers/${id}?force=1`);
+});

@@ -1,6 +1,6 @@
 // The container lifecycle: create, start, stop, kill, pause, restart, wait, remove, rename, resize, attach.
 // State lives in ContainerStore; processes run under berth-shim (runtime/shim.ts) so they outlive the daemon.
-import { promises as fs, statSync } from 'fs';
+import { promises as fs, statSync, existsSync } from 'fs';
 import type { Duplex } from 'stream';
 import { conflict, EngineError, invalidParameter, notFound, notModified, systemError, errorMessage } from '../../common/errors';
 import { newId, shortId } from '../../common/ids';
@@ -604,6 +604,10 @@ export class ContainerEngine {
     await this.store.load();
     const alive = new Map<string, Attachment>();
     await Promise.all(this.store.all().map(async (rec) => {
+      if (rec.State.Status === 'created' || rec.State.Status === 'exited') {
+        await this.rollBackInterruptedStart(rec);
+        return;
+      }
       if (!this.isRunning(rec) && rec.State.Status !== 'removing') return;
       const shim = await Shim.connect(this.paths.shimState(rec.Id));
       if (shim) {
@@ -628,6 +632,26 @@ export class ContainerEngine {
         this.start(rec.Id).catch((e) => log.warn('restart after daemon start failed', { id: rec.Id, error: errorMessage(e) }));
       }
     }
+  }
+
+  /**
+   * A daemon killed in the middle of a start leaves a record that says created/exited and, maybe, a process
+   * under a shim, a mounted rootfs and runtime state. The start never completed, so it is undone.
+   */
+  private async rollBackInterruptedStart(rec: ContainerRecord): Promise<void> {
+    const stateDir = this.paths.shimState(rec.Id);
+    const leftovers = existsSync(stateDir) || existsSync(this.paths.bundle(rec.Id));
+    if (!leftovers) return;
+    const shim = await Shim.connect(stateDir);
+    if (shim) {
+      const pid = parseInt(await fs.readFile(`${stateDir}/pid`, 'utf8').catch(() => ''), 10);
+      if (pid > 0) { try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ } }
+      else shim.close();
+      await Promise.race([shim.exited, new Promise((r) => setTimeout(r, 5000))]);
+    }
+    log.warn('rolled back a container start the daemon did not finish', { id: rec.Id });
+    await this.releaseResources(rec);
+    this.released.delete(rec.Id);
   }
 
   /** Detaches from shims without stopping containers (daemon shutdown). */
