@@ -34,9 +34,6 @@ function rssKiB(pid: number): number {
 function pssKiB(pid: number): number {
   try { return parseInt(/Pss:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))![1], 10); } catch { return rssKiB(pid); }
 }
-function childrenOf(pid: number): number[] {
-  try { return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number); } catch { return []; }
-}
 function pidsByName(name: string): number[] {
   const out: number[] = [];
   for (const p of require('fs').readdirSync('/proc')) {
@@ -145,7 +142,6 @@ async function main() {
     const loadedB = rssKiB(berthPid) / 1024;
     console.log(`# berth daemon RSS with ${N} running: ${loadedB.toFixed(1)} MiB`);
     report(`rm -f of ${N} running (ms)`, await timed(() => must(bDocker(['rm', '-f', ...sb.ids]), 'rm -f')), await timed(() => must(dockerd.docker(['rm', '-f', ...sd.ids]), 'rm -f')), 'dockerd');
-    void childrenOf;
   } finally {
     await berth.stop().catch((e) => console.error('berth cleanup:', e));
     await dockerd.stop().catch((e) => console.error('dockerd cleanup:', e));

@@ -3,7 +3,7 @@
 import { promises as fs, statSync, existsSync } from 'fs';
 import type { Duplex } from 'stream';
 import { conflict, EngineError, invalidParameter, notFound, notModified, systemError, errorMessage } from '../../common/errors';
-import { newId, shortId } from '../../common/ids';
+import { newId } from '../../common/ids';
 import { log } from '../../common/log';
 import { writeFileAtomic } from '../../common/atomic';
 import type { ImageStore, ImageRecord } from '../../storage/images';
@@ -21,7 +21,7 @@ import { writeEtcFiles } from './etcfiles';
 import { CreateBody, validateBody, mergeConfig, defaultHostConfig, commandLine } from './create';
 import { parseSignal } from './signals';
 import { relay, parseDetachKeys } from './attach';
-import type { ContainerRecord, ContainerStatus } from './types';
+import type { ContainerRecord } from './types';
 import type { EventBus } from '../events';
 
 /** What the engine keeps about a container whose process is (or is about to be) running. */
@@ -659,6 +659,4 @@ export class ContainerEngine {
     for (const l of this.live.values()) l.shim?.close();
   }
 
-  status(rec: ContainerRecord): ContainerStatus { return rec.State.Status; }
-  short(rec: ContainerRecord): string { return shortId(rec.Id); }
 }
