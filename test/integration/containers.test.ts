@@ -337,3 +337,27 @@ test('a start cut short by a daemon crash is rolled back at the next daemon star
   assert.equal((await d.api('POST', `/containers/${id}/start`)).status, 204);
   await d.api('DELETE', `/containers/${id}?force=1`);
 });
+
+test('restart policy on-failure:3 restarts exactly three times; always comes back after a daemon restart', async () => {
+  const id = await create({ Cmd: ['sh', '-c', 'exit 1'], HostConfig: { RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 3 } } });
+  await d.api('POST', `/containers/${id}/start`);
+  await waitFor(async () => (await inspect(id)).RestartCount === 3, 15_000, 'three restarts');
+  await sleep(3000); // the back-off would have allowed a fourth by now
+  const info = await inspect(id);
+  assert.equal(info.RestartCount, 3);
+  assert.equal(info.State.Status, 'exited');
+  assert.equal(info.State.ExitCode, 1);
+  await d.api('DELETE', `/containers/${id}`);
+
+  const always = await create({ Cmd: ['sh', '-c', 'sleep 1; exit 0'], HostConfig: { RestartPolicy: { Name: 'always', MaximumRetryCount: 0 } } });
+  await d.api('POST', `/containers/${always}/start`);
+  await d.kill();
+  await sleep(1500); // it exits while no daemon runs
+  await d.start();
+  await waitFor(async () => (await inspect(always)).RestartCount >= 1, 10_000, 'a restart after the daemon came back');
+  // 204 while it runs, 304 between two runs (the stop then cancels the pending restart)
+  assert.ok([204, 304].includes((await d.api('POST', `/containers/${always}/stop?t=1`)).status));
+  await sleep(3000);
+  assert.equal((await inspect(always)).State.Status, 'exited'); // a stop by the user is not undone
+  await d.api('DELETE', `/containers/${always}?force=1`);
+});

@@ -153,7 +153,19 @@ export class ContainerEngine {
 
   start(ref: string): Promise<void> {
     const rec = this.store.get(ref);
-    return this.serialize(rec.Id, () => this.startLocked(rec));
+    return this.serialize(rec.Id, () => {
+      rec.StoppedByUser = false; // the user starts it: restart policies apply again
+      return this.startLocked(rec);
+    });
+  }
+
+  /** A start by a restart policy: decided under the container's lock, so a stop or rm that came first wins. */
+  private restartByPolicy(rec: ContainerRecord): Promise<void> {
+    return this.serialize(rec.Id, async () => {
+      if (!this.store.tryGet(rec.Id) || rec.StoppedByUser || rec.State.Status !== 'exited') return;
+      rec.RestartCount++;
+      await this.startLocked(rec);
+    });
   }
 
   private async startLocked(rec: ContainerRecord): Promise<void> {
@@ -229,7 +241,6 @@ export class ContainerEngine {
       mark('shim-start');
       rec.Network = attachment;
       rec.State = { ...rec.State, Status: 'running', Pid: pid, ExitCode: 0, Error: '', OOMKilled: false, StartedAt: nowIso(), FinishedAt: rec.State.FinishedAt };
-      rec.StoppedByUser = false;
       await this.store.save(rec);
       this.watchExit(rec, shim);
       this.event(rec, 'start');
@@ -384,9 +395,7 @@ export class ContainerEngine {
     if (policy.Name === 'on-failure' && (rec.State.ExitCode === 0 || (policy.MaximumRetryCount > 0 && rec.RestartCount >= policy.MaximumRetryCount))) return;
     const delay = Math.min(100 * 2 ** Math.min(rec.RestartCount, 10), 60_000);
     setTimeout(() => {
-      if (!this.store.tryGet(rec.Id) || rec.StoppedByUser || rec.State.Status !== 'exited') return;
-      rec.RestartCount++;
-      this.start(rec.Id).catch((e) => log.warn('restart failed', { id: rec.Id, error: errorMessage(e) }));
+      this.restartByPolicy(rec).catch((e) => log.warn('restart failed', { id: rec.Id, error: errorMessage(e) }));
     }, delay).unref();
   }
 
@@ -407,8 +416,12 @@ export class ContainerEngine {
 
   async stop(ref: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
     const rec = this.store.get(ref);
-    if (!this.isRunning(rec)) throw notModified();
+    // Set first: it also cancels a restart that a restart policy has pending for an exited container.
     rec.StoppedByUser = true;
+    if (!this.isRunning(rec)) {
+      await this.store.save(rec);
+      throw notModified();
+    }
     const sig = parseSignal(opts.signal || rec.Config.StopSignal || 'SIGTERM');
     const timeout = opts.timeout ?? rec.Config.StopTimeout ?? 10;
     await this.terminate(rec, sig, timeout);
@@ -629,7 +642,7 @@ export class ContainerEngine {
     for (const rec of this.store.all()) {
       const p = rec.HostConfig.RestartPolicy?.Name;
       if (rec.State.Status === 'exited' && !rec.StoppedByUser && (p === 'always' || p === 'unless-stopped')) {
-        this.start(rec.Id).catch((e) => log.warn('restart after daemon start failed', { id: rec.Id, error: errorMessage(e) }));
+        this.restartByPolicy(rec).catch((e) => log.warn('restart after daemon start failed', { id: rec.Id, error: errorMessage(e) }));
       }
     }
   }
