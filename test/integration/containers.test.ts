@@ -361,3 +361,16 @@ test('restart policy on-failure:3 restarts exactly three times; always comes bac
   assert.equal((await inspect(always)).State.Status, 'exited'); // a stop by the user is not undone
   await d.api('DELETE', `/containers/${always}?force=1`);
 });
+
+test('--init runs tini as PID 1: it forwards SIGTERM, so stop is immediate', async () => {
+  const id = await create({ Cmd: ['sleep', '300'], HostConfig: { Init: true } });
+  await d.api('POST', `/containers/${id}/start`);
+  const ex = await d.api('POST', `/containers/${id}/exec`, { Cmd: ['ps', '-o', 'pid,comm'], AttachStdout: true });
+  const ps = String((await d.api('POST', `/exec/${ex.body.Id}/start`, { Detach: false })).body);
+  assert.match(ps, /\b1 docker-init/);
+  const t0 = Date.now();
+  assert.equal((await d.api('POST', `/containers/${id}/stop?t=10`)).status, 204);
+  assert.ok(Date.now() - t0 < 3000, `stop took ${Date.now() - t0} ms`);
+  assert.equal((await inspect(id)).State.ExitCode, 143);
+  await d.api('DELETE', `/containers/${id}`);
+});

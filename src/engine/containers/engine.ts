@@ -42,6 +42,14 @@ export interface EngineOptions {
 
 const nowIso = () => new Date().toISOString();
 
+const INIT_PATH = '/sbin/docker-init';
+function initBinary(): string {
+  // Static, so it runs in any image (busybox has no libc); Debian's tini package ships both.
+  const found = ['/usr/bin/tini-static', '/usr/bin/catatonit'].find((p) => existsSync(p));
+  if (!found) throw invalidParameter('--init needs an init binary: install the Debian package tini');
+  return found;
+}
+
 function isPresentButNotExecutable(file: string): boolean {
   try {
     const st = statSync(file);
@@ -205,7 +213,8 @@ export class ContainerEngine {
       const spec = buildSpec({
         seccompBpf: seccompBpfData,
         rootfs: rootfs.merged, readonlyRootfs: rec.HostConfig.ReadonlyRootfs,
-        args: commandLine(rec.Config), env: this.processEnv(rec, user.home), cwd, user,
+        args: rec.HostConfig.Init ? [INIT_PATH, '--', ...commandLine(rec.Config)] : commandLine(rec.Config),
+        env: this.processEnv(rec, user.home), cwd, user,
         terminal: rec.Config.Tty, hostname: hostNet ? (await import('os')).hostname() : rec.Config.Hostname,
         netnsPath: hostNet ? null : netnsPath, joinPid,
         capAdd: rec.HostConfig.CapAdd ?? [], capDrop: rec.HostConfig.CapDrop ?? [], privileged: rec.HostConfig.Privileged,
@@ -214,6 +223,8 @@ export class ContainerEngine {
           { destination: '/etc/hostname', source: this.paths.hostname(rec.Id) },
           { destination: '/etc/hosts', source: this.paths.hosts(rec.Id) },
           { destination: '/etc/resolv.conf', source: this.paths.resolvConf(rec.Id) },
+          // --init: Debian's static tini as PID 1 (reaps zombies, forwards signals), where Docker puts its init.
+          ...(rec.HostConfig.Init ? [{ destination: INIT_PATH, source: initBinary() }] : []),
         ],
         ulimits: rec.HostConfig.Ulimits ?? undefined,
         sysctl: rec.HostConfig.Sysctls ?? undefined,
