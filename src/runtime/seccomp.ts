@@ -4,6 +4,8 @@
 // kernel) that Docker resolves per container; we resolve them here the same way.
 import { readFileSync } from 'fs';
 import * as os from 'os';
+import { execFile } from 'child_process';
+import { builtBinary } from './binaries';
 
 export const DEFAULT_SECCOMP_PROFILE = '/usr/share/containers/seccomp.json';
 
@@ -75,19 +77,7 @@ export function seccompFor(capabilities: string[], profilePath = DEFAULT_SECCOMP
 
 // ---- precompiled BPF (crun's run.oci.seccomp_bpf_data annotation)
 
-import { execFile } from 'child_process';
-import { existsSync } from 'fs';
-import * as path from 'path';
-
 const bpfCache = new Map<string, Promise<string | undefined>>();
-
-function compilerBinary(): string | undefined {
-  const candidates = [
-    path.resolve(__dirname, '../src/runtime/seccomp/berth-seccomp'), // dist/daemon.js
-    path.resolve(__dirname, '../../../src/runtime/seccomp/berth-seccomp'), // build/src/runtime/seccomp.js
-  ];
-  return candidates.find((p) => existsSync(p));
-}
 
 /** The resolved profile in berth-seccomp's line format. */
 export function profileDirectives(p: OciSeccomp): string {
@@ -108,7 +98,7 @@ export function seccompBpf(p: OciSeccomp): Promise<string | undefined> {
   const directives = profileDirectives(p);
   let hit = bpfCache.get(directives);
   if (!hit) {
-    const bin = compilerBinary();
+    const bin = builtBinary('src/runtime/seccomp/berth-seccomp');
     hit = !bin ? Promise.resolve(undefined) : new Promise((resolve) => {
       const child = execFile(bin, [], { encoding: 'buffer', maxBuffer: 1 << 20 }, (err, stdout) => {
         resolve(err || !stdout.length ? undefined : stdout.toString('base64'));

@@ -5,6 +5,7 @@ import { existsSync, promises as fs } from 'fs';
 import * as net from 'net';
 import * as path from 'path';
 import { readJson } from '../common/atomic';
+import { builtBinary } from './binaries';
 
 export interface ExitStatus { exitCode: number; signal: number | null; finishedAt: string; oomKilled: boolean }
 
@@ -17,13 +18,7 @@ export interface ShimOptions {
 }
 
 export function shimBinary(): string {
-  const candidates = [
-    process.env.BERTH_SHIM,
-    path.resolve(__dirname, '../src/runtime/shim/berth-shim'), // dist/daemon.js
-    path.resolve(__dirname, '../../../src/runtime/shim/berth-shim'), // build/src/runtime/shim.js
-    path.resolve(__dirname, 'shim/berth-shim'),
-  ];
-  const found = candidates.find((p): p is string => !!p && existsSync(p));
+  const found = process.env.BERTH_SHIM && existsSync(process.env.BERTH_SHIM) ? process.env.BERTH_SHIM : builtBinary('src/runtime/shim/berth-shim');
   if (!found) throw new Error('berth-shim not found: run `make -C src/runtime/shim` (scripts/setup does)');
   return found;
 }

@@ -9,8 +9,7 @@ import { EngineError, invalidParameter, errorMessage } from '../../common/errors
 export function imageRoutes(r: Router, d: Daemon): void {
   r.add('GET', '/images/json', (ctx) => {
     const filters = parseFilters(ctx.query);
-    const all = boolParam(ctx.query, 'all');
-    void all;
+    // `all` (intermediate images) changes nothing: berth has no intermediate images before builds exist.
     return d.images.list()
       .filter((img) => {
         if (filters.dangling?.length) {

@@ -12,6 +12,7 @@ import { buildSpec, containerSeccomp } from '../../runtime/spec';
 import { seccompBpf } from '../../runtime/seccomp';
 import { mountOverlay, unmountOverlay } from '../../runtime/rootfs';
 import { resolveUser } from '../../runtime/user';
+import { processEnv } from '../../runtime/env';
 import { RuntimeDriver, RuntimeInfo, findRuntime } from '../../runtime/runtime';
 import { Shim, ExitStatus, readExitStatus } from '../../runtime/shim';
 import { ContainerStore, checkName } from './store';
@@ -214,7 +215,7 @@ export class ContainerEngine {
         seccompBpf: seccompBpfData,
         rootfs: rootfs.merged, readonlyRootfs: rec.HostConfig.ReadonlyRootfs,
         args: rec.HostConfig.Init ? [INIT_PATH, '--', ...commandLine(rec.Config)] : commandLine(rec.Config),
-        env: this.processEnv(rec, user.home), cwd, user,
+        env: processEnv(rec.Config.Env, { tty: rec.Config.Tty, home: user.home, hostname: rec.Config.Hostname }), cwd, user,
         terminal: rec.Config.Tty, hostname: hostNet ? (await import('os')).hostname() : rec.Config.Hostname,
         netnsPath: hostNet ? null : netnsPath, joinPid,
         capAdd: rec.HostConfig.CapAdd ?? [], capDrop: rec.HostConfig.CapDrop ?? [], privileged: rec.HostConfig.Privileged,
@@ -297,16 +298,6 @@ export class ContainerEngine {
     const perm = /(?:open|exec|execute)[^`"]*[`"]([^`"]*)[`"][^:]*: (?:Permission denied|Is a directory)/i.exec(msg) ?? /(?:open|exec|execute)\s*`?([^`:]*)`?: (?:Permission denied|Is a directory)/i.exec(msg);
     if (perm) return new EngineError(400, `failed to create task for container: OCI runtime create failed: exec: "${perm[1]}": permission denied: unknown`);
     return systemError(`failed to create task for container: OCI runtime create failed: ${msg.trim()}: unknown`);
-  }
-
-  private processEnv(rec: ContainerRecord, home: string): string[] {
-    const env = [...rec.Config.Env];
-    const has = (k: string) => env.some((e) => e.startsWith(k + '='));
-    if (!has('PATH')) env.unshift('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
-    env.push(`HOSTNAME=${rec.Config.Hostname}`);
-    if (rec.Config.Tty && !has('TERM')) env.push('TERM=xterm');
-    if (!has('HOME')) env.push(`HOME=${home}`);
-    return env;
   }
 
   private async ensureDir(root: string, dir: string): Promise<void> {

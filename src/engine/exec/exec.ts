@@ -7,6 +7,7 @@ import { newId } from '../../common/ids';
 import { writeFileAtomic } from '../../common/atomic';
 import { Shim } from '../../runtime/shim';
 import { resolveUser } from '../../runtime/user';
+import { processEnv } from '../../runtime/env';
 import { resolveCapabilities } from '../../runtime/spec';
 import type { ContainerEngine } from '../containers/engine';
 import type { ContainerRecord } from '../containers/types';
@@ -72,11 +73,7 @@ export class ExecEngine {
     try {
       const user = await resolveUser(rootfs, ex.config.User || rec.Config.User);
       const caps = resolveCapabilities(rec.HostConfig.CapAdd ?? [], rec.HostConfig.CapDrop ?? [], rec.HostConfig.Privileged || ex.config.Privileged);
-      const env = [...rec.Config.Env];
-      for (const kv of ex.config.Env ?? []) env.push(kv);
-      if (!env.some((e) => e.startsWith('PATH='))) env.unshift('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
-      if (tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
-      if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home}`);
+      const env = processEnv([...rec.Config.Env, ...(ex.config.Env ?? [])], { tty, home: user.home });
       const proc = {
         terminal: tty, user: { uid: user.uid, gid: user.gid, ...(user.additionalGids.length ? { additionalGids: user.additionalGids } : {}) },
         args: ex.config.Cmd, env, cwd: ex.config.WorkingDir || rec.Config.WorkingDir || '/',
