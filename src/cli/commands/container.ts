@@ -35,34 +35,34 @@ const timeoutQuery = (p: Parsed) => {
   return changed ? String(p.has('timeout') ? p.int('timeout') : p.int('time')) : undefined;
 };
 
+/** stop and restart take the same flags, and check them the same way */
+const STOP_FLAGS: FlagTuple[] = [
+  ['s', 'signal', 'string', 'Signal to send to the container'],
+  ['t', 'timeout', 'int', 'Seconds to wait before killing the container'],
+  ['', 'time', 'int', 'Seconds to wait before killing the container (deprecated: use --timeout)', '', 'deprecated=use --timeout instead'],
+];
+
+function stopOptions(p: Parsed): { t: string | undefined; signal: string | undefined } {
+  if (p.has('time') && p.has('timeout')) throw new StatusError(1, 'conflicting options: cannot specify both --timeout and --time');
+  return { t: timeoutQuery(p), signal: p.str('signal') || undefined };
+}
+
 export function command(id: string): Cmd {
   const name = id.replace(/^container /, '');
   switch (name) {
     case 'stop':
       return {
-        spec: spec(id, 'stop', '[OPTIONS] CONTAINER [CONTAINER...]', 'Stop one or more running containers', [
-          ['s', 'signal', 'string', 'Signal to send to the container'],
-          ['t', 'timeout', 'int', 'Seconds to wait before killing the container'],
-          ['', 'time', 'int', 'Seconds to wait before killing the container (deprecated: use --timeout)', '', 'deprecated=use --timeout instead'],
-        ], { min: 1 }),
+        spec: spec(id, 'stop', '[OPTIONS] CONTAINER [CONTAINER...]', 'Stop one or more running containers', STOP_FLAGS, { min: 1 }),
         async run(ctx, p) {
-          if (p.has('time') && p.has('timeout')) throw new StatusError(1, 'conflicting options: cannot specify both --timeout and --time');
-          const t = timeoutQuery(p);
-          const signal = p.str('signal') || undefined;
+          const { t, signal } = stopOptions(p);
           return forEachParallel(ctx, p.args, (c) => ctx.client().containerStop(c, { t, signal }));
         },
       };
     case 'restart':
       return {
-        spec: spec(id, 'restart', '[OPTIONS] CONTAINER [CONTAINER...]', 'Restart one or more containers', [
-          ['s', 'signal', 'string', 'Signal to send to the container'],
-          ['t', 'timeout', 'int', 'Seconds to wait before killing the container'],
-          ['', 'time', 'int', 'Seconds to wait before killing the container (deprecated: use --timeout)', '', 'deprecated=use --timeout instead'],
-        ], { min: 1 }),
+        spec: spec(id, 'restart', '[OPTIONS] CONTAINER [CONTAINER...]', 'Restart one or more containers', STOP_FLAGS, { min: 1 }),
         async run(ctx, p) {
-          if (p.has('time') && p.has('timeout')) throw new StatusError(1, 'conflicting options: cannot specify both --timeout and --time');
-          const t = timeoutQuery(p);
-          const signal = p.str('signal') || undefined;
+          const { t, signal } = stopOptions(p);
           // docker restarts one after the other
           const errs: string[] = [];
           for (const c of p.args) {

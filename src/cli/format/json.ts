@@ -17,8 +17,7 @@ export function indentJson(src: string, indent: string): string {
       out += nl();
     }
     if (c === '"') {
-      let j = i + 1;
-      while (j < src.length && src[j] !== '"') j += src[j] === '\\' ? 2 : 1;
+      const j = stringEnd(src, i);
       out += src.slice(i, j + 1);
       i = j;
       continue;
@@ -52,8 +51,7 @@ export function compactJson(src: string): string {
     const c = src[i];
     if (c === ' ' || c === '\t' || c === '\n' || c === '\r') continue;
     if (c === '"') {
-      let j = i + 1;
-      while (j < src.length && src[j] !== '"') j += src[j] === '\\' ? 2 : 1;
+      const j = stringEnd(src, i);
       out += src.slice(i, j + 1);
       i = j;
       continue;
@@ -74,4 +72,11 @@ export function goJson(v: unknown): string {
 /** Go's json.MarshalIndent(v, "", indent) for a JS value. */
 export function goJsonIndent(v: unknown, indent: string): string {
   return indentJson(goJson(v), indent);
+}
+
+/** Index of the quote that closes the JSON string opening at `start` (escapes skipped). */
+function stringEnd(src: string, start: number): number {
+  let j = start + 1;
+  while (j < src.length && src[j] !== '"') j += src[j] === '\\' ? 2 : 1;
+  return j;
 }
