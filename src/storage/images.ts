@@ -17,8 +17,9 @@ import { chainIds, digestHex, isSha256Digest, sha256Digest } from './digest';
 import { deleteImage, DeleteItem, DeleteOptions } from './image-delete';
 import { ImageConfigFile, parseConfigFile, parsePlatform } from './image-config';
 import { imageInspect, imageSummary, ImageSummary } from './image-views';
-import { bytesOf, ingestLayer } from './ingest';
-import { LayerStore } from './layers';
+import { bytesOf, ingestLayer, LAYER_MEDIA_TYPES } from './ingest';
+import { copyTree } from './copy-tree';
+import { LayerBlob, LayerStaging, LayerStore } from './layers';
 import { familiarName, ID_HEX_RE, parseReference, Reference } from './reference';
 import { ReferenceStore } from './refstore';
 import { Serial } from './serial';
@@ -41,6 +42,8 @@ export interface ImageRecord {
   /** Image this one was built/committed from (local only). */
   parent?: string;
   lastTagTime?: string;
+  /** Registry manifests known for this image (blobs in the store). */
+  manifests?: ManifestRecord[];
 }
 
 export interface ImportOptions {
@@ -54,15 +57,37 @@ export interface ImportOptions {
   platform?: string;
 }
 
-export type ImageEvent = { action: 'import' | 'tag' | 'untag' | 'delete'; id: string; name?: string };
+export type ImageEvent = { action: 'import' | 'pull' | 'load' | 'tag' | 'untag' | 'delete'; id: string; name?: string };
 
 export interface ImageStoreOptions {
   /** Told about every change, for the engine's /events. */
   onEvent?: (e: ImageEvent) => void;
 }
 
+/** A registry manifest this image was pulled or pushed as, kept as a blob so a push can send it byte for byte. */
+export interface ManifestRecord { digest: string; mediaType: string; size: number }
+
 /** Local facts kept in images/<hex>.json. */
-interface ImageMeta { parent?: string; lastTagTime?: string }
+interface ImageMeta { parent?: string; lastTagTime?: string; manifests?: ManifestRecord[] }
+
+/** A layer unpacked into staging but not yet part of the store (pull, load): committed by commitImage(). */
+export interface StagedLayer {
+  readonly diffId: string;
+  readonly size: number;
+  readonly blob: LayerBlob;
+  readonly staging: LayerStaging;
+}
+
+export interface CommitImageOptions {
+  /** Tags to point at the image (a previous holder of a tag loses it). */
+  tags?: Reference[];
+  /** name@digest references (pull by tag or digest records the manifest digest the registry served). */
+  digestRefs?: Reference[];
+  /** The manifest that describes this image, with its bytes (stored as a blob). */
+  manifest?: { mediaType: string; bytes: Buffer };
+  /** Event to announce ('pull', 'load'); none when omitted. */
+  event?: 'pull' | 'load';
+}
 
 export type { DeleteItem, DeleteOptions } from './image-delete';
 
@@ -132,6 +157,7 @@ export class ImageStore {
     };
     if (meta.parent) record.parent = meta.parent;
     if (meta.lastTagTime) record.lastTagTime = meta.lastTagTime;
+    if (meta.manifests?.length) record.manifests = meta.manifests;
     return record;
   }
 
@@ -276,6 +302,127 @@ export class ImageStore {
     });
   }
 
+  /**
+   * Unpacks one layer tarball (any compression) into staging while keeping its bytes as a blob, in one pass.
+   * With `expectedDigest` (a registry's descriptor) a mismatch fails and keeps nothing. The layer becomes part
+   * of the store only through commitImage(); discardStaged() drops it.
+   */
+  async stageLayer(input: AsyncIterable<Uint8Array>, opts: { expectedDigest?: string; mediaType?: string } = {}): Promise<StagedLayer> {
+    const staging = await this.layers.stage();
+    try {
+      const r = await ingestLayer(input, staging.diffDir, this.blobs, { expectedDigest: opts.expectedDigest });
+      const blob = opts.mediaType ? { ...r.blob, mediaType: opts.mediaType } : r.blob;
+      return { diffId: r.diffId, size: r.size, blob, staging };
+    } catch (err) {
+      await this.layers.discard(staging);
+      throw err;
+    }
+  }
+
+  async discardStaged(layer: StagedLayer): Promise<void> {
+    await this.layers.discard(layer.staging);
+    if (!this.blobUsedByLayer(layer.blob.digest)) await this.blobs.delete(layer.blob.digest);
+  }
+
+  /** Whether the store already has the layer stack `chainId` names (a pull skips such layers). */
+  hasLayer(chainId: string): boolean {
+    return this.layers.get(chainId) !== undefined;
+  }
+
+  /** The stored tarball of a layer, if it was kept (push, save). */
+  layerBlob(chainId: string): LayerBlob | undefined {
+    return this.layers.get(chainId)?.blob;
+  }
+
+  blobPath(digest: string): string {
+    return this.blobs.path(digest);
+  }
+
+  hasBlob(digest: string): Promise<boolean> {
+    return this.blobs.has(digest);
+  }
+
+  /** Stores small verified documents (configs, manifests) the caller already holds. */
+  putBlob(bytes: Buffer): Promise<{ digest: string; size: number }> {
+    return this.blobs.putBytes(bytes);
+  }
+
+  readBlob(digest: string): Promise<Buffer> {
+    return this.blobs.read(digest);
+  }
+
+  /**
+   * Makes an image of a config document and layers: those the store has are reused, the rest must be among
+   * `staged` (matched by diff id). Layers are committed bottom up, then the config, the image record and its
+   * names — so a crash leaves at most unreferenced layers, never an image without its layers. Staged layers
+   * that were not needed are discarded. Throws (and discards everything staged) if a layer is missing.
+   */
+  async commitImage(configBytes: Buffer, staged: readonly StagedLayer[], opts: CommitImageOptions = {}): Promise<ImageRecord> {
+    let config: ImageConfigFile;
+    try {
+      config = parseConfigFile(configBytes);
+    } catch (err) {
+      await Promise.all(staged.map((l) => this.discardStaged(l)));
+      throw err;
+    }
+    const diffIds = config.rootfs.diff_ids;
+    const chains = chainIds(diffIds);
+    const unused = new Set(staged);
+    try {
+      return await this.serial.run(async () => {
+        for (let i = 0; i < chains.length; i++) {
+          if (this.layers.get(chains[i])) continue;
+          const layer = [...unused].find((l) => l.diffId === diffIds[i])
+            ?? await this.restageCommitted(diffIds[i], staged);
+          if (!layer) throw invalidParameter(`layer ${diffIds[i]} of image ${sha256Digest(configBytes)} is missing`);
+          unused.delete(layer);
+          const kept = await this.blobs.has(layer.blob.digest);
+          try {
+            await this.layers.commit(layer.staging, {
+              chainId: chains[i], diffId: diffIds[i], ...(i > 0 ? { parent: chains[i - 1] } : {}), size: layer.size,
+              ...(kept ? { blob: layer.blob } : {}), created: new Date().toISOString(),
+            });
+          } catch (err) {
+            await this.layers.discard(layer.staging);
+            throw err;
+          }
+        }
+        const id = (await this.blobs.putBytes(configBytes)).digest;
+        let manifests = this.images.get(id)?.manifests ?? [];
+        if (opts.manifest) {
+          const m = await this.blobs.putBytes(opts.manifest.bytes);
+          if (!manifests.some((x) => x.digest === m.digest)) manifests = [...manifests, { digest: m.digest, mediaType: opts.manifest.mediaType, size: m.size }];
+        }
+        const existing = this.images.get(id);
+        const meta: ImageMeta = { ...(existing ? metaOf(existing) : {}), ...(manifests.length ? { manifests } : {}) };
+        await writeJsonAtomic(this.metaFile(id), meta);
+        if (existing) existing.manifests = meta.manifests;
+        else this.images.set(id, this.makeRecord(id, config, meta));
+        if (opts.event) this.opts.onEvent?.({ action: opts.event, id, ...(opts.tags?.[0] ? { name: familiarName(opts.tags[0]) } : {}) });
+        for (const ref of opts.digestRefs ?? []) {
+          const previous = await this.refs.set(ref, id);
+          if (previous !== undefined && previous !== id) this.refreshNames(previous);
+        }
+        for (const tag of opts.tags ?? []) await this.addTag(id, tag);
+        this.refreshNames(id);
+        return this.images.get(id)!;
+      });
+    } finally {
+      for (const l of unused) await this.discardStaged(l);
+    }
+  }
+
+  /** A diff id that occurs twice in one image (empty layers often do) needs a second copy of the files once the
+   * first copy was committed under another chain id. */
+  private async restageCommitted(diffId: string, staged: readonly StagedLayer[]): Promise<StagedLayer | undefined> {
+    const source = [...this.layers.all()].find((l) => l.diffId === diffId);
+    if (!source) return undefined;
+    const template = staged.find((l) => l.diffId === diffId);
+    const staging = await this.layers.stage();
+    await copyTree(this.layers.diffDir(source.chainId), staging.diffDir);
+    return { diffId, size: source.size, blob: template?.blob ?? source.blob ?? { digest: diffId, size: 0, mediaType: LAYER_MEDIA_TYPES.none }, staging };
+  }
+
   /** `docker tag`: points `target` (default tag latest) at the image `source` names. */
   async tag(source: string, target: string): Promise<void> {
     const ref = parseTarget(target, 'tag');
@@ -321,6 +468,9 @@ export class ImageStore {
     await fs.rm(this.metaFile(id), { force: true }); // from here on the image does not exist
     this.images.delete(id);
     await this.blobs.delete(id);
+    for (const m of record.manifests ?? []) {
+      if (![...this.images.values()].some((i) => i.manifests?.some((x) => x.digest === m.digest))) await this.blobs.delete(m.digest);
+    }
     this.opts.onEvent?.({ action: 'delete', id });
     if (keepLayers) return [];
     const inUse = new Set<string>();
@@ -350,6 +500,7 @@ function metaOf(record: ImageRecord): ImageMeta {
   const meta: ImageMeta = {};
   if (record.parent) meta.parent = record.parent;
   if (record.lastTagTime) meta.lastTagTime = record.lastTagTime;
+  if (record.manifests?.length) meta.manifests = record.manifests;
   return meta;
 }
 

@@ -1,6 +1,6 @@
 // Public surface of storage/: the engine imports from here.
 export { ImageStore } from './images';
-export type { ImageRecord, ImportOptions, ImageEvent, ImageStoreOptions } from './images';
+export type { ImageRecord, ImportOptions, ImageEvent, ImageStoreOptions, StagedLayer, CommitImageOptions, ManifestRecord } from './images';
 export type { DeleteItem, DeleteOptions, ContainerUsing } from './image-delete';
 export { parsePlatform, hostPlatform } from './image-config';
 export type { ImageConfigFile, ImageRunConfig, HealthConfig, HistoryEntry, Platform } from './image-config';
