@@ -9,7 +9,7 @@ import { Router, Context, API_VERSION } from './router';
 
 export const SERVER_VERSION = '0.1.0';
 
-function commonHeaders(): Record<string, string> {
+export function commonHeaders(): Record<string, string> {
   return { 'Api-Version': API_VERSION, 'Docker-Experimental': 'false', Ostype: 'linux', Server: `berth/${SERVER_VERSION} (linux)` };
 }
 

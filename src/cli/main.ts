@@ -34,6 +34,7 @@ const mods: Record<string, () => Loader> = {
   ps: () => require('./commands/ps').command,
   logs: () => require('./commands/logs').command,
   image: () => require('./commands/image').command,
+  distribution: () => require('./commands/distribution').command,
   system: () => require('./commands/system').command,
 };
 
@@ -44,7 +45,11 @@ const COMMON: Entry[] = [
   { name: 'run', short: 'Create and run a new container from an image', mod: 'run' },
   { name: 'exec', short: 'Execute a command in a running container', mod: 'stream' },
   { name: 'ps', short: 'List containers', mod: 'ps' },
+  { name: 'pull', short: 'Download an image from a registry', mod: 'distribution' },
+  { name: 'push', short: 'Upload an image to a registry', mod: 'distribution' },
   { name: 'images', short: 'List images', mod: 'image' },
+  { name: 'login', short: 'Authenticate to a registry', mod: 'distribution' },
+  { name: 'logout', short: 'Log out from a registry', mod: 'distribution' },
   { name: 'version', short: 'Show the berth version information', mod: 'system' },
   { name: 'info', short: 'Display system-wide information', mod: 'system' },
 ];
@@ -96,6 +101,8 @@ const GROUPS: Group[] = [
       { name: 'import', short: 'Import the contents from a tarball to create a filesystem image', mod: 'image' },
       { name: 'inspect', short: 'Display detailed information on one or more images', mod: 'system' },
       { name: 'ls', short: 'List images', mod: 'image', aliases: ['list'] },
+      { name: 'pull', short: 'Download an image from a registry', mod: 'distribution' },
+      { name: 'push', short: 'Upload an image to a registry', mod: 'distribution' },
       { name: 'rm', short: 'Remove one or more images', mod: 'image', aliases: ['rmi', 'remove'] },
       { name: 'tag', short: 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE', mod: 'image' },
     ],

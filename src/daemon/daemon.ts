@@ -15,11 +15,16 @@ import { createApiServer, listenUnix } from '../api/server';
 import { containerRoutes } from '../api/routes/containers';
 import { systemRoutes } from '../api/routes/system';
 import { imageRoutes } from '../api/routes/images';
+import { distributionRoutes } from '../api/routes/distribution';
 import { networkRoutes } from '../api/routes/networks';
 import { acquireLock, releaseLock } from './lock';
 import { writeFileAtomic } from '../common/atomic';
 
-export interface DaemonOptions { dataRoot: string; execRoot: string; hosts: string[]; runtime?: string; bridgeName?: string; subnet?: string }
+export interface DaemonOptions {
+  dataRoot: string; execRoot: string; hosts: string[]; runtime?: string; bridgeName?: string; subnet?: string;
+  /** Registries reached over plain HTTP (host[:port] or CIDR), besides loopback which always is. */
+  insecureRegistries?: string[];
+}
 
 export class Daemon {
   id = '';
@@ -67,6 +72,7 @@ export class Daemon {
     systemRoutes(router, this);
     containerRoutes(router, this);
     imageRoutes(router, this);
+    distributionRoutes(router, this);
     networkRoutes(router, this);
     for (const host of this.options.hosts) {
       if (!host.startsWith('unix://')) throw new Error(`unsupported host ${host}: berth listens on unix sockets only (no plain TCP)`);

@@ -8,18 +8,19 @@ const USAGE = `Usage:  berth daemon [OPTIONS]
 Run the berth daemon in the foreground
 
 Options:
-      --data-root string    Root directory of persistent state (default "/var/lib/berth")
-      --exec-root string    Root directory for execution state files (default "/run/berth")
-  -H, --host list           Daemon socket(s) to listen on (default unix:///run/berth/berth.sock)
-      --runtime string      Default OCI runtime: crun or runc (default: crun where it works on this host, else runc)
-      --bridge string       Name of the default bridge device (default "berth0")
-      --bip string          Subnet of the default bridge network (default: a free private /16)
-  -l, --log-level string    Set the logging level ("debug"|"info"|"warn"|"error") (default "info")
-  -D, --debug               Enable debug mode
+      --data-root string        Root directory of persistent state (default "/var/lib/berth")
+      --exec-root string        Root directory for execution state files (default "/run/berth")
+  -H, --host list               Daemon socket(s) to listen on (default unix:///run/berth/berth.sock)
+      --runtime string          Default OCI runtime: crun or runc (default: crun where it works on this host, else runc)
+      --bridge string           Name of the default bridge device (default "berth0")
+      --bip string              Subnet of the default bridge network (default: a free private /16)
+      --insecure-registry list  Registries to reach over plain HTTP (host[:port] or CIDR); loopback always is
+  -l, --log-level string        Set the logging level ("debug"|"info"|"warn"|"error") (default "info")
+  -D, --debug                   Enable debug mode
 `;
 
 export function main(argv: string[]): void {
-  const opts = { dataRoot: '/var/lib/berth', execRoot: '/run/berth', hosts: [] as string[], runtime: undefined as string | undefined, bridgeName: undefined as string | undefined, subnet: undefined as string | undefined };
+  const opts = { dataRoot: '/var/lib/berth', execRoot: '/run/berth', hosts: [] as string[], runtime: undefined as string | undefined, bridgeName: undefined as string | undefined, subnet: undefined as string | undefined, insecureRegistries: undefined as string[] | undefined };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].includes('=') ? [argv[i].slice(0, argv[i].indexOf('=')), argv[i].slice(argv[i].indexOf('=') + 1)] : [argv[i], undefined];
     const value = () => {
@@ -34,6 +35,7 @@ export function main(argv: string[]): void {
       case '--runtime': case '--default-runtime': opts.runtime = value(); break;
       case '--bridge': opts.bridgeName = value(); break;
       case '--bip': opts.subnet = value(); break;
+      case '--insecure-registry': (opts.insecureRegistries ??= []).push(value()); break;
       case '-l': case '--log-level': setLogLevel(value() as Level); break;
       case '-D': case '--debug': setLogLevel('debug'); break;
       case '-h': case '--help': process.stdout.write(USAGE); return;

@@ -1,9 +1,10 @@
 // /images/* routes for what the core needs: list, inspect, import (fromSrc), tag, remove.
-// Pulling and pushing come with the registry client (a later issue).
+// Pulling hands over to distribution.ts.
 import { Readable } from 'stream';
 import type { Daemon } from '../../daemon/daemon';
 import { Router, boolParam, parseFilters } from '../router';
 import { withStatus } from '../server';
+import { pullRoute } from './distribution';
 import { EngineError, invalidParameter, errorMessage } from '../../common/errors';
 
 export function imageRoutes(r: Router, d: Daemon): void {
@@ -38,7 +39,7 @@ export function imageRoutes(r: Router, d: Daemon): void {
     if (fromSrc === null) {
       const name = q.get('fromImage') ?? '';
       if (!name) throw invalidParameter('fromImage or fromSrc is required');
-      throw new EngineError(404, `pull access denied for ${name}, repository does not exist or may require 'docker login': this berth build cannot pull from registries yet`);
+      return pullRoute(ctx, d, name);
     }
     let input: NodeJS.ReadableStream;
     if (fromSrc === '-') input = ctx.stream();

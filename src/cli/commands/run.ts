@@ -89,10 +89,11 @@ interface CreateOpts { name: string; pull: string; quiet: boolean; platform: str
 /** Pulls an image, rendering progress on stderr (POST /images/create?fromImage=…&tag=…). */
 export async function pullImage(client: Client, ref: Ref, platform: string, quiet: boolean): Promise<void> {
   const { displayJsonMessages } = require('./progress') as typeof import('./progress');
+  const { registryAuthHeader } = require('./registry-auth') as typeof import('./registry-auth');
   const res = await client.imageCreate(
     { fromImage: refName(ref), tag: apiTag(ref), platform: platform ? platform.toLowerCase() : undefined },
     undefined,
-    { 'X-Registry-Auth': 'e30=' },
+    { 'X-Registry-Auth': await registryAuthHeader(ref.domain) },
   );
   await displayJsonMessages(res, quiet ? null : process.stderr);
 }

@@ -1,0 +1,140 @@
+// `docker pull`: resolve the reference on its registry, pick the platform's manifest from an index, fetch
+// the config, then download the missing layers — three at a time, each hashed, decompressed and unpacked
+// in one pass while it streams in (ImageStore.stageLayer) — and commit the image in one step. Nothing is
+// stored unless every part arrived and verified; layers the store already has are not downloaded.
+import { EngineError } from '../../common/errors';
+import type { ImageRecord, ImageStore, Reference, StagedLayer } from '../../storage';
+import { familiarName } from '../../storage';
+import { chainIds, sha256Digest } from '../../storage/digest';
+import { parseConfigFile } from '../../storage/image-config';
+import { AuthConfig } from '../../distribution/auth';
+import { RegistryClient, RegistryError, pullErrorMessage } from '../../distribution/client';
+import { resolveEndpoint } from '../../distribution/endpoint';
+import { parseManifestDocument, isIndexMediaType, ImageManifest } from '../../distribution/media-types';
+import { parsePlatform, selectManifest } from '../../distribution/platform';
+import { Limiter } from './limit';
+import type { ProgressSink } from './progress';
+
+export interface PullOptions {
+  auth?: AuthConfig;
+  /** os[/arch[/variant]]; default this host's. */
+  platform?: string;
+  insecureRegistries?: string[];
+  /** Layers in flight at once (docker's default 3). */
+  concurrency?: number;
+}
+
+export const shortId = (digest: string) => digest.slice(digest.indexOf(':') + 1, digest.indexOf(':') + 13);
+
+/** Pulls one reference (tag or digest). Returns the image and whether anything new was stored. */
+export async function pullImage(store: ImageStore, ref: Reference, progress: ProgressSink, opts: PullOptions = {}): Promise<{ image: ImageRecord; fresh: boolean }> {
+  const name = familiarName({ domain: ref.domain, path: ref.path });
+  const shown = familiarName(ref);
+  const endpoint = resolveEndpoint(ref.domain, { insecureRegistries: opts.insecureRegistries });
+  const client = new RegistryClient(endpoint, ref.path, { auth: opts.auth, actions: ['pull'] });
+  const platform = parsePlatform(opts.platform);
+  const tagOrDigest = ref.digest ?? ref.tag ?? 'latest';
+
+  try {
+    const top = await client.getManifest(tagOrDigest);
+    let manifestDoc = top;
+    const topParsed = parseManifestDocument(top.bytes, top.mediaType);
+    if (isIndexMediaType(topParsed.mediaType)) {
+      const chosen = selectManifest(topParsed as never, platform);
+      if (!chosen) {
+        const p = `${platform.os}/${platform.architecture}${platform.variant ? `/${platform.variant}` : ''}`;
+        throw new EngineError(404, `no matching manifest for ${p} in the manifest list entries`);
+      }
+      manifestDoc = await client.getManifest(chosen.digest);
+    }
+    const manifest = parseManifestDocument(manifestDoc.bytes, manifestDoc.mediaType) as ImageManifest;
+    if (isIndexMediaType(manifest.mediaType) || !manifest.config || !Array.isArray(manifest.layers)) {
+      throw new EngineError(400, `unsupported manifest format: ${manifestDoc.mediaType}`);
+    }
+    progress.status(`Pulling from ${name}`, tagOrDigest);
+
+    const configBytes = await readAll(client.fetchBlob(manifest.config.digest, { size: manifest.config.size }));
+    if (sha256Digest(configBytes) !== manifest.config.digest) throw new EngineError(502, `config blob ${manifest.config.digest} does not match its digest`);
+    const config = parseConfigFile(configBytes);
+    const diffIds = config.rootfs.diff_ids;
+    if (diffIds.length !== manifest.layers.length) {
+      throw new EngineError(502, `invalid manifest: ${manifest.layers.length} layers, but the config lists ${diffIds.length} diff ids`);
+    }
+    const chains = chainIds(diffIds);
+    const tags = ref.digest === undefined ? [ref] : [];
+    const digestRefs = [{ domain: ref.domain, path: ref.path, digest: top.digest }];
+    const existing = store.tryGet(manifest.config.digest);
+    if (existing && chains.every((c) => store.hasLayer(c))) {
+      const image = await store.commitImage(configBytes, [], { tags, digestRefs, manifest: { mediaType: manifestDoc.mediaType, bytes: manifestDoc.bytes } });
+      progress.status(`Digest: ${top.digest}`);
+      progress.status(`Status: Image is up to date for ${shown}`);
+      return { image, fresh: false };
+    }
+
+    const staged = await downloadLayers(store, client, manifest, chains, diffIds, progress, opts.concurrency ?? 3);
+    const image = await store.commitImage(configBytes, staged, {
+      tags, digestRefs, manifest: { mediaType: manifestDoc.mediaType, bytes: manifestDoc.bytes }, event: 'pull',
+    });
+    progress.status(`Digest: ${top.digest}`);
+    progress.status(`Status: Downloaded newer image for ${shown}`);
+    return { image, fresh: true };
+  } catch (err) {
+    if (err instanceof RegistryError || !(err instanceof EngineError)) throw new EngineError(statusOf(err), pullErrorMessage(err, ref));
+    throw err;
+  }
+}
+
+/** Downloads and stages every layer whose chain the store lacks. On any failure the others are aborted and
+ * everything staged is discarded before the error propagates. */
+async function downloadLayers(
+  store: ImageStore, client: RegistryClient, manifest: ImageManifest, chains: string[], diffIds: string[],
+  progress: ProgressSink, concurrency: number,
+): Promise<StagedLayer[]> {
+  const needed = new Map<string, { digest: string; size: number; mediaType: string; diffId: string }>();
+  manifest.layers.forEach((l, i) => {
+    const id = shortId(l.digest);
+    if (store.hasLayer(chains[i])) progress.status('Already exists', id);
+    else if (!needed.has(l.digest)) needed.set(l.digest, { digest: l.digest, size: l.size, mediaType: l.mediaType, diffId: diffIds[i] });
+  });
+  for (const l of needed.values()) progress.status('Pulling fs layer', shortId(l.digest));
+
+  const limiter = new Limiter(concurrency);
+  const abort = new AbortController();
+  const staged: StagedLayer[] = [];
+  const jobs = [...needed.values()].map((l) => limiter.run(async () => {
+    if (abort.signal.aborted) throw abort.signal.reason;
+    const id = shortId(l.digest);
+    let received = 0;
+    const layer = await store.stageLayer(client.fetchBlob(l.digest, {
+      size: l.size, signal: abort.signal,
+      onBytes: (n) => { received += n; progress.bytes('Downloading', id, received, l.size); },
+    }), { expectedDigest: l.digest, mediaType: l.mediaType });
+    staged.push(layer);
+    if (layer.diffId !== l.diffId) throw new EngineError(502, `layer ${l.digest}: diff id ${layer.diffId} does not match the config's ${l.diffId}`);
+    progress.status('Verifying Checksum', id);
+    progress.status('Download complete', id);
+    progress.bytes('Extracting', id, l.size, l.size);
+    progress.status('Pull complete', id);
+  }, () => progress.status('Waiting', shortId(l.digest))));
+  const results = await Promise.allSettled(jobs.map((j) => j.catch((err) => { abort.abort(err); throw err; })));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    await Promise.all(staged.map((l) => store.discardStaged(l)));
+    throw failed.reason;
+  }
+  return staged;
+}
+
+async function readAll(source: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Uint8Array[] = [];
+  for await (const c of source) parts.push(c);
+  return Buffer.concat(parts);
+}
+
+function statusOf(err: unknown): number {
+  if (err instanceof RegistryError) {
+    if (err.status === 404 || err.code === 'MANIFEST_UNKNOWN' || err.code === 'NAME_UNKNOWN') return 404;
+    if (err.status === 401 || err.status === 403) return 404; // dockerd reports "pull access denied" as not found
+  }
+  return 500;
+}
