@@ -92,11 +92,12 @@ export class TestDaemon {
   }
 
   berth(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
-    return runCmd(process.execPath, [BERTH, ...args], { ...opts, env: { BERTH_HOST: this.host, ...opts.env } });
+    // the test's own client config dir: credentials from login tests never touch ~/.docker
+    return runCmd(process.execPath, [BERTH, ...args], { ...opts, env: { BERTH_HOST: this.host, DOCKER_CONFIG: path.join(this.dir, 'docker-config'), ...opts.env } });
   }
 
-  docker(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
-    return runCmd('/usr/local/bin/docker', args, { ...opts, env: { DOCKER_HOST: this.host, DOCKER_CONFIG: path.join(this.dir, 'docker-config') } });
+  docker(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+    return runCmd('/usr/local/bin/docker', args, { ...opts, env: { DOCKER_HOST: this.host, DOCKER_CONFIG: path.join(this.dir, 'docker-config'), ...opts.env } });
   }
 
   api(method: string, urlPath: string, body?: unknown): Promise<{ status: number; body: any; headers: http.IncomingHttpHeaders }> {
