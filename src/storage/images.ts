@@ -370,45 +370,76 @@ export class ImageStore {
     const unused = new Set(staged);
     try {
       return await this.serial.run(async () => {
-        for (let i = 0; i < chains.length; i++) {
-          if (this.layers.get(chains[i])) continue;
-          const layer = [...unused].find((l) => l.diffId === diffIds[i])
-            ?? await this.restageCommitted(diffIds[i], staged);
-          if (!layer) throw invalidParameter(`layer ${diffIds[i]} of image ${sha256Digest(configBytes)} is missing`);
-          unused.delete(layer);
-          const kept = await this.blobs.has(layer.blob.digest);
-          try {
-            await this.layers.commit(layer.staging, {
-              chainId: chains[i], diffId: diffIds[i], ...(i > 0 ? { parent: chains[i - 1] } : {}), size: layer.size,
-              ...(kept ? { blob: layer.blob } : {}), created: new Date().toISOString(),
-            });
-          } catch (err) {
-            await this.layers.discard(layer.staging);
-            throw err;
-          }
+        const missing = diffIds.find((d, i) => !this.layers.get(chains[i]) && !staged.some((l) => l.diffId === d));
+        if (missing) throw invalidParameter(`layer ${missing} of image ${sha256Digest(configBytes)} is missing`);
+        const committed: string[] = [];
+        try {
+          return await this.commitLocked(configBytes, config, staged, unused, committed, opts);
+        } catch (err) {
+          await this.rollBackLayers(committed);
+          throw err;
         }
-        const id = (await this.blobs.putBytes(configBytes)).digest;
-        let manifests = this.images.get(id)?.manifests ?? [];
-        if (opts.manifest) {
-          const m = await this.blobs.putBytes(opts.manifest.bytes);
-          if (!manifests.some((x) => x.digest === m.digest)) manifests = [...manifests, { digest: m.digest, mediaType: opts.manifest.mediaType, size: m.size }];
-        }
-        const existing = this.images.get(id);
-        const meta: ImageMeta = { ...(existing ? metaOf(existing) : {}), ...(manifests.length ? { manifests } : {}) };
-        await writeJsonAtomic(this.metaFile(id), meta);
-        if (existing) existing.manifests = meta.manifests;
-        else this.images.set(id, this.makeRecord(id, config, meta));
-        if (opts.event) this.opts.onEvent?.({ action: opts.event, id, ...(opts.tags?.[0] ? { name: familiarName(opts.tags[0]) } : {}) });
-        for (const ref of opts.digestRefs ?? []) {
-          const previous = await this.refs.set(ref, id);
-          if (previous !== undefined && previous !== id) this.refreshNames(previous);
-        }
-        for (const tag of opts.tags ?? []) await this.addTag(id, tag);
-        this.refreshNames(id);
-        return this.images.get(id)!;
       });
     } finally {
       for (const l of unused) await this.discardStaged(l);
+    }
+  }
+
+  /** commitImage's work, under the serial lock; records each layer it commits in `committed`. */
+  private async commitLocked(
+    configBytes: Buffer, config: ImageConfigFile, staged: readonly StagedLayer[], unused: Set<StagedLayer>,
+    committed: string[], opts: CommitImageOptions,
+  ): Promise<ImageRecord> {
+    const diffIds = config.rootfs.diff_ids;
+    const chains = chainIds(diffIds);
+    for (let i = 0; i < chains.length; i++) {
+      if (this.layers.get(chains[i])) continue;
+      const layer = [...unused].find((l) => l.diffId === diffIds[i])
+        ?? await this.restageCommitted(diffIds[i], staged);
+      if (!layer) throw invalidParameter(`layer ${diffIds[i]} of image ${sha256Digest(configBytes)} is missing`);
+      unused.delete(layer);
+      const kept = await this.blobs.has(layer.blob.digest);
+      try {
+        await this.layers.commit(layer.staging, {
+          chainId: chains[i], diffId: diffIds[i], ...(i > 0 ? { parent: chains[i - 1] } : {}), size: layer.size,
+          ...(kept ? { blob: layer.blob } : {}), created: new Date().toISOString(),
+        });
+      } catch (err) {
+        await this.layers.discard(layer.staging);
+        throw err;
+      }
+      committed.push(chains[i]);
+    }
+    const id = (await this.blobs.putBytes(configBytes)).digest;
+    let manifests = this.images.get(id)?.manifests ?? [];
+    if (opts.manifest) {
+      const m = await this.blobs.putBytes(opts.manifest.bytes);
+      if (!manifests.some((x) => x.digest === m.digest)) manifests = [...manifests, { digest: m.digest, mediaType: opts.manifest.mediaType, size: m.size }];
+    }
+    const existing = this.images.get(id);
+    const meta: ImageMeta = { ...(existing ? metaOf(existing) : {}), ...(manifests.length ? { manifests } : {}) };
+    await writeJsonAtomic(this.metaFile(id), meta);
+    if (existing) existing.manifests = meta.manifests;
+    else this.images.set(id, this.makeRecord(id, config, meta));
+    if (opts.event) this.opts.onEvent?.({ action: opts.event, id, ...(opts.tags?.[0] ? { name: familiarName(opts.tags[0]) } : {}) });
+    for (const ref of opts.digestRefs ?? []) {
+      const previous = await this.refs.set(ref, id);
+      if (previous !== undefined && previous !== id) this.refreshNames(previous);
+    }
+    for (const tag of opts.tags ?? []) await this.addTag(id, tag);
+    this.refreshNames(id);
+    return this.images.get(id)!;
+  }
+
+  /** Undoes a failed commit: removes the layers it added that no image uses (top first), with their blobs. */
+  private async rollBackLayers(chains: string[]): Promise<void> {
+    const inUse = new Set<string>();
+    for (const img of this.images.values()) for (const c of img.chainIds) inUse.add(c);
+    for (const chainId of [...chains].reverse()) {
+      if (inUse.has(chainId)) continue;
+      const blob = this.layers.get(chainId)?.blob;
+      await this.layers.remove(chainId).catch((e) => log.warn('rollback: removing layer failed', { layer: chainId, error: (e as Error).message }));
+      if (blob && !this.blobUsedByLayer(blob.digest)) await this.blobs.delete(blob.digest);
     }
   }
 
