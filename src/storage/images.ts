@@ -19,6 +19,7 @@ import { ImageConfigFile, parseConfigFile, parsePlatform } from './image-config'
 import { imageInspect, imageSummary, ImageSummary } from './image-views';
 import { bytesOf, ingestLayer, LAYER_MEDIA_TYPES } from './ingest';
 import { copyTree } from './copy-tree';
+import { gzipBlob } from './layer-compress';
 import { LayerBlob, LayerStaging, LayerStore } from './layers';
 import { familiarName, ID_HEX_RE, parseReference, Reference } from './reference';
 import { ReferenceStore } from './refstore';
@@ -332,6 +333,27 @@ export class ImageStore {
   /** The stored tarball of a layer, if it was kept (push, save). */
   layerBlob(chainId: string): LayerBlob | undefined {
     return this.layers.get(chainId)?.blob;
+  }
+
+  /**
+   * The layer's tarball as a registry should receive it: compressed. A plain-tar blob is gzipped once
+   * (layer-compress.ts) and replaces the plain one; a compressed one is returned as it is.
+   */
+  async pushableLayerBlob(chainId: string): Promise<LayerBlob | undefined> {
+    const blob = this.layers.get(chainId)?.blob;
+    if (!blob || blob.mediaType !== LAYER_MEDIA_TYPES.none && blob.mediaType !== 'application/vnd.docker.image.rootfs.diff.tar') return blob;
+    const gz = await gzipBlob(this.blobs.path(blob.digest), this.blobs);
+    return this.serial.run(async () => {
+      const current = this.layers.get(chainId);
+      if (!current || current.blob?.digest !== blob.digest) {
+        // changed meanwhile (removed, or compressed by a concurrent push)
+        if (!this.blobUsedByLayer(gz.digest)) await this.blobs.delete(gz.digest);
+        return current?.blob;
+      }
+      const updated = await this.layers.setBlob(chainId, { ...gz, mediaType: LAYER_MEDIA_TYPES.gzip });
+      if (!this.blobUsedByLayer(blob.digest)) await this.blobs.delete(blob.digest);
+      return updated.blob;
+    });
   }
 
   blobPath(digest: string): string {

@@ -105,6 +105,16 @@ export class LayerStore {
     return record;
   }
 
+  /** Points a layer at another stored tarball of the same content (its compressed form). */
+  async setBlob(chainId: string, blob: LayerBlob): Promise<LayerRecord> {
+    const record = this.layers.get(chainId);
+    if (!record) throw new Error(`no such layer ${chainId}`);
+    const updated = { ...record, blob };
+    await writeJsonAtomic(path.join(this.layerDir(chainId), 'layer.json'), updated);
+    this.layers.set(chainId, updated);
+    return updated;
+  }
+
   /** Removes a layer: renamed out of layers/ first (atomic), then deleted at leisure. */
   async remove(chainId: string): Promise<void> {
     if (!this.layers.delete(chainId)) return;

@@ -40,8 +40,7 @@ export async function pushImage(store: ImageStore, ref: Reference, progress: Pro
   const endpoint = resolveEndpoint(ref.domain, { insecureRegistries: opts.insecureRegistries });
   const client = new RegistryClient(endpoint, ref.path, { auth: opts.auth, actions: ['pull', 'push'] });
   try {
-    const layers = layerDescriptors(store, image);
-    await uploadLayers(store, client, image, layers, ref, progress, opts.concurrency ?? 3);
+    const layers = await uploadLayers(store, client, image, ref, progress, opts.concurrency ?? 3);
     const { mediaType, bytes } = await manifestFor(store, image, layers);
     const configDigest = image.id;
     if (!(await client.hasBlob(configDigest))) {
@@ -61,41 +60,43 @@ export async function pushImage(store: ImageStore, ref: Reference, progress: Pro
   }
 }
 
-function layerDescriptors(store: ImageStore, image: ImageRecord): Descriptor[] {
-  return image.chainIds.map((chain, i) => {
-    const blob = store.layerBlob(chain);
-    if (!blob) throw new EngineError(500, `layer ${image.diffIds[i]} has no stored archive to push`);
-    return { mediaType: blob.mediaType, digest: blob.digest, size: blob.size };
-  });
-}
-
+/** Uploads every layer the registry lacks (compressing plain-tar layers first) and returns their descriptors,
+ * bottom layer first. Layers are listed top first and named by diff id, like docker's output. */
 async function uploadLayers(
-  store: ImageStore, client: RegistryClient, image: ImageRecord, layers: Descriptor[], ref: Reference,
-  progress: ProgressSink, concurrency: number,
-): Promise<void> {
-  // docker lists layers top first and names them by diff id
-  const unique = new Map<string, { layer: Descriptor; id: string }>();
-  for (let i = layers.length - 1; i >= 0; i--) if (!unique.has(layers[i].digest)) unique.set(layers[i].digest, { layer: layers[i], id: shortId(image.diffIds[i]) });
-  for (const { id } of unique.values()) progress.status('Preparing', id);
+  store: ImageStore, client: RegistryClient, image: ImageRecord, ref: Reference, progress: ProgressSink, concurrency: number,
+): Promise<Descriptor[]> {
+  const order = image.chainIds.map((_c, i) => i).reverse();
+  const seen = new Set<string>();
+  const unique = order.filter((i) => !seen.has(image.diffIds[i]) && seen.add(image.diffIds[i]));
+  for (const i of unique) progress.status('Preparing', shortId(image.diffIds[i]));
   const limiter = new Limiter(concurrency);
   const abort = new AbortController();
-  const jobs = [...unique.values()].map(({ layer, id }) => limiter.run(async () => {
-    if (abort.signal.aborted) throw abort.signal.reason;
-    if (await client.hasBlob(layer.digest)) return progress.status('Layer already exists', id);
-    const source = mountSource(store, layer.digest, ref);
-    if (source && await client.mountBlob(layer.digest, source)) {
-      return progress.status(`Mounted from ${familiarName({ domain: ref.domain, path: source })}`, id);
-    }
-    let sent = 0;
-    await client.pushBlob(layer.digest, layer.size, (offset) => createReadStream(store.blobPath(layer.digest), { start: offset, highWaterMark: 1 << 20 }), {
-      signal: abort.signal,
-      onBytes: (n) => { sent += n; progress.bytes('Pushing', id, sent, layer.size); },
-    });
-    progress.status('Pushed', id);
-  }, () => progress.status('Waiting', id)).catch((err) => { abort.abort(err); throw err; }));
+  const byDiffId = new Map<string, Descriptor>();
+  const jobs = unique.map((i) => {
+    const id = shortId(image.diffIds[i]);
+    return limiter.run(async () => {
+      if (abort.signal.aborted) throw abort.signal.reason;
+      const blob = await store.pushableLayerBlob(image.chainIds[i]);
+      if (!blob) throw new EngineError(500, `layer ${image.diffIds[i]} has no stored archive to push`);
+      const layer = { mediaType: blob.mediaType, digest: blob.digest, size: blob.size };
+      byDiffId.set(image.diffIds[i], layer);
+      if (await client.hasBlob(layer.digest)) return progress.status('Layer already exists', id);
+      const source = mountSource(store, layer.digest, ref);
+      if (source && await client.mountBlob(layer.digest, source)) {
+        return progress.status(`Mounted from ${familiarName({ domain: ref.domain, path: source })}`, id);
+      }
+      let sent = 0;
+      await client.pushBlob(layer.digest, layer.size, (offset) => createReadStream(store.blobPath(layer.digest), { start: offset, highWaterMark: 1 << 20 }), {
+        signal: abort.signal,
+        onBytes: (n) => { sent += n; progress.bytes('Pushing', id, sent, layer.size); },
+      });
+      progress.status('Pushed', id);
+    }, () => progress.status('Waiting', id)).catch((err) => { abort.abort(err); throw err; });
+  });
   const results = await Promise.allSettled(jobs);
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
+  return image.diffIds.map((d) => byDiffId.get(d)!);
 }
 
 /** Another repository on the same registry that this store pulled or pushed the blob as part of. */
