@@ -6,27 +6,9 @@ import { mkdtempSync, rmSync, existsSync, readFileSync, writeFileSync, mkdirSync
 import * as path from 'path';
 import * as os from 'os';
 import { TestDaemon, runCmd, REPO, sleep } from '../test/helpers/daemon';
+import { DOCKER, Dockerd, must, report as printRow, sample, timed } from './lib';
 
 const REPS = parseInt(process.env.BENCH_REPS ?? '10', 10);
-const DOCKER = '/usr/local/bin/docker';
-
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
-async function timed(fn: () => Promise<unknown>): Promise<number> {
-  const t0 = process.hrtime.bigint();
-  await fn();
-  return Number(process.hrtime.bigint() - t0) / 1e6;
-}
-async function sample(n: number, fn: () => Promise<unknown>): Promise<number> {
-  const xs: number[] = [];
-  await fn(); // warm-up
-  for (let i = 0; i < n; i++) xs.push(await timed(fn));
-  return median(xs);
-}
-async function must(p: Promise<{ code: number; stdout: string; stderr: string }>, what: string) {
-  const r = await p;
-  if (r.code !== 0) throw new Error(`${what} failed: ${r.stderr}`);
-  return r;
-}
 
 function rssKiB(pid: number): number {
   try { return parseInt(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1], 10); } catch { return 0; }
@@ -43,33 +25,11 @@ function pidsByName(name: string): number[] {
   return out;
 }
 
-class Dockerd {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'bench-dockerd-'));
-  sock = path.join(this.dir, 'docker.sock');
-  proc?: ChildProcess;
-  async start() {
-    if (!existsSync('/usr/sbin/dockerd')) throw new Error('dockerd missing: bench/run installs docker.io');
-    this.proc = spawn('/usr/sbin/dockerd', ['--data-root', path.join(this.dir, 'data'), '--exec-root', path.join(this.dir, 'exec'), '-H', `unix://${this.sock}`,
-      '--pidfile', path.join(this.dir, 'pid'), '--bridge', 'none', '--iptables=false', '--ip-forward=false'], { stdio: 'ignore' });
-    for (let i = 0; i < 200 && !existsSync(this.sock); i++) await sleep(100);
-    for (let i = 0; i < 100; i++) { if ((await this.docker(['version'])).code === 0) return; await sleep(100); }
-    throw new Error('dockerd did not start');
-  }
-  docker(args: string[], input?: string) { return runCmd(DOCKER, args, { env: { DOCKER_HOST: `unix://${this.sock}` }, input }); }
-  async stop() {
-    const list = (await this.docker(['ps', '-aq'])).stdout.split('\n').filter(Boolean);
-    if (list.length) await this.docker(['rm', '-f', ...list]);
-    if (this.proc && this.proc.exitCode === null) { const e = new Promise((r) => this.proc!.once('exit', r)); this.proc.kill('SIGTERM'); await e; }
-    for (const m of readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m) => m?.startsWith(this.dir)).reverse()) await runCmd('umount', ['-l', m]);
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
 async function main() {
   const rows: Array<[string, number, number, string]> = [];
   const report = (what: string, berth: number, anchor: number, anchorName: string) => {
     rows.push([what, berth, anchor, anchorName]);
-    console.log(`${what.padEnd(44)} berth ${berth.toFixed(1).padStart(8)}   ${anchorName} ${anchor.toFixed(1).padStart(8)}   ratio ${(berth / anchor).toFixed(2)}`);
+    printRow(what, berth, anchor, anchorName);
   };
 
   const berth = new TestDaemon('bench');
