@@ -36,6 +36,7 @@ const mods: Record<string, () => Loader> = {
   image: () => require('./commands/image').command,
   distribution: () => require('./commands/distribution').command,
   system: () => require('./commands/system').command,
+  registry: () => require('./commands/registry').command,
 };
 
 interface Entry { name: string; short: string; mod: string; id?: string; aliases?: string[] }
@@ -105,6 +106,11 @@ const GROUPS: Group[] = [
       { name: 'push', short: 'Upload an image to a registry', mod: 'distribution' },
       { name: 'rm', short: 'Remove one or more images', mod: 'image', aliases: ['rmi', 'remove'] },
       { name: 'tag', short: 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE', mod: 'image' },
+    ],
+  },
+  {
+    name: 'registry', short: 'Run a local image registry', subs: [
+      { name: 'serve', short: 'Run an OCI distribution registry (a local Docker Hub) in the foreground', mod: 'registry' },
     ],
   },
 ];
