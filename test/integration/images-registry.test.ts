@@ -8,7 +8,8 @@ import * as net from 'net';
 import { readdirSync } from 'fs';
 import * as path from 'path';
 import { TestDaemon, RunResult } from '../helpers/daemon';
-import { startDockerRegistry, startTokenRegistry } from '../helpers/registry';
+import { startDockerRegistry } from '../helpers/registry';
+import { startTokenRegistry } from '../helpers/token-server';
 
 const d = new TestDaemon('registry');
 let reg: { host: string; stop(): Promise<void> };

@@ -6,10 +6,7 @@ import type { Context, Router } from '../router';
 import { commonHeaders } from '../server';
 import { EngineError, invalidParameter, errorMessage } from '../../common/errors';
 import { familiarName, parseReference, Reference } from '../../storage';
-import { decodeRegistryAuthHeader, AuthConfig } from '../../distribution/auth';
-import { RegistryClient, login } from '../../distribution/client';
-import { resolveEndpoint } from '../../distribution/endpoint';
-import { parseManifestDocument, isIndexMediaType } from '../../distribution/media-types';
+import { AuthConfig, RegistryClient, decodeRegistryAuthHeader, login, loginError, parseManifest, pullError, resolveEndpoint } from '../../distribution';
 import { pullImage } from '../../engine/images/pull';
 import { pushImage } from '../../engine/images/push';
 import { StreamProgress } from '../../engine/images/progress';
@@ -83,25 +80,28 @@ export function distributionRoutes(r: Router, d: Daemon): void {
     if (!body || typeof body !== 'object') throw invalidParameter('missing auth config');
     const server = (body.serveraddress ?? '').replace(/^https?:\/\//, '').replace(/\/.*$/, '');
     const domain = !server || server === 'index.docker.io' || server === 'registry-1.docker.io' ? 'docker.io' : server;
-    const result = await login(resolveEndpoint(domain, { insecureRegistries: d.options.insecureRegistries }), body);
+    const result = await login(resolveEndpoint(domain, { insecureRegistries: d.options.insecureRegistries }), body).catch((err) => {
+      throw err instanceof EngineError ? err : loginError(err);
+    });
     return { Status: result.status, IdentityToken: result.identityToken ?? '' };
   });
 
   r.add('GET', '/distribution/{name*}/json', async (ctx) => {
     const ref = parseReference(ctx.params.name);
     const client = new RegistryClient(resolveEndpoint(ref.domain, { insecureRegistries: d.options.insecureRegistries }), ref.path, { auth: authOf(ctx), actions: ['pull'] });
-    const m = await client.getManifest(ref.digest ?? ref.tag ?? 'latest');
-    const doc = parseManifestDocument(m.bytes, m.mediaType);
-    const platforms = isIndexMediaType(doc.mediaType)
-      ? ((doc as { manifests: Array<{ platform?: Record<string, unknown> }> }).manifests ?? []).map((x) => x.platform).filter((p) => p)
-      : [];
-    if (!platforms.length && !isIndexMediaType(doc.mediaType)) {
-      const cfgDigest = (doc as { config: { digest: string; size: number } }).config;
-      const chunks: Uint8Array[] = [];
-      for await (const c of client.fetchBlob(cfgDigest.digest, { size: cfgDigest.size, verify: true })) chunks.push(c);
-      const cfg = JSON.parse(Buffer.concat(chunks).toString()) as { os?: string; architecture?: string; variant?: string };
-      platforms.push({ architecture: cfg.architecture ?? '', os: cfg.os ?? '', ...(cfg.variant ? { variant: cfg.variant } : {}) });
+    try {
+      const m = await client.getManifest(ref.digest ?? ref.tag ?? 'latest');
+      const doc = parseManifest(m.bytes, m.mediaType);
+      let platforms: Array<Record<string, unknown>>;
+      if (doc.kind === 'index') {
+        platforms = doc.index.manifests.flatMap((x) => (x.platform ? [{ ...x.platform }] : []));
+      } else {
+        const cfg = JSON.parse((await client.getBlob(doc.manifest.config.digest, { maxSize: 16 << 20 })).toString()) as { os?: string; architecture?: string; variant?: string };
+        platforms = [{ architecture: cfg.architecture ?? '', os: cfg.os ?? '', ...(cfg.variant ? { variant: cfg.variant } : {}) }];
+      }
+      return { Descriptor: { mediaType: m.mediaType, digest: m.digest, size: m.bytes.length }, Platforms: platforms };
+    } catch (err) {
+      throw err instanceof EngineError ? err : pullError(err, ref);
     }
-    return { Descriptor: { mediaType: m.mediaType, digest: m.digest, size: m.bytes.length }, Platforms: platforms };
   });
 }

@@ -5,13 +5,12 @@
 import { EngineError } from '../../common/errors';
 import type { ImageRecord, ImageStore, Reference, StagedLayer } from '../../storage';
 import { familiarName } from '../../storage';
-import { chainIds, sha256Digest } from '../../storage/digest';
+import { chainIds } from '../../storage/digest';
 import { parseConfigFile } from '../../storage/image-config';
-import { AuthConfig } from '../../distribution/auth';
-import { RegistryClient, RegistryError, pullErrorMessage } from '../../distribution/client';
-import { resolveEndpoint } from '../../distribution/endpoint';
-import { parseManifestDocument, isIndexMediaType, ImageManifest } from '../../distribution/media-types';
-import { parsePlatform, selectManifest } from '../../distribution/platform';
+import {
+  AuthConfig, ImageManifest, RegistryClient, noMatchingManifestError, parseManifest, parsePlatform, pullError, resolveEndpoint,
+  schema1Error, isSchema1MediaType, selectManifest,
+} from '../../distribution';
 import { Limiter } from './limit';
 import type { ProgressSink } from './progress';
 
@@ -37,24 +36,23 @@ export async function pullImage(store: ImageStore, ref: Reference, progress: Pro
 
   try {
     const top = await client.getManifest(tagOrDigest);
+    if (isSchema1MediaType(top.mediaType)) throw schema1Error(shown);
     let manifestDoc = top;
-    const topParsed = parseManifestDocument(top.bytes, top.mediaType);
-    if (isIndexMediaType(topParsed.mediaType)) {
-      const chosen = selectManifest(topParsed as never, platform);
-      if (!chosen) {
-        const p = `${platform.os}/${platform.architecture}${platform.variant ? `/${platform.variant}` : ''}`;
-        throw new EngineError(404, `no matching manifest for ${p} in the manifest list entries`);
-      }
+    const topParsed = parseManifest(top.bytes, top.mediaType);
+    let manifest: ImageManifest;
+    if (topParsed.kind === 'index') {
+      const chosen = selectManifest(topParsed.index, platform);
+      if (!chosen) throw noMatchingManifestError(platform);
       manifestDoc = await client.getManifest(chosen.digest);
-    }
-    const manifest = parseManifestDocument(manifestDoc.bytes, manifestDoc.mediaType) as ImageManifest;
-    if (isIndexMediaType(manifest.mediaType) || !manifest.config || !Array.isArray(manifest.layers)) {
-      throw new EngineError(400, `unsupported manifest format: ${manifestDoc.mediaType}`);
+      const parsed = parseManifest(manifestDoc.bytes, manifestDoc.mediaType);
+      if (parsed.kind !== 'manifest') throw new EngineError(500, `invalid manifest ${chosen.digest}: an index inside an index`);
+      manifest = parsed.manifest;
+    } else {
+      manifest = topParsed.manifest;
     }
     progress.status(`Pulling from ${name}`, tagOrDigest);
 
-    const configBytes = await readAll(client.fetchBlob(manifest.config.digest, { size: manifest.config.size }));
-    if (sha256Digest(configBytes) !== manifest.config.digest) throw new EngineError(502, `config blob ${manifest.config.digest} does not match its digest`);
+    const configBytes = await client.getBlob(manifest.config.digest, { maxSize: 16 << 20 });
     const config = parseConfigFile(configBytes);
     const diffIds = config.rootfs.diff_ids;
     if (diffIds.length !== manifest.layers.length) {
@@ -79,8 +77,7 @@ export async function pullImage(store: ImageStore, ref: Reference, progress: Pro
     progress.status(`Status: Downloaded newer image for ${shown}`);
     return { image, fresh: true };
   } catch (err) {
-    if (err instanceof RegistryError || !(err instanceof EngineError)) throw new EngineError(statusOf(err), pullErrorMessage(err, ref));
-    throw err;
+    throw err instanceof EngineError ? err : pullError(err, ref);
   }
 }
 
@@ -123,18 +120,4 @@ async function downloadLayers(
     throw failed.reason;
   }
   return staged;
-}
-
-async function readAll(source: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const parts: Uint8Array[] = [];
-  for await (const c of source) parts.push(c);
-  return Buffer.concat(parts);
-}
-
-function statusOf(err: unknown): number {
-  if (err instanceof RegistryError) {
-    if (err.status === 404 || err.code === 'MANIFEST_UNKNOWN' || err.code === 'NAME_UNKNOWN') return 404;
-    if (err.status === 401 || err.status === 403) return 404; // dockerd reports "pull access denied" as not found
-  }
-  return 500;
 }
