@@ -101,9 +101,9 @@ describe('berth CLI against docker-registry', () => {
     const repo = await d.berth(['pull', `${reg.host}/no/such:1`]);
     assert.equal(repo.code, 1);
     assert.match(repo.stderr, /Error response from daemon: (manifest for .* not found|pull access denied for)/);
-    const bad = await d.berth(['pull', 'UPPER/case']);
+    const bad = await d.berth(['pull', 'Upper']);
     assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /invalid reference format/);
+    assert.match(bad.stderr, /invalid reference format: repository name \(library\/Upper\) must be lowercase/);
     const noLocal = await d.berth(['push', `${reg.host}/never/tagged:1`]);
     assert.equal(noLocal.code, 1);
     assert.match(noLocal.stderr, new RegExp(`An image does not exist locally with the tag: ${reg.host}/never/tagged`));

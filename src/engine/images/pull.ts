@@ -27,7 +27,7 @@ export const shortId = (digest: string) => digest.slice(digest.indexOf(':') + 1,
 
 /** Pulls one reference (tag or digest). Returns the image and whether anything new was stored. */
 export async function pullImage(store: ImageStore, ref: Reference, progress: ProgressSink, opts: PullOptions = {}): Promise<{ image: ImageRecord; fresh: boolean }> {
-  const name = familiarName({ domain: ref.domain, path: ref.path });
+  const name = ref.path; // docker shows the repository path: 'library/busybox', 'test/app'
   const shown = familiarName(ref);
   const endpoint = resolveEndpoint(ref.domain, { insecureRegistries: opts.insecureRegistries });
   const client = new RegistryClient(endpoint, ref.path, { auth: opts.auth, actions: ['pull'] });

@@ -81,7 +81,7 @@ async function uploadLayers(
       if (await client.hasBlob(layer.digest)) return progress.status('Layer already exists', id);
       const source = mountSource(store, layer.digest, ref);
       if (source && await client.mountBlob(layer.digest, source)) {
-        return progress.status(`Mounted from ${familiarName({ domain: ref.domain, path: source })}`, id);
+        return progress.status(`Mounted from ${source}`, id); // docker names the repository by its path
       }
       let sent = 0;
       await client.pushBlob(layer.digest, layer.size, (offset) => createReadStream(store.blobPath(layer.digest), { start: offset, highWaterMark: 1 << 20 }), {
