@@ -162,6 +162,14 @@ describe('token auth (the Docker Hub flow)', () => {
     ok(await d.berth(['tag', `${host}/test/busybox:1`, `${host}/alice/bb:1`]), 'tag');
     ok(await d.berth(['push', `${host}/alice/bb:1`]), 'push with token');
 
+    // the real docker CLI logs in through berth's POST /auth and pulls with the token flow too
+    const dockerLogin = await d.docker(['login', '-u', 'alice', '--password-stdin', host], { input: 's3cret\n' });
+    ok(dockerLogin, 'docker login');
+    assert.match(dockerLogin.stdout, /Login Succeeded/);
+    ok(await d.docker(['pull', `${host}/alice/bb:1`]), 'docker pull with token');
+    const dockerWrong = await d.docker(['login', '-u', 'alice', '--password-stdin', host], { input: 'nope\n' });
+    assert.equal(dockerWrong.code, 1);
+
     const logout = await d.berth(['logout', host]);
     ok(logout, 'logout');
     assert.match(logout.stdout, new RegExp(`Removing login credentials for ${host}`));
