@@ -16,8 +16,10 @@ export interface ProgressMessage {
 }
 
 export interface ProgressSink {
-  /** A status line: 'Pulling fs layer', 'Pull complete', 'Digest: …'. */
+  /** A status line: 'Pulling fs layer', 'Pull complete', 'Digest: …'. With an id it is that layer's line. */
   status(status: string, id?: string): void;
+  /** A plain line that names something (docker's "latest: Pulling from library/busybox"): not a layer line. */
+  note(status: string, id: string): void;
   /** A byte-count update for a layer (throttled). */
   bytes(status: string, id: string, current: number, total: number): void;
   aux(value: unknown): void;
@@ -45,6 +47,10 @@ export class StreamProgress implements ProgressSink {
 
   status(status: string, id?: string): void {
     this.send({ status, ...(id ? { id, progressDetail: {} } : {}) });
+  }
+
+  note(status: string, id: string): void {
+    this.send({ status, id });
   }
 
   bytes(status: string, id: string, current: number, total: number): void {
@@ -81,4 +87,4 @@ export class StreamProgress implements ProgressSink {
 }
 
 /** For callers that pull without anyone watching (run's implicit pull inside the daemon, tests). */
-export const silentProgress: ProgressSink = { status() {}, bytes() {}, aux() {} };
+export const silentProgress: ProgressSink = { status() {}, note() {}, bytes() {}, aux() {} };

@@ -50,7 +50,7 @@ export async function pullImage(store: ImageStore, ref: Reference, progress: Pro
     } else {
       manifest = topParsed.manifest;
     }
-    progress.status(`Pulling from ${name}`, tagOrDigest);
+    progress.note(`Pulling from ${name}`, tagOrDigest);
 
     const configBytes = await client.getBlob(manifest.config.digest, { maxSize: 16 << 20 });
     const config = parseConfigFile(configBytes);
