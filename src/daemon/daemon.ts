@@ -16,6 +16,7 @@ import { containerRoutes } from '../api/routes/containers';
 import { systemRoutes } from '../api/routes/system';
 import { imageRoutes } from '../api/routes/images';
 import { networkRoutes } from '../api/routes/networks';
+import { diskUsageRoutes } from '../api/routes/disk-usage';
 import { acquireLock, releaseLock } from './lock';
 import { writeFileAtomic } from '../common/atomic';
 
@@ -68,6 +69,7 @@ export class Daemon {
     containerRoutes(router, this);
     imageRoutes(router, this);
     networkRoutes(router, this);
+    diskUsageRoutes(router, this);
     for (const host of this.options.hosts) {
       if (!host.startsWith('unix://')) throw new Error(`unsupported host ${host}: berth listens on unix sockets only (no plain TCP)`);
       const path = host.slice('unix://'.length);
