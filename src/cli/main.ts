@@ -37,6 +37,7 @@ const mods: Record<string, () => Loader> = {
   distribution: () => require('./commands/distribution').command,
   system: () => require('./commands/system').command,
   registry: () => require('./commands/registry').command,
+  du: () => require('./commands/disk-usage').command,
 };
 
 interface Entry { name: string; short: string; mod: string; id?: string; aliases?: string[] }
@@ -57,15 +58,18 @@ const COMMON: Entry[] = [
 const OTHERS: Entry[] = [
   { name: 'attach', short: 'Attach local standard input, output, and error streams to a running container', mod: 'stream' },
   { name: 'create', short: 'Create a new container', mod: 'run' },
+  { name: 'history', short: 'Show the history of an image', mod: 'image' },
   { name: 'import', short: 'Import the contents from a tarball to create a filesystem image', mod: 'image' },
   { name: 'inspect', short: 'Return low-level information on berth objects', mod: 'system' },
   { name: 'kill', short: 'Kill one or more running containers', mod: 'container' },
+  { name: 'load', short: 'Load an image from a tar archive or STDIN', mod: 'image' },
   { name: 'logs', short: 'Fetch the logs of a container', mod: 'logs' },
   { name: 'pause', short: 'Pause all processes within one or more containers', mod: 'container' },
   { name: 'rename', short: 'Rename a container', mod: 'container' },
   { name: 'restart', short: 'Restart one or more containers', mod: 'container' },
   { name: 'rm', short: 'Remove one or more containers', mod: 'container' },
   { name: 'rmi', short: 'Remove one or more images', mod: 'image' },
+  { name: 'save', short: 'Save one or more images to a tar archive (streamed to STDOUT by default)', mod: 'image' },
   { name: 'start', short: 'Start one or more stopped containers', mod: 'stream' },
   { name: 'stop', short: 'Stop one or more running containers', mod: 'container' },
   { name: 'tag', short: 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE', mod: 'image' },
@@ -99,18 +103,28 @@ const GROUPS: Group[] = [
   },
   {
     name: 'image', short: 'Manage images', subs: [
+      { name: 'history', short: 'Show the history of an image', mod: 'image' },
       { name: 'import', short: 'Import the contents from a tarball to create a filesystem image', mod: 'image' },
       { name: 'inspect', short: 'Display detailed information on one or more images', mod: 'system' },
+      { name: 'load', short: 'Load an image from a tar archive or STDIN', mod: 'image' },
       { name: 'ls', short: 'List images', mod: 'image', aliases: ['list'] },
+      { name: 'prune', short: 'Remove unused images', mod: 'image' },
       { name: 'pull', short: 'Download an image from a registry', mod: 'distribution' },
       { name: 'push', short: 'Upload an image to a registry', mod: 'distribution' },
       { name: 'rm', short: 'Remove one or more images', mod: 'image', aliases: ['rmi', 'remove'] },
+      { name: 'save', short: 'Save one or more images to a tar archive (streamed to STDOUT by default)', mod: 'image' },
       { name: 'tag', short: 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE', mod: 'image' },
     ],
   },
   {
     name: 'registry', short: 'Run a local image registry', subs: [
       { name: 'serve', short: 'Run an OCI distribution registry (a local Docker Hub) in the foreground', mod: 'registry' },
+    ],
+  },
+  {
+    name: 'system', short: 'Manage berth', subs: [
+      { name: 'df', short: 'Show berth disk usage', mod: 'du' },
+      { name: 'info', short: 'Display system-wide information', mod: 'system' },
     ],
   },
 ];

@@ -6,7 +6,8 @@ import type * as http from 'http';
 import type * as net from 'net';
 import type { Readable } from 'stream';
 import type {
-  ContainerInspect, ContainerSummary, CreateResponse, ExecInspect, ImageDeleteItem, ImageSummary, JSONMessage, Query,
+  ContainerInspect, ContainerSummary, CreateResponse, DiskUsage, ExecInspect, ImageDeleteItem, ImageHistoryItem, ImagesPruneReport,
+  ImageSummary, JSONMessage, Query,
   TopResponse, VersionResponse, WaitResponse,
 } from './types';
 
@@ -337,6 +338,15 @@ export class Client {
   imageCreate(q: Query, body?: Readable, headers?: Record<string, string>): Promise<http.IncomingMessage> {
     return this.request('POST', '/images/create', { query: q, body, headers });
   }
+  /** GET /images/get?names=…: the tar stream of `docker save`. */
+  imageSave(names: string[]): Promise<http.IncomingMessage> { return this.request('GET', '/images/get', { query: { names } }); }
+  /** POST /images/load: the body is the archive; the answer a JSON message stream. */
+  imageLoad(body: Readable, quiet: boolean): Promise<http.IncomingMessage> {
+    return this.request('POST', '/images/load', { query: { quiet: quiet ? '1' : '0' }, body, contentType: 'application/x-tar' });
+  }
+  imageHistory(ref: string): Promise<ImageHistoryItem[]> { return this.json('GET', `/images/${encodeImageRef(ref)}/history`); }
+  imagesPrune(filters?: string): Promise<ImagesPruneReport> { return this.json('POST', '/images/prune', { query: { filters } }); }
+  diskUsage(types?: string[]): Promise<DiskUsage> { return this.json('GET', '/system/df', { query: { type: types?.length ? types : undefined } }); }
   networkInspectRaw(ref: string): Promise<string> { return this.text('GET', `/networks/${encodeURIComponent(ref)}`); }
   volumeInspectRaw(ref: string): Promise<string> { return this.text('GET', `/volumes/${encodeURIComponent(ref)}`); }
   events(q: Query): Promise<http.IncomingMessage> { return this.request('GET', '/events', { query: q }); }

@@ -73,6 +73,23 @@ export interface TopResponse { Titles: string[]; Processes: string[][] }
 
 export interface ImageDeleteItem { Untagged?: string; Deleted?: string }
 
+export interface ImageHistoryItem { Id: string; Created: number; CreatedBy: string; Tags: string[] | null; Size: number; Comment: string }
+
+export interface ImagesPruneReport { ImagesDeleted: ImageDeleteItem[] | null; SpaceReclaimed: number }
+
+export interface VolumeSummary { Name: string; UsageData?: { Size: number; RefCount: number } | null; [k: string]: unknown }
+
+export interface BuildCacheRecord { ID: string; Type?: string; Size: number; InUse?: boolean; Shared?: boolean; CreatedAt?: string; LastUsedAt?: string | null; UsageCount?: number }
+
+export interface DiskUsage {
+  LayersSize?: number;
+  Images?: ImageSummary[] | null;
+  Containers?: ContainerSummary[] | null;
+  Volumes?: VolumeSummary[] | null;
+  BuildCache?: BuildCacheRecord[] | null;
+  BuilderSize?: number;
+}
+
 export interface VersionResponse {
   Platform?: { Name?: string };
   Components?: { Name: string; Version: string; Details?: Record<string, string> }[];

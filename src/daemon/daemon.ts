@@ -17,6 +17,7 @@ import { systemRoutes } from '../api/routes/system';
 import { imageRoutes } from '../api/routes/images';
 import { distributionRoutes } from '../api/routes/distribution';
 import { networkRoutes } from '../api/routes/networks';
+import { diskUsageRoutes } from '../api/routes/disk-usage';
 import { acquireLock, releaseLock } from './lock';
 import { writeFileAtomic } from '../common/atomic';
 
@@ -74,6 +75,7 @@ export class Daemon {
     imageRoutes(router, this);
     distributionRoutes(router, this);
     networkRoutes(router, this);
+    diskUsageRoutes(router, this);
     for (const host of this.options.hosts) {
       if (!host.startsWith('unix://')) throw new Error(`unsupported host ${host}: berth listens on unix sockets only (no plain TCP)`);
       const path = host.slice('unix://'.length);

@@ -74,3 +74,52 @@ function graphDriverData(dirs: string[]): Record<string, string> {
   data.WorkDir = `${top}/work`;
   return data;
 }
+
+/** container.Config as Go marshals it: fields without omitempty always present (zero values), the rest if set. */
+function fullRunConfig(c: Record<string, unknown> | undefined): Record<string, unknown> {
+  const src = c ?? {};
+  const v = (k: string, zero: unknown) => (src[k] !== undefined ? src[k] : zero);
+  const out: Record<string, unknown> = {
+    Hostname: v('Hostname', ''), Domainname: v('Domainname', ''), User: v('User', ''),
+    AttachStdin: v('AttachStdin', false), AttachStdout: v('AttachStdout', false), AttachStderr: v('AttachStderr', false),
+  };
+  if (src.ExposedPorts !== undefined) out.ExposedPorts = src.ExposedPorts;
+  Object.assign(out, { Tty: v('Tty', false), OpenStdin: v('OpenStdin', false), StdinOnce: v('StdinOnce', false), Env: v('Env', null), Cmd: v('Cmd', null) });
+  if (src.Healthcheck !== undefined) out.Healthcheck = src.Healthcheck;
+  if (src.ArgsEscaped) out.ArgsEscaped = src.ArgsEscaped;
+  Object.assign(out, { Image: v('Image', ''), Volumes: v('Volumes', null), WorkingDir: v('WorkingDir', ''), Entrypoint: v('Entrypoint', null) });
+  if (src.NetworkDisabled) out.NetworkDisabled = src.NetworkDisabled;
+  if (src.MacAddress) out.MacAddress = src.MacAddress;
+  Object.assign(out, { OnBuild: v('OnBuild', null), Labels: v('Labels', null) });
+  if (src.StopSignal) out.StopSignal = src.StopSignal;
+  if (src.StopTimeout !== undefined) out.StopTimeout = src.StopTimeout;
+  if (src.Shell !== undefined) out.Shell = src.Shell;
+  return out;
+}
+
+const versionLess = (a: string, b: string) => {
+  const [a1, a2] = a.split('.').map(Number);
+  const [b1, b2] = b.split('.').map(Number);
+  return a1 - b1 || a2 - b2;
+};
+
+/**
+ * GET /images/{name}/json as a daemon speaking `apiVersion` (≤ 1.49) answers: Config as the full container.Config,
+ * plus the fields older versions still carried (VirtualSize before 1.44; Container, ContainerConfig, DockerVersion
+ * before 1.45), in docker's key order.
+ */
+export function inspectForApiVersion(img: ImageRecord, view: Record<string, unknown>, apiVersion: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const raw = img.config as unknown as Record<string, unknown>;
+  const legacy = versionLess(apiVersion, '1.45') < 0;
+  for (const [k, value] of Object.entries(view)) {
+    if (k === 'Author' && legacy) {
+      out.Container = raw.container ?? '';
+      out.ContainerConfig = fullRunConfig(raw.container_config as Record<string, unknown> | undefined);
+      out.DockerVersion = raw.docker_version ?? '';
+    }
+    out[k] = k === 'Config' ? fullRunConfig(value as Record<string, unknown>) : value;
+    if (k === 'Size' && versionLess(apiVersion, '1.44') < 0) out.VirtualSize = value;
+  }
+  return out;
+}

@@ -9,7 +9,7 @@
 import { promises as fs } from 'fs';
 import * as path from 'path';
 import { readJson, writeJsonAtomic } from '../common/atomic';
-import { EngineError, invalidParameter, noSuchImage } from '../common/errors';
+import { EngineError, invalidParameter, noSuchImage, notFound } from '../common/errors';
 import { log } from '../common/log';
 import { BlobStore } from './blobs';
 import { applyChanges } from './changes';
@@ -328,6 +328,64 @@ export class ImageStore {
   /** Whether the store already has the layer stack `chainId` names (a pull skips such layers). */
   hasLayer(chainId: string): boolean {
     return this.layers.get(chainId) !== undefined;
+  }
+
+  /** Bytes of file content in a layer (history, prune, system df). */
+  layerSize(chainId: string): number | undefined {
+    return this.layers.get(chainId)?.size;
+  }
+
+  /** Unpacked files of a layer (save regenerates a tarball from them when none was kept). */
+  layerDiffDir(chainId: string): string {
+    return this.layers.diffDir(chainId);
+  }
+
+  /** A stored layer whose diff id or kept tarball has this digest: load need not unpack that content again. */
+  findLayerByDigest(digest: string): { diffId: string } | undefined {
+    for (const l of this.layers.all()) if (l.diffId === digest || l.blob?.digest === digest) return { diffId: l.diffId };
+    return undefined;
+  }
+
+  /**
+   * The images a `docker save` name list selects (moby's tarexport parseNames): name:tag is that tag; a bare
+   * repository name is every tag of it (or, without any, an image id prefix); ids and name@digest save the image
+   * without names. Duplicates are merged; the order of first mention is kept.
+   */
+  resolveSaveNames(names: readonly string[]): Array<{ image: ImageRecord; tags: Reference[] }> {
+    const out = new Map<string, { image: ImageRecord; tags: Reference[] }>();
+    const add = (image: ImageRecord, tag?: Reference) => {
+      let item = out.get(image.id);
+      if (!item) out.set(image.id, (item = { image, tags: [] }));
+      if (tag && tag.digest === undefined && !item.tags.some((t) => familiarName(t) === familiarName(tag))) item.tags.push(tag);
+    };
+    for (const name of names) {
+      if (ID_HEX_RE.test(name) || isSha256Digest(name)) { add(this.get(name)); continue; }
+      const ref = parseReference(name);
+      const last = name.slice(name.lastIndexOf('/') + 1);
+      if (ref.digest !== undefined) {
+        const id = this.refs.get(ref);
+        const image = id !== undefined ? this.images.get(id) : undefined;
+        if (!image) throw noSuchImage(familiarName(ref));
+        add(image);
+      } else if (familiarName({ domain: ref.domain, path: ref.path }) === 'sha256' || !last.includes(':')) {
+        const inRepo = this.refs.inRepository(`${ref.domain}/${ref.path}`);
+        for (const { ref: r, id } of inRepo) {
+          const image = this.images.get(id);
+          if (image) add(image, r);
+        }
+        if (inRepo.length === 0) {
+          const image = this.searchIdPrefix(name.replace(/^sha256:/, ''));
+          if (!image) throw noSuchImage(name);
+          add(image);
+        }
+      } else {
+        const id = this.refs.get(ref);
+        const image = id !== undefined ? this.images.get(id) : undefined;
+        if (!image) throw notFound('reference does not exist');
+        add(image, ref);
+      }
+    }
+    return [...out.values()];
   }
 
   /** The stored tarball of a layer, if it was kept (push, save). */

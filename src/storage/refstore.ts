@@ -32,6 +32,16 @@ export class ReferenceStore {
     return keys.map((k) => parseReference(k)).sort((a, b) => cmp(familiarName(a), familiarName(b)));
   }
 
+  /** Every reference in one repository ('docker.io/library/busybox'), with the image each names. */
+  inRepository(repository: string): Array<{ ref: Reference; id: string }> {
+    const out: Array<{ ref: Reference; id: string }> = [];
+    for (const [key, id] of this.byRef) {
+      const ref = parseReference(key);
+      if (repositoryName(ref) === repository) out.push({ ref, id });
+    }
+    return out.sort((a, b) => cmp(familiarName(a.ref), familiarName(b.ref)));
+  }
+
   hasRefs(imageId: string): boolean {
     return (this.byImage.get(imageId)?.size ?? 0) > 0;
   }

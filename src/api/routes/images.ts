@@ -1,37 +1,87 @@
-// /images/* routes for what the core needs: list, inspect, import (fromSrc), tag, remove.
-// Pulling hands over to distribution.ts.
+// /images/* routes: list, inspect, history, import (fromSrc), save/load, tag, remove, prune.
+// Pull (fromImage) and push are in distribution.ts.
 import { Readable } from 'stream';
+import { pipeline } from 'stream/promises';
 import type { Daemon } from '../../daemon/daemon';
-import { Router, boolParam, parseFilters } from '../router';
+import { Router, boolParam, parseFilters, compareVersions } from '../router';
 import { withStatus } from '../server';
 import { pullRoute } from './distribution';
-import { EngineError, invalidParameter, errorMessage } from '../../common/errors';
+import { EngineError, invalidParameter, errorMessage, conflict } from '../../common/errors';
+import { log } from '../../common/log';
+import type { Context } from '../router';
+import type { ImageStore, ImageRecord, DeleteItem, ContainerUsing } from '../../storage';
+import { imageHistory, inspectForApiVersion, listImages, loadImages, planSave, pruneCandidates } from '../../storage';
 
 export function imageRoutes(r: Router, d: Daemon): void {
   r.add('GET', '/images/json', (ctx) => {
-    const filters = parseFilters(ctx.query);
-    // `all` (intermediate images) changes nothing: berth has no intermediate images before builds exist.
-    return d.images.list()
-      .filter((img) => {
-        if (filters.dangling?.length) {
-          const dangling = img.repoTags.length === 0;
-          if (filters.dangling.includes('true') !== dangling) return false;
-        }
-        if (filters.reference?.length) {
-          const globToRe = (g: string) => new RegExp('^' + g.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '.') + '$');
-          if (!filters.reference.some((ref) => img.repoTags.some((t) => globToRe(ref.includes(':') ? ref : `${ref}:*`).test(t)))) return false;
-        }
-        if (filters.label?.length) {
-          const labels: Record<string, string> = img.config?.config?.Labels ?? {};
-          if (!filters.label.every((l) => { const i = l.indexOf('='); return i < 0 ? l in labels : labels[l.slice(0, i)] === l.slice(i + 1); })) return false;
-        }
-        return true;
-      })
-      .sort((a, b) => Date.parse(b.created) - Date.parse(a.created))
-      .map((img) => d.images.toApiSummary(img));
+    const list = listImages(d.images.list(), { all: boolParam(ctx.query, 'all'), filters: parseFilters(ctx.query) }, {
+      get: (ref) => d.images.get(ref),
+      ...(boolParam(ctx.query, 'shared-size') ? { sharedSize: sharedSizes(d.images) } : {}),
+    });
+    // VirtualSize went away in API 1.44
+    return compareVersions(ctx.apiVersion, '1.44') < 0 ? list.map((s) => ({ ...s, VirtualSize: s.Size })) : list;
   });
 
-  r.add('GET', '/images/{name*}/json', (ctx) => d.images.toApiInspect(d.images.get(ctx.params.name)));
+  // docker save: one name (GET /images/{name}/get) or several (GET /images/get?names=a&names=b)
+  r.add('GET', '/images/get', (ctx) => saveImages(ctx, d, ctx.query.getAll('names')));
+  r.add('GET', '/images/{name*}/get', (ctx) => saveImages(ctx, d, [ctx.params.name]));
+
+  r.add('POST', '/images/load', async (ctx) => {
+    const quiet = boolParam(ctx.query, 'quiet', true);
+    const res = ctx.res!;
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    const write = (m: object) => { if (!res.destroyed) res.write(JSON.stringify(m) + '\r\n'); };
+    try {
+      await loadImages(d.images, ctx.stream(), {
+        onProgress: quiet ? undefined : write,
+        onOutput: (line) => write({ stream: line }),
+      });
+    } catch (err) {
+      const message = errorMessage(err);
+      if (!(err instanceof EngineError) || err.status >= 500) log.warn('image load failed', { error: message });
+      write({ errorDetail: { message }, error: message });
+    }
+    res.end();
+  });
+
+  r.add('GET', '/images/{name*}/history', (ctx) => imageHistory(d.images.get(ctx.params.name), {
+    layerSize: (chainId) => d.images.layerSize(chainId),
+    image: (id) => d.images.tryGet(id),
+  }));
+
+  let pruning = false;
+  r.add('POST', '/images/prune', async (ctx) => {
+    if (pruning) throw conflict('a prune operation is already running');
+    pruning = true;
+    try {
+      const images = d.images.list();
+      const candidates = pruneCandidates(images, parseFilters(ctx.query));
+      const sizes = new Map<string, number>();
+      for (const img of images) for (const c of img.chainIds) sizes.set(c, d.images.layerSize(c) ?? 0);
+      const deleted: DeleteItem[] = [];
+      for (const c of candidates) {
+        for (const name of c.names) {
+          try {
+            deleted.push(...await d.images.remove(name, { force: false, noPrune: false, containerUsing: containerUsing(d) }));
+          } catch (err) {
+            // in use, or gone with an earlier name: skipped, as docker does
+            if (!(err instanceof EngineError && (err.status === 409 || err.status === 404))) log.warn('failed to prune image', { image: name, error: errorMessage(err) });
+          }
+        }
+      }
+      let reclaimed = 0;
+      for (const item of deleted) if (item.Deleted) reclaimed += sizes.get(item.Deleted) ?? 0;
+      d.events.emitEvent('image', 'prune', '', { reclaimed: String(reclaimed) });
+      return { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
+    } finally {
+      pruning = false;
+    }
+  });
+
+  r.add('GET', '/images/{name*}/json', (ctx) => {
+    const img = d.images.get(ctx.params.name);
+    return inspectForApiVersion(img, d.images.toApiInspect(img), ctx.apiVersion);
+  });
 
   r.add('POST', '/images/create', async (ctx) => {
     const q = ctx.query;
@@ -70,13 +120,48 @@ export function imageRoutes(r: Router, d: Daemon): void {
   r.add('DELETE', '/images/{name*}', async (ctx) => {
     const result = await d.images.remove(ctx.params.name, {
       force: boolParam(ctx.query, 'force'), noPrune: boolParam(ctx.query, 'noprune'),
-      containerUsing: (imageId: string) => {
-        const users = d.containers.store.all().filter((c) => c.Image === imageId);
-        const running = users.find((c) => c.State.Status === 'running' || c.State.Status === 'paused');
-        const user = running ?? users[0];
-        return user ? { id: user.Id, running: !!running } : undefined;
-      },
+      containerUsing: containerUsing(d),
     });
     return result;
   });
+}
+
+/** Who uses an image: a running container if any, else a stopped one (rmi and prune conflicts). */
+export function containerUsing(d: Daemon): ContainerUsing {
+  return (imageId: string) => {
+    const users = d.containers.store.all().filter((c) => c.Image === imageId);
+    const running = users.find((c) => c.State.Status === 'running' || c.State.Status === 'paused');
+    const user = running ?? users[0];
+    return user ? { id: user.Id, running: !!running } : undefined;
+  };
+}
+
+/** SharedSize: bytes of this image's layers that other images also use. */
+export function sharedSizes(store: ImageStore): (img: ImageRecord) => number {
+  const refs = new Map<string, number>();
+  for (const img of store.list()) for (const c of new Set(img.chainIds)) refs.set(c, (refs.get(c) ?? 0) + 1);
+  return (img) => {
+    let shared = 0;
+    for (const c of img.chainIds) if ((refs.get(c) ?? 0) > 1) shared += store.layerSize(c) ?? 0;
+    return shared;
+  };
+}
+
+/** Streams the archive; everything that can fail before the first byte fails as a plain HTTP error. */
+async function saveImages(ctx: Context, d: Daemon, names: string[]): Promise<void> {
+  const items = d.images.resolveSaveNames(names);
+  const plan = await planSave(d.images, items);
+  const res = ctx.res!;
+  try {
+    res.writeHead(200, { 'Content-Type': 'application/x-tar', 'Content-Length': plan.size });
+    for (const { image } of items) d.events.emitEvent('image', 'save', image.id, { name: image.id });
+    await pipeline(Readable.from(plan.stream(), { objectMode: false, highWaterMark: 4 << 20 }), res);
+  } catch (err) {
+    // a client that stops reading (`save | head`) is no failure of ours
+    const gone = res.destroyed || /premature close|EPIPE|ECONNRESET/i.test(`${(err as NodeJS.ErrnoException).code ?? ''} ${errorMessage(err)}`);
+    (gone ? log.debug : log.warn)('image save ended early', { error: errorMessage(err) });
+    res.destroy();
+  } finally {
+    await plan.close();
+  }
 }

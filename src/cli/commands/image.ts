@@ -1,4 +1,4 @@
-// Image commands: images / image ls, rmi / image rm, tag, import.
+// Image commands: images / image ls, rmi / image rm, tag, import, save, load, history, image prune.
 import { CommandSpec, StatusError, flagDefs, Parsed, BIN } from '../command';
 import type { Cmd, Ctx } from '../main';
 import { ApiError } from '../../client';
@@ -13,6 +13,10 @@ export function command(id: string): Cmd {
     case 'rmi': case 'image rm': return rmiCommand(id);
     case 'tag': case 'image tag': return tagCommand(id);
     case 'import': case 'image import': return importCommand(id);
+    case 'save': case 'image save': return saveCommand(id);
+    case 'load': case 'image load': return loadCommand(id);
+    case 'history': case 'image history': return historyCommand(id);
+    case 'image prune': return pruneCommand(id);
   }
   throw new Error(`unknown command ${id}`);
 }
@@ -195,4 +199,217 @@ function importCommand(id: string): Cmd {
       return 0;
     },
   };
+}
+
+const PLATFORM_HELP = (verb: string) => `${verb} only the given platform variant. Formatted as "os[/arch[/variant]]" (e.g., "linux/amd64")`;
+
+function saveCommand(id: string): Cmd {
+  const spec: CommandSpec = {
+    path: id,
+    use: '[OPTIONS] IMAGE [IMAGE...]',
+    short: 'Save one or more images to a tar archive (streamed to STDOUT by default)',
+    aliases: `${BIN} image save, ${BIN} save`,
+    args: { min: 1 },
+    flags: flagDefs([
+      ['o', 'output', 'string', 'Write to a file, instead of STDOUT'],
+      ['', 'platform', 'string', PLATFORM_HELP('Save')],
+    ]),
+  };
+  return {
+    spec,
+    async run(ctx, p) {
+      const output = p.str('output');
+      if (output === '' && process.stdout.isTTY) throw new StatusError(1, 'cowardly refusing to save to a terminal. Use the -o flag or redirect');
+      const fs: typeof import('fs') = require('fs');
+      const path: typeof import('path') = require('path');
+      if (output !== '') {
+        try {
+          const dir = path.dirname(path.normalize(output));
+          if (dir !== '.' && dir !== '') fs.statSync(dir);
+          const st = fs.statSync(output, { throwIfNoEntry: false });
+          if (st && !st.isDirectory() && !st.isFile()) throw new Error(`invalid output path: ${JSON.stringify(output)} must be a directory or a regular file`);
+        } catch (err) {
+          const e = err as NodeJS.ErrnoException;
+          const why = e.code ? `invalid output path: stat ${e.path ?? output}: ${errnoText(e)}` : e.message;
+          throw new StatusError(1, `failed to save image: ${why}`);
+        }
+      }
+      if (p.str('platform')) throw new StatusError(1, `"--platform" requires API version 1.48, but the berth daemon API version is ${require('../../client').API_VERSION}`);
+      const res = await ctx.client().imageSave(p.args);
+      const { pipeline } = require('stream/promises') as typeof import('stream/promises');
+      if (output === '') {
+        await pipeline(res, process.stdout, { end: false });
+        return 0;
+      }
+      // like docker's CopyToFile: a temp file beside the target, renamed into place when complete
+      const tmp = path.join(path.dirname(output), `.berth_temp_${process.pid}_${Date.now()}`);
+      try {
+        await pipeline(res, fs.createWriteStream(tmp, { mode: 0o600, flags: 'wx' }));
+        fs.renameSync(tmp, output);
+      } catch (err) {
+        fs.rmSync(tmp, { force: true });
+        const e = err as NodeJS.ErrnoException;
+        if (e.code === 'ECONNRESET' || e.code === 'ERR_STREAM_PREMATURE_CLOSE' || /aborted/.test(e.message)) throw new StatusError(1, 'unexpected EOF');
+        throw err;
+      }
+      return 0;
+    },
+  };
+}
+
+function errnoText(e: NodeJS.ErrnoException): string {
+  switch (e.code) {
+    case 'ENOENT': return 'no such file or directory';
+    case 'EACCES': return 'permission denied';
+    case 'ENOTDIR': return 'not a directory';
+    case 'EISDIR': return 'is a directory';
+    default: return e.message;
+  }
+}
+
+function loadCommand(id: string): Cmd {
+  const spec: CommandSpec = {
+    path: id,
+    use: '[OPTIONS]',
+    short: 'Load an image from a tar archive or STDIN',
+    aliases: `${BIN} image load, ${BIN} load`,
+    args: 'none',
+    flags: flagDefs([
+      ['i', 'input', 'string', 'Read from tar archive file, instead of STDIN'],
+      ['', 'platform', 'string', PLATFORM_HELP('Load')],
+      ['q', 'quiet', 'bool', 'Suppress the load output'],
+    ]),
+  };
+  return {
+    spec,
+    async run(ctx, p) {
+      const fs: typeof import('fs') = require('fs');
+      const file = p.str('input');
+      let input: import('stream').Readable;
+      if (file !== '') {
+        let fd: number;
+        try {
+          fd = fs.openSync(file, 'r');
+        } catch (err) {
+          throw new StatusError(1, `open ${file}: ${errnoText(err as NodeJS.ErrnoException)}`);
+        }
+        input = fs.createReadStream('', { fd, highWaterMark: 1 << 20 });
+      } else {
+        if (process.stdin.isTTY) throw new StatusError(1, 'requested load from stdin, but stdin is empty');
+        input = process.stdin;
+      }
+      if (p.str('platform')) throw new StatusError(1, `"--platform" requires API version 1.48, but the berth daemon API version is ${require('../../client').API_VERSION}`);
+      const quiet = p.bool('quiet') || !process.stdout.isTTY;
+      const res = await ctx.client().imageLoad(input, quiet);
+      if (String(res.headers['content-type'] ?? '').startsWith('application/json')) {
+        const { displayJsonMessages } = require('./progress') as typeof import('./progress');
+        try {
+          await displayJsonMessages(res, process.stdout);
+        } catch (err) {
+          throw new StatusError(1, (err as Error).message);
+        }
+        return 0;
+      }
+      const { pipeline } = require('stream/promises') as typeof import('stream/promises');
+      await pipeline(res, process.stdout, { end: false });
+      return 0;
+    },
+  };
+}
+
+function historyCommand(id: string): Cmd {
+  const spec: CommandSpec = {
+    path: id,
+    use: '[OPTIONS] IMAGE',
+    short: 'Show the history of an image',
+    aliases: `${BIN} image history, ${BIN} history`,
+    args: { exact: 1 },
+    flags: flagDefs([
+      ['', 'format', 'string', FORMAT_HELP],
+      ['H', 'human', 'bool', 'Print sizes and dates in human readable format', 'true'],
+      ['', 'no-trunc', 'bool', "Don't truncate output"],
+      ['', 'platform', 'string', 'Show history for the given platform. Formatted as "os[/arch[/variant]]" (e.g., "linux/amd64")'],
+      ['q', 'quiet', 'bool', 'Only show image IDs'],
+    ]),
+  };
+  return {
+    spec,
+    async run(ctx, p) {
+      if (p.str('platform')) throw new StatusError(1, `"--platform" requires API version 1.48, but the berth daemon API version is ${require('../../client').API_VERSION}`);
+      const history = await ctx.client().imageHistory(p.args[0]);
+      const { HistoryContext, historyFormat, historyHeaders } = require('../format/history') as typeof import('../format/history');
+      const human = p.bool('human', true);
+      const trunc = !p.bool('no-trunc');
+      const format = historyFormat(p.str('format') || 'table', p.bool('quiet'), human);
+      const now = Date.now();
+      const rows = (history ?? []).map((h) => new HistoryContext(h, trunc, human, now));
+      try {
+        ctx.out(writeFormatted(format, rows, historyHeaders));
+      } catch (err) {
+        if (err instanceof FormatError) throw new StatusError(1, err.message);
+        throw err;
+      }
+      return 0;
+    },
+  };
+}
+
+function pruneCommand(id: string): Cmd {
+  const spec: CommandSpec = {
+    path: id,
+    use: '[OPTIONS]',
+    short: 'Remove unused images',
+    args: 'none',
+    flags: flagDefs([
+      ['a', 'all', 'bool', 'Remove all unused images, not just dangling ones'],
+      ['', 'filter', 'filter', 'Provide filter values (e.g. "until=<timestamp>")'],
+      ['f', 'force', 'bool', 'Do not prompt for confirmation'],
+    ]),
+  };
+  return {
+    spec,
+    async run(ctx, p) {
+      const all = p.bool('all');
+      const filters = [...p.list('filter'), `dangling=${all ? 'false' : 'true'}`];
+      const warning = all
+        ? 'WARNING! This will remove all images without at least one container associated to them.\nAre you sure you want to continue?'
+        : 'WARNING! This will remove all dangling images.\nAre you sure you want to continue?';
+      if (!p.bool('force') && !(await confirm(ctx, warning))) return 0;
+      const report = await ctx.client().imagesPrune(filtersJson(filters));
+      let out = '';
+      const deleted = report?.ImagesDeleted ?? [];
+      if (deleted.length > 0) {
+        out += 'Deleted Images:\n';
+        for (const d of deleted) {
+          if (d.Untagged) out += `untagged: ${d.Untagged}\n`;
+          if (d.Deleted) out += `deleted: ${d.Deleted}\n`;
+        }
+        out += '\n';
+      }
+      const { humanSize } = require('../format/units') as typeof import('../format/units');
+      out += `Total reclaimed space: ${humanSize(report?.SpaceReclaimed ?? 0)}\n`;
+      ctx.out(out);
+      return 0;
+    },
+  };
+}
+
+/** command.PromptForConfirmation: "<message> [y/N] ", then one line of stdin; only y/Y confirms. */
+export async function confirm(ctx: Ctx, message: string): Promise<boolean> {
+  ctx.out(`${message} [y/N] `);
+  const line = await new Promise<string>((resolve) => {
+    let buf = '';
+    const stdin = process.stdin;
+    const done = () => { stdin.off('data', onData); stdin.off('end', done); stdin.off('error', done); stdin.pause(); resolve(buf); };
+    const onData = (c: Buffer) => {
+      buf += c.toString('utf8');
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) { buf = buf.slice(0, nl); done(); }
+    };
+    stdin.on('data', onData);
+    stdin.once('end', done);
+    stdin.once('error', done);
+    stdin.resume();
+  });
+  return line.trim().toLowerCase() === 'y';
 }

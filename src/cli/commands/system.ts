@@ -15,7 +15,7 @@ Refer to https://docs.docker.com/go/formatting/ for more information about forma
 export function command(id: string): Cmd {
   switch (id) {
     case 'version': return versionCommand();
-    case 'info': return infoCommand();
+    case 'info': case 'system info': return infoCommand();
     case 'inspect': return inspectCommand();
     case 'container inspect': return containerInspectCommand();
     case 'image inspect': return imageInspectCommand();

@@ -61,12 +61,40 @@ export function compactJson(src: string): string {
   return out;
 }
 
-/** Go's json.Encoder (EscapeHTML off) output for a JS value, without the trailing newline. */
+/**
+ * Go's json.Encoder (EscapeHTML off) output for a JS value, without the trailing newline. Formatter contexts
+ * (objects with a goType and toJSON) marshal themselves with json.Marshal in docker, which does escape HTML:
+ * their <, > and & come out as \u003c, \u003e, \u0026 ("<none>" in `images --format json`).
+ */
 export function goJson(v: unknown): string {
-  const s = JSON.stringify(v === undefined ? null : v);
+  let marked = false;
+  const s = JSON.stringify(v === undefined ? null : v, function (this: Record<string, unknown>, key: string, value: unknown) {
+    const orig = this[key] as { toJSON?: unknown; goType?: unknown } | null | undefined;
+    if (orig && typeof orig === 'object' && typeof orig.toJSON === 'function' && 'goType' in orig) {
+      marked = true;
+      return markHtml(value);
+    }
+    return value;
+  });
   if (s === undefined) return 'null';
-  return s.replace(/\\\\|\\b|\\f|\u2028|\u2029/g, (m) =>
+  const out = s.replace(/\\\\|\\b|\\f|\u2028|\u2029/g, (m) =>
     m === '\\\\' ? m : m === '\\b' ? '\\u0008' : m === '\\f' ? '\\u000c' : m === '\u2028' ? '\\u2028' : '\\u2029');
+  return marked ? out.replace(/[\uE000-\uE002]/g, (c) => HTML_ESCAPES[c]) : out;
+}
+
+const HTML_ESCAPES: Record<string, string> = { '\uE000': '\\u003c', '\uE001': '\\u003e', '\uE002': '\\u0026' };
+
+/** Strings inside a context's JSON with <, >, & swapped for private-use markers, turned into escapes afterwards. */
+function markHtml(value: unknown): unknown {
+  if (value && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function') value = (value as { toJSON(): unknown }).toJSON();
+  if (typeof value === 'string') return value.replace(/[<>&]/g, (c) => (c === '<' ? '\uE000' : c === '>' ? '\uE001' : '\uE002'));
+  if (Array.isArray(value)) return value.map(markHtml);
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[markHtml(k) as string] = markHtml(v);
+    return out;
+  }
+  return value;
 }
 
 /** Go's json.MarshalIndent(v, "", indent) for a JS value. */
