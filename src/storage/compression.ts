@@ -59,7 +59,8 @@ async function* through(input: AsyncIterable<Buffer>, transform: Duplex): AsyncG
 
 async function* gunzip(input: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   try {
-    yield* through(input, zlib.createGunzip());
+    // 128 KiB output chunks: 8× fewer thread-pool round trips than the 16 KiB default, measurably faster
+    yield* through(input, zlib.createGunzip({ chunkSize: 128 << 10 }));
   } catch (err) {
     // zlib's own errors (Z_DATA_ERROR "incorrect header check", Z_BUF_ERROR "unexpected end of file") mean bad input.
     const code = (err as NodeJS.ErrnoException).code;

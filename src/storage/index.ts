@@ -8,7 +8,7 @@ export type { ImageSummary } from './image-views';
 export { parseReference, familiarName, familiarRepository, referenceString, isValidTag } from './reference';
 export type { Reference } from './reference';
 export { applyChanges } from './changes';
-export { unpackLayer } from './unpack';
+export { unpackLayer, warmUnpackWorkers, stopUnpackWorkers } from './unpack';
 export type { UnpackOptions, UnpackResult } from './unpack';
 export { planSave } from './image-save';
 export type { SavePlan, SaveItem } from './image-save';

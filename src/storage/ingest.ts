@@ -1,11 +1,10 @@
 // One pass over an incoming layer tarball: the bytes as received go to a blob (kept for push/save), are
 // decompressed, hashed into the diff id, and unpacked into the staging dir — no temp tarball, no second read.
-import { createHash } from 'crypto';
 import type { Readable } from 'stream';
 import { BlobStore } from './blobs';
-import { Compression, decompress } from './compression';
+import { Compression } from './compression';
 import { LayerBlob } from './layers';
-import { unpackLayer, UnpackOptions } from './unpack';
+import { unpackStream, UnpackOptions } from './unpack';
 
 export const LAYER_MEDIA_TYPES: Record<Compression, string> = {
   none: 'application/vnd.oci.image.layer.v1.tar',
@@ -46,34 +45,19 @@ export interface IngestOptions extends UnpackOptions {
 
 /**
  * Reads `input` to its end into `diffDir` (an empty staging dir) and blobs/. On failure the blob is not kept;
- * the caller discards the staging dir.
+ * the caller discards the staging dir. Decompression, the diff-id hash and the unpacking run in a worker thread
+ * (unpack.ts); this thread writes and hashes the blob.
  */
 export async function ingestLayer(input: AsyncIterable<Uint8Array>, diffDir: string, blobs: BlobStore, opts: IngestOptions = {}): Promise<IngestResult> {
   const writer = await blobs.createWriter();
-  const diffHash = createHash('sha256');
-  let compression: Compression = 'none';
-
-  async function* keepRaw(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-    for await (const chunk of source) {
-      await writer.write(chunk);
-      yield chunk;
-    }
-  }
-  async function* hashDiff(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-    for await (const chunk of source) {
-      diffHash.update(chunk);
-      yield chunk;
-    }
-  }
-
   try {
-    const unpacked = await unpackLayer(hashDiff(decompress(keepRaw(input), (c) => { compression = c; })), diffDir, opts);
+    const unpacked = await unpackStream(input, diffDir, { ...opts, decompress: true, hash: true, onBytes: (chunk) => writer.write(chunk) });
     const blob = await writer.commit(opts.expectedDigest);
     return {
-      diffId: `sha256:${diffHash.digest('hex')}`,
+      diffId: unpacked.diffId!,
       size: unpacked.size,
       entries: unpacked.entries,
-      blob: { ...blob, mediaType: LAYER_MEDIA_TYPES[compression] },
+      blob: { ...blob, mediaType: LAYER_MEDIA_TYPES[unpacked.compression] },
     };
   } catch (err) {
     await writer.abort();

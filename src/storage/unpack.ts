@@ -1,19 +1,18 @@
-// Layer unpacking: a tar stream (already decompressed) becomes a directory tree in overlayfs' format, in one
-// streaming pass. Keeps modes (incl. setuid/sticky), owners, mtimes, symlinks, hard links (inside the layer
-// only), device nodes, xattrs; turns AUFS-style whiteouts into overlay ones (`.wh.x` → char device 0:0 named
-// x; `.wh..wh..opq` → trusted.overlay.opaque=y on the directory), as docker's overlay2 driver does.
+// Layer unpacking, main-thread side: a layer's bytes are handed to a worker thread (unpack-worker.ts) that
+// decompresses, hashes and unpacks them with synchronous syscalls (unpacker.ts says what lands on disk and why
+// it stays inside the target). One worker per layer being unpacked, so layers unpacked at once use every core;
+// this thread only reads the source, copies it into recycled 256 KiB buffers and (for ingest) writes the blob.
+// Workers cost ~100 ms to start here, so a few are kept warm between layers (and ended when idle for a while).
 //
-// Safety: the target must be a fresh directory that only this unpack writes (the layer store stages into a
-// private temp dir). Every name is confined by ConfinedTree; files are created with O_EXCL|O_NOFOLLOW after
-// removing whatever was there; hard-link targets are resolved the same confined way. So a hostile archive can
-// write only below `root`.
-import { constants as C, promises as fs } from 'fs';
+// Failure: whatever goes wrong (the archive, the file system, the source), the promise settles only after the
+// worker has stopped touching the target and closed its files; the caller then discards the target.
+import { existsSync } from 'fs';
 import * as path from 'path';
-import * as tar from 'tar-stream';
+import { Worker } from 'worker_threads';
 import { EngineError } from '../common/errors';
 import { log } from '../common/log';
-import { ConfinedTree, badEntry, entryParts } from './confined';
-import { lsetxattr, mknod, NodeKind } from './special-files';
+import type { Compression } from './compression';
+import type { FromWorker, ToWorker, WorkerParams } from './unpack-worker';
 
 export interface UnpackOptions {
   /** Leave owners as they come (files owned by the caller). Default: on unless running as root, since only root
@@ -27,328 +26,224 @@ export interface UnpackResult {
   entries: number;
 }
 
-const WHITEOUT_PREFIX = '.wh.';
-const WHITEOUT_META_PREFIX = '.wh..wh.';
-const WHITEOUT_OPAQUE = '.wh..wh..opq';
-const OPAQUE_XATTR = 'trusted.overlay.opaque';
-const PAX_XATTR_PREFIX = 'SCHILY.xattr.';
+export interface StreamUnpackResult extends UnpackResult {
+  /** sha256 of the uncompressed tar, when asked for (`hash`). */
+  diffId?: string;
+  /** What the input turned out to be (always 'none' without `decompress`). */
+  compression: Compression;
+}
 
-interface Meta { uid: number; gid: number; mode: number; mtime: Date }
-
-type Entry = AsyncIterable<Buffer> & { header: tar.Header; resume(): unknown };
+export interface StreamUnpackOptions extends UnpackOptions {
+  /** Sniff the input's compression and decompress it (in the worker). */
+  decompress?: boolean;
+  /** Compute the diff id. */
+  hash?: boolean;
+  /** Sees the input bytes, in order, before the worker does (ingest keeps them as the blob). The view is only
+   * valid until the returned promise settles. */
+  onBytes?: (chunk: Uint8Array) => Promise<void>;
+}
 
 /** Unpacks `source` (plain tar bytes) into the existing, empty directory `root`. */
 export async function unpackLayer(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, root: string, opts: UnpackOptions = {}): Promise<UnpackResult> {
-  // The speedups and the safety argument both assume we are the only writer of a fresh tree.
-  if ((await fs.readdir(root)).length > 0) throw new EngineError(500, `unpack target ${root} is not empty`);
-  const unpacker = new Unpacker(new ConfinedTree(root), opts.noLchown ?? process.getuid?.() !== 0);
-  const extract = tar.extract();
-  let sourceError: unknown;
-  const feeding = feed(source, extract).catch((err) => { sourceError = err; extract.destroy(err as Error); });
-  const result: UnpackResult = { size: 0, entries: 0 };
-  try {
-    for await (const entry of extract as unknown as AsyncIterable<Entry>) {
-      try {
-        result.size += await unpacker.apply(entry);
-      } finally {
-        entry.resume(); // drain whatever the entry kind did not read, so the parser moves on
-      }
-      result.entries++;
-    }
-    await feeding;
-    if (sourceError !== undefined) throw sourceError;
-    await unpacker.finish();
-    return result;
-  } catch (err) {
-    extract.destroy();
-    await feeding;
-    await unpacker.settle().catch(() => undefined); // close every file still open
-    // A failing source (bad gzip, client gone) also breaks the entry being read: report the cause.
-    throw sourceError !== undefined ? sourceError : asEngineError(err);
-  }
+  const { size, entries } = await unpackStream(source, root, opts);
+  return { size, entries };
 }
 
-/** Writes `source` into the extractor with backpressure; ends it when the source ends. */
-async function feed(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, extract: tar.Extract): Promise<void> {
-  const sink = extract as unknown as {
-    write(b: Uint8Array): boolean; end(): void; destroyed: boolean;
-    once(e: string, f: () => void): void; off(e: string, f: () => void): void;
-  };
-  for await (const chunk of source) {
-    if (sink.destroyed) return;
-    if (!sink.write(chunk)) {
-      await new Promise<void>((resolve) => {
-        const done = () => { sink.off('drain', done); sink.off('close', done); resolve(); };
-        sink.once('drain', done);
-        sink.once('close', done);
-      });
-    }
-  }
-  if (!sink.destroyed) sink.end();
+/** Input goes to the worker in buffers of this size (fewer messages than 16 KiB network chunks). */
+const BATCH = 256 << 10;
+/** Bytes sent but not yet consumed by a worker, per layer, at most (then reading the source waits). */
+const MAX_IN_FLIGHT = 4 << 20;
+/** Buffers kept for reuse: fresh memory costs page faults (measured ~1 ms per 256 KiB in this VM). */
+const MAX_FREE_BUFFERS = 32;
+/** Warm workers kept, and for how long once idle. */
+const MAX_IDLE_WORKERS = 3;
+const IDLE_MS = 30_000;
+
+const freeBuffers: ArrayBuffer[] = [];
+
+function takeBuffer(): Uint8Array {
+  const b = freeBuffers.pop();
+  return b ? new Uint8Array(b) : new Uint8Array(new ArrayBuffer(BATCH));
 }
 
-/** Parser errors (no errno code) are the archive's fault: 400. File system errors are ours: 500. */
-function asEngineError(err: unknown): unknown {
-  if (err instanceof EngineError) return err;
-  const e = err as NodeJS.ErrnoException;
-  if (e && typeof e.code === 'string') return new EngineError(500, `unpacking layer: ${e.message}`);
-  return new EngineError(400, `invalid tar archive: ${e?.message ?? String(err)}`);
+function recycle(b: ArrayBuffer): void {
+  if (b.byteLength === BATCH && freeBuffers.length < MAX_FREE_BUFFERS) freeBuffers.push(b);
 }
 
-/** Files whose content is written but whose owner/mode/times/close are still in flight, at most. */
-const MAX_PENDING = 64;
+let workerFile: string | undefined;
 
-/** Read once: which file modes open(2) produces unaided. (Calling umask() to read it is doc-deprecated only.) */
-const UMASK = process.umask();
-const RUNNING_AS_ROOT = process.geteuid?.() === 0 && process.getegid?.() === 0;
+/** The worker script: next to this module both in the bundle (dist/unpack-worker.js beside dist/daemon.js) and
+ * in tsc's output (build/src/storage/unpack-worker.js). */
+export function unpackWorkerPath(): string {
+  if (workerFile) return workerFile;
+  const candidate = path.join(__dirname, 'unpack-worker.js');
+  if (!existsSync(candidate)) throw new EngineError(500, `unpack worker missing at ${candidate}: run npm run build`);
+  return (workerFile = candidate);
+}
 
-class Unpacker {
-  /** Directory mtimes are set last: creating children would bump them again. */
-  private readonly dirTimes: Array<{ rel: string; mtime: Date }> = [];
-  /** Host paths this unpack created. The root starts empty, so nothing else can exist: a path not in here needs
-   * no lstat before it is created (most entries), and a path in here may need replacing. */
-  private readonly created = new Set<string>();
-  /** Finishing work of regular files (fchown, fchmod, futimes, close). It acts on the file descriptor, so it can
-   * run behind the stream: unpacking pays two round trips per file instead of seven. */
-  private pending: Array<Promise<void>> = [];
-  private pendingError: unknown;
-  /** Directories with the setgid bit: files created in them inherit the directory's group, not ours. */
-  private readonly setgidDirs = new Set<string>();
+type Final = Exclude<FromWorker, { t: 'ack' }>;
 
-  constructor(private readonly tree: ConfinedTree, private readonly noLchown: boolean) {}
+interface JobHandlers { ack(n: number): void; final(m: Final): void }
 
-  /** Unpacks one entry; returns the bytes of file content it wrote. */
-  async apply(entry: Entry): Promise<number> {
-    const h = entry.header;
-    const name = h.name;
-    const parts = entryParts(name);
-    const meta = headerMeta(h);
-    // tar-stream keeps type 'file' for old-style directories (typeflag 0, name ending in '/').
-    const type = h.type === 'file' && name.endsWith('/') ? 'directory' : h.type;
+/** One worker thread, reused for one job after another. */
+class UnpackWorker {
+  readonly worker: Worker;
+  dead = false;
+  job: { id: number; handlers: JobHandlers } | undefined;
+  idleTimer: NodeJS.Timeout | undefined;
 
-    if (parts.length === 0) {
-      if (type !== 'directory') throw badEntry(name, 'the layer root can only be a directory');
-      await this.setOwnerAndMode(this.tree.root, meta);
-      this.dirTimes.push({ rel: '', mtime: meta.mtime });
-      return 0;
-    }
-    // AUFS metadata (.wh..wh.plnk, .wh..wh.aufs …) at the top: docker skips it, so do we.
-    if (parts[0].startsWith(WHITEOUT_META_PREFIX)) return 0;
-
-    const base = parts[parts.length - 1];
-    const parentRel = await this.tree.resolveDir(parts.slice(0, -1), true, name, (dir) => {
-      this.created.add(dir);
-      // mkdir in a setgid directory inherits the bit (and the group)
-      if (this.setgidDirs.has(path.dirname(dir))) this.setgidDirs.add(dir);
+  constructor() {
+    this.worker = new Worker(unpackWorkerPath());
+    this.worker.on('message', (m: FromWorker) => {
+      if (m.t === 'ack') recycle(m.data);
+      if (!this.job || m.id !== this.job.id) return; // a finished job's late ack
+      if (m.t === 'ack') this.job.handlers.ack(m.data.byteLength);
+      else this.job.handlers.final(m);
     });
-    if (parentRel === undefined) throw badEntry(name, 'parent directory missing'); // unreachable with create=true
-    const rel = parentRel === '' ? base : `${parentRel}/${base}`;
-    const host = this.tree.host(rel);
-
-    if (base.startsWith(WHITEOUT_PREFIX)) {
-      await this.whiteout(name, parentRel, base, meta);
-      return 0;
-    }
-
-    switch (type) {
-      case 'directory':
-        await this.directory(rel, host, meta);
-        break;
-      case 'file':
-      case 'contiguous-file':
-        await this.removeExisting(host);
-        await this.file(entry, h, host, meta);
-        return h.size;
-      case 'symlink':
-        await this.removeExisting(host);
-        await fs.symlink(h.linkname ?? '', host);
-        this.created.add(host);
-        if (this.needsChown(meta, path.dirname(host))) await fs.lchown(host, meta.uid, meta.gid);
-        await this.xattrs(h, host);
-        await fs.lutimes(host, meta.mtime, meta.mtime);
-        break;
-      case 'link':
-        await this.hardLink(name, h.linkname ?? '', host, meta);
-        break;
-      case 'character-device':
-      case 'block-device':
-      case 'fifo':
-        await this.removeExisting(host);
-        await this.device(name, type, h, host, meta);
-        break;
-      default:
-        throw badEntry(name, `unsupported entry type ${String(h.type)}`);
-    }
-    return 0;
+    const lost = (why: string) => {
+      this.dead = true;
+      dropIdle(this);
+      this.job?.handlers.final({ t: 'error', id: this.job.id, status: 500, message: `unpack worker ${why}` });
+    };
+    this.worker.on('error', (err) => { log.error('unpack worker failed', { error: err.message }); lost(`failed: ${err.message}`); });
+    this.worker.on('exit', (code) => lost(`exited with code ${code}`));
   }
 
-  /** Completes the pending file work, then sets directory times (last seen first), skipping directories that
-   * later entries replaced. */
-  async finish(): Promise<void> {
-    await this.settle();
-    for (const { rel, mtime } of this.dirTimes.reverse()) {
-      if (await this.tree.isPlainDir(rel)) await fs.lutimes(this.tree.host(rel), mtime, mtime);
-    }
-  }
-
-  /** Waits for all pending file work; rethrows the first failure. Also used on error, to close every fd. */
-  async settle(): Promise<void> {
-    const pending = this.pending;
-    this.pending = [];
-    await Promise.all(pending);
-    if (this.pendingError !== undefined) throw this.pendingError;
-  }
-
-  private async whiteout(name: string, parentRel: string, base: string, meta: Meta): Promise<void> {
-    const parentHost = this.tree.host(parentRel);
-    if (base === WHITEOUT_OPAQUE) {
-      await lsetxattr(parentHost, OPAQUE_XATTR, Buffer.from('y'));
-      return;
-    }
-    if (base.startsWith(WHITEOUT_META_PREFIX)) return; // other AUFS bookkeeping
-    const victim = base.slice(WHITEOUT_PREFIX.length);
-    if (victim === '' || victim === '.' || victim === '..') throw badEntry(name, 'invalid whiteout name');
-    const host = path.join(parentHost, victim);
-    await this.removeExisting(host);
-    await mknod(host, 'c', 0, 0);
-    this.created.add(host);
-    if (!this.noLchown) await fs.lchown(host, meta.uid, meta.gid);
-  }
-
-  private async directory(rel: string, host: string, meta: Meta): Promise<void> {
-    const st = this.created.has(host) ? await fs.lstat(host).catch(() => undefined) : undefined;
-    if (!st?.isDirectory()) {
-      if (st) await this.removeExisting(host);
-      await fs.mkdir(host, { mode: 0o700 });
-      this.created.add(host);
-    }
-    this.tree.noteDir(rel);
-    await this.setOwnerAndMode(host, meta);
-    this.dirTimes.push({ rel, mtime: meta.mtime });
-  }
-
-  private async file(entry: Entry, h: tar.Header, host: string, meta: Meta): Promise<void> {
-    // Each call is a thread-pool round trip (~50 µs here), so skip those that creation already did: owner
-    // root:root when we are root (unless a setgid parent hands out its group), mode when umask keeps it.
-    const chown = this.needsChown(meta, path.dirname(host));
-    const chmod = chown || (meta.mode & 0o7000) !== 0 || (meta.mode & UMASK) !== 0;
-    // O_EXCL never follows a symlink (nor does O_NOFOLLOW): if anything reappeared at the path, fail.
-    const fh = await fs.open(host, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, chmod ? 0o600 : meta.mode);
-    this.created.add(host);
-    try {
-      for await (const chunk of entry) {
-        let off = 0;
-        while (off < chunk.length) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
-      }
-    } catch (err) {
-      await fh.close();
-      throw err;
-    }
-    const finishing = (async () => {
-      try {
-        if (chown) await fh.chown(meta.uid, meta.gid); // chown before chmod: chown clears setuid bits
-        if (chmod) await fh.chmod(meta.mode);
-        await fh.utimes(meta.mtime, meta.mtime);
-      } finally {
-        await fh.close();
-      }
-    })();
-    if (hasXattrs(h)) {
-      await finishing; // xattrs after chown, which would clear security.capability
-      await this.xattrs(h, host);
-      return;
-    }
-    this.pending.push(finishing.catch((err) => { this.pendingError ??= err; }));
-    if (this.pending.length >= MAX_PENDING) await this.settle();
-  }
-
-  private async hardLink(name: string, linkname: string, host: string, meta: Meta): Promise<void> {
-    await this.settle(); // the target's own attributes must land before the link's (same inode)
-    const targetParts = entryParts(linkname); // refuses targets above the root
-    if (targetParts.length === 0) throw badEntry(name, 'hard link to the layer root');
-    const targetParent = await this.tree.resolveDir(targetParts.slice(0, -1), false, name);
-    const target = targetParent === undefined ? undefined
-      : this.tree.host(targetParent === '' ? targetParts[targetParts.length - 1] : `${targetParent}/${targetParts[targetParts.length - 1]}`);
-    const st = target === undefined ? undefined : await fs.lstat(target).catch(() => undefined);
-    if (target === undefined || !st) throw badEntry(name, `hard link target ${JSON.stringify(linkname)} not found in the layer`);
-    if (st.isDirectory()) throw badEntry(name, 'hard link to a directory');
-    if (target === host) return;
-    await this.removeExisting(host);
-    await fs.link(target, host); // link(2) never follows a symlink target: at worst it links the symlink itself
-    this.created.add(host);
-    if (!this.noLchown) await fs.lchown(host, meta.uid, meta.gid);
-    if (!st.isSymbolicLink()) {
-      await fs.chmod(host, meta.mode);
-      await fs.utimes(host, meta.mtime, meta.mtime);
-    }
-  }
-
-  private async device(name: string, type: 'character-device' | 'block-device' | 'fifo', h: tar.Header, host: string, meta: Meta): Promise<void> {
-    const kind: NodeKind = type === 'fifo' ? 'p' : type === 'block-device' ? 'b' : 'c';
-    try {
-      await mknod(host, kind, h.devmajor ?? 0, h.devminor ?? 0);
-    } catch (err) {
-      // Like docker in a user namespace: a node we may not create is skipped, not fatal for the whole image.
-      log.warn('skipping device node', { entry: name, error: (err as Error).message });
-      return;
-    }
-    this.created.add(host);
-    await this.setOwnerAndMode(host, meta);
-    await fs.utimes(host, meta.mtime, meta.mtime);
-  }
-
-  /** Owner then mode (chown clears setuid). `host` was just created or checked by us, so it is no symlink. */
-  private async setOwnerAndMode(host: string, meta: Meta): Promise<void> {
-    if (!this.noLchown) await fs.lchown(host, meta.uid, meta.gid);
-    await fs.chmod(host, meta.mode);
-    if (meta.mode & 0o2000) this.setgidDirs.add(host);
-    else this.setgidDirs.delete(host);
-  }
-
-  private needsChown(meta: Meta, parentHost: string): boolean {
-    if (this.noLchown) return false;
-    return !(RUNNING_AS_ROOT && meta.uid === 0 && meta.gid === 0 && !this.setgidDirs.has(parentHost));
-  }
-
-  /** Extended attributes from PAX records (file capabilities, user.*). Best effort, like docker's. trusted.*
-   * is refused: it is where overlayfs keeps its own state (opaque, redirect), which only whiteouts may set. */
-  private async xattrs(h: tar.Header, host: string): Promise<void> {
-    const pax = (h.pax ?? {}) as Record<string, string>;
-    for (const [key, value] of Object.entries(pax)) {
-      if (!key.startsWith(PAX_XATTR_PREFIX)) continue;
-      const attr = key.slice(PAX_XATTR_PREFIX.length);
-      if (attr.startsWith('trusted.')) { log.warn('ignoring trusted xattr in layer', { entry: h.name, xattr: attr }); continue; }
-      // tar-stream decodes PAX values as UTF-8: a binary value that did not survive is skipped, not corrupted.
-      if (value.includes('\uFFFD')) { log.warn('skipping binary xattr', { entry: h.name, xattr: attr }); continue; }
-      await lsetxattr(host, attr, Buffer.from(value, 'utf8')).catch((err: Error) =>
-        log.warn('could not set xattr', { entry: h.name, xattr: attr, error: err.message }));
-    }
-  }
-
-  /** Docker's rule: whatever exists at the path is removed, unless a directory meets a directory. */
-  private async removeExisting(host: string): Promise<void> {
-    if (!this.created.has(host)) return;
-    const st = await fs.lstat(host).catch(() => undefined);
-    if (!st) return;
-    await this.settle(); // nothing in flight may still be touching what goes away
-    await fs.rm(host, { recursive: true, force: true }); // rm never follows symlinks
-    this.tree.forget();
+  post(m: ToWorker, transfer?: ArrayBuffer[]): void {
+    if (!this.dead) this.worker.postMessage(m, transfer);
   }
 }
 
-function hasXattrs(h: tar.Header): boolean {
-  return Object.keys((h.pax ?? {}) as Record<string, string>).some((k) => k.startsWith(PAX_XATTR_PREFIX));
+const idle: UnpackWorker[] = [];
+/** Workers being terminated (stopUnpackWorkers waits for them). */
+const ending = new Set<Promise<unknown>>();
+let nextJob = 1;
+let activeJobs = 0;
+
+function dropIdle(w: UnpackWorker): void {
+  const i = idle.indexOf(w);
+  if (i >= 0) idle.splice(i, 1);
+  if (w.idleTimer) clearTimeout(w.idleTimer);
+  w.idleTimer = undefined;
 }
 
-/** Owner, mode and mtime, with PAX records (large ids, sub-second times) taking precedence like Go's tar. */
-function headerMeta(h: tar.Header): Meta {
-  const pax = (h.pax ?? {}) as Record<string, string>;
-  const num = (v: string | undefined, fallback: number) => (v !== undefined && /^\d+$/.test(v) ? Number(v) : fallback);
-  const paxTime = pax.mtime !== undefined ? Number(pax.mtime) : NaN;
-  return {
-    uid: num(pax.uid, h.uid ?? 0),
-    gid: num(pax.gid, h.gid ?? 0),
-    mode: (h.mode ?? 0o644) & 0o7777,
-    mtime: Number.isFinite(paxTime) ? new Date(paxTime * 1000) : h.mtime ?? new Date(0),
+function acquire(): UnpackWorker {
+  const w = idle.pop() ?? new UnpackWorker();
+  if (w.idleTimer) clearTimeout(w.idleTimer);
+  w.idleTimer = undefined;
+  w.worker.ref();
+  return w;
+}
+
+function end(w: UnpackWorker): void {
+  const p = w.worker.terminate().catch(() => undefined);
+  ending.add(p);
+  void p.then(() => ending.delete(p));
+}
+
+function release(w: UnpackWorker): void {
+  w.job = undefined;
+  if (w.dead) return;
+  if (idle.length >= MAX_IDLE_WORKERS) {
+    end(w);
+    return;
+  }
+  w.worker.unref(); // an idle worker does not keep the process alive
+  w.idleTimer = setTimeout(() => {
+    dropIdle(w);
+    end(w);
+    if (idle.length === 0 && activeJobs === 0) freeBuffers.length = 0; // quiet again: give the memory back
+  }, IDLE_MS);
+  w.idleTimer.unref();
+  idle.push(w);
+}
+
+/** Starts up to `n` workers ahead of need (e.g. when a pull begins, while manifests are fetched): the first
+ * layers then do not wait ~100 ms for one. Idle workers end after 30 s. */
+export function warmUnpackWorkers(n = MAX_IDLE_WORKERS): void {
+  const want = Math.min(n, MAX_IDLE_WORKERS) - idle.length;
+  for (let i = 0; i < want; i++) release(new UnpackWorker());
+}
+
+/** Ends the idle workers now and waits until every worker being ended is gone (tests, daemon shutdown). */
+export async function stopUnpackWorkers(): Promise<void> {
+  for (const w of idle.splice(0)) {
+    if (w.idleTimer) clearTimeout(w.idleTimer);
+    end(w);
+  }
+  await Promise.all([...ending]);
+  if (activeJobs === 0) freeBuffers.length = 0;
+}
+
+/** Unpacks `source` into the existing, empty directory `root` in a worker thread; see StreamUnpackOptions. */
+export async function unpackStream(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, root: string, opts: StreamUnpackOptions = {}): Promise<StreamUnpackResult> {
+  const params: WorkerParams = {
+    root: path.resolve(root),
+    noLchown: opts.noLchown ?? process.getuid?.() !== 0,
+    decompress: opts.decompress ?? false,
+    hash: opts.hash ?? false,
   };
+  const w = acquire();
+  const id = nextJob++;
+  activeJobs++;
+  let final: Final | undefined;
+  let inFlight = 0;
+  let wake: (() => void) | undefined;
+  const finished = new Promise<Final>((resolve) => {
+    w.job = {
+      id,
+      handlers: {
+        ack: (n) => { inFlight -= n; wake?.(); },
+        final: (m) => { final ??= m; wake?.(); resolve(final); },
+      },
+    };
+  });
+  w.post({ t: 'start', id, params });
+
+  let cur: Uint8Array | undefined;
+  let fill = 0;
+  async function send(): Promise<void> {
+    if (!cur || fill === 0) return;
+    const b = cur;
+    const len = fill;
+    cur = undefined;
+    fill = 0;
+    await opts.onBytes?.(b.subarray(0, len));
+    if (final) return recycle(b.buffer as ArrayBuffer);
+    inFlight += b.byteLength;
+    w.post({ t: 'chunk', id, data: b.buffer as ArrayBuffer, len }, [b.buffer as ArrayBuffer]);
+    while (inFlight > MAX_IN_FLIGHT && !final) await new Promise<void>((resolve) => { wake = resolve; });
+    wake = undefined;
+  }
+
+  let sourceError: unknown;
+  let failed = false;
+  try {
+    for await (const chunk of source) {
+      if (final) break; // the worker gave up (bad archive): stop reading
+      let off = 0;
+      while (off < chunk.byteLength) {
+        cur ??= takeBuffer();
+        const n = Math.min(BATCH - fill, chunk.byteLength - off);
+        cur.set(off === 0 && n === chunk.byteLength ? chunk : chunk.subarray(off, off + n), fill);
+        fill += n;
+        off += n;
+        if (fill === BATCH) await send();
+      }
+    }
+    await send();
+    w.post({ t: 'end', id });
+  } catch (err) {
+    failed = true;
+    sourceError = err;
+    w.post({ t: 'abort', id });
+  }
+  if (cur) recycle(cur.buffer as ArrayBuffer);
+  const result = await finished;
+  activeJobs--;
+  release(w);
+  // A failing source (bad gzip, client gone) also breaks the entry being read: report the cause.
+  if (failed) throw sourceError;
+  if (result.t === 'error') throw new EngineError(result.status, result.message);
+  return { size: result.size, entries: result.entries, diffId: result.diffId, compression: result.compression };
 }

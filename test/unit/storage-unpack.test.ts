@@ -7,7 +7,8 @@ import { promises as fs } from 'fs';
 import * as path from 'path';
 import { EngineError } from '../../src/common/errors';
 import { unpackLayer } from '../../src/storage/unpack';
-import { isRoot, makeTar, snapshot, streamOf, tempDir, TarEntry } from './storage-fixtures';
+import { ffiStatus } from '../../src/storage/special-files';
+import { END_OF_ARCHIVE, fileEntry, isRoot, makeTar, paxEntry, rawHeader, snapshot, streamOf, tempDir, TarEntry } from './storage-fixtures';
 
 let sandbox: string;
 let root: string;
@@ -150,6 +151,45 @@ describe('unpack: attributes', () => {
     const f = path.join(root, 'f');
     assert.equal(execFileSync('getfattr', ['--only-values', '-n', 'user.note', f]).toString(), 'hello');
     assert.throws(() => execFileSync('getfattr', ['--only-values', '-n', 'trusted.overlay.redirect', f], { stdio: 'pipe' }));
+  });
+  test('binary xattrs (file capabilities) survive; nanosecond mtimes; xattrs on directories', { skip: !isRoot && 'needs root' }, async () => {
+    assert.ok(ffiStatus().ffi, `koffi FFI should be in use: ${ffiStatus().error}`);
+    // vfs_cap_data v2 with cap_net_raw permitted: not valid UTF-8, which tar-stream used to mangle
+    const cap = Buffer.from('0100000200200000000000000000000000000000', 'hex');
+    const tar = Buffer.concat([
+      paxEntry({ 'SCHILY.xattr.security.capability': cap, mtime: '1600000000.123456789' }),
+      fileEntry('bin/ping', 'ping', { mode: 0o755, uid: 0, gid: 0 }),
+      paxEntry({ 'SCHILY.xattr.user.dir': 'yes', mtime: '1500000000.5' }),
+      rawHeader({ name: 'etc/', typeflag: '5', mode: 0o755 }),
+      paxEntry({ mtime: '1400000000.25' }),
+      rawHeader({ name: 'etc/link', typeflag: '2', linkname: '../bin/ping' }),
+      END_OF_ARCHIVE,
+    ]);
+    await unpackLayer(streamOf(tar, 100), root);
+    const ping = path.join(root, 'bin/ping');
+    assert.deepEqual(execFileSync('getfattr', ['--only-values', '-n', 'security.capability', ping]), cap);
+    assert.equal((await fs.lstat(ping, { bigint: true })).mtimeNs, 1600000000123456789n);
+    assert.equal(execFileSync('getfattr', ['--only-values', '-n', 'user.dir', path.join(root, 'etc')]).toString(), 'yes');
+    assert.equal((await fs.lstat(path.join(root, 'etc'), { bigint: true })).mtimeNs, 1500000000500000000n);
+    assert.equal((await fs.lstat(path.join(root, 'etc/link'), { bigint: true })).mtimeNs, 1400000000250000000n, 'the symlink\'s own time');
+  });
+
+  test('block devices; a whiteout replaces what an earlier entry made', { skip: !isRoot && 'needs root for mknod' }, async () => {
+    await unpack([
+      { name: 'dev/sda', type: 'block-device', devmajor: 8, devminor: 0, mode: 0o660, gid: 6 },
+      { name: 'dev/big', type: 'character-device', devmajor: 4095, devminor: 70000, mode: 0o600 },
+      { name: 'etc/gone', content: 'here first' },
+      { name: 'etc/.wh.gone', content: '' },
+    ]);
+    const sda = await fs.lstat(path.join(root, 'dev/sda'));
+    assert.ok(sda.isBlockDevice());
+    assert.deepEqual([sda.rdev, sda.mode & 0o7777, sda.gid], [(8 << 8) | 0, 0o660, 6]);
+    const big = await fs.lstat(path.join(root, 'dev/big'));
+    assert.equal(execFileSync('stat', ['-c', '%Hr:%Lr', path.join(root, 'dev/big')]).toString().trim(), '4095:70000');
+    assert.ok(big.isCharacterDevice());
+    const gone = await fs.lstat(path.join(root, 'etc/gone'));
+    assert.ok(gone.isCharacterDevice());
+    assert.equal(gone.rdev, 0);
   });
 });
 
