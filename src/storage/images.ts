@@ -20,7 +20,7 @@ import { imageInspect, imageSummary, ImageSummary } from './image-views';
 import { bytesOf, ingestLayer, LAYER_MEDIA_TYPES } from './ingest';
 import { copyTree } from './copy-tree';
 import { gzipBlob } from './layer-compress';
-import { LayerBlob, LayerStaging, LayerStore } from './layers';
+import { LayerBlob, LayerStaging, LayerStore, syncFilesystem } from './layers';
 import { familiarName, ID_HEX_RE, parseReference, Reference } from './reference';
 import { ReferenceStore } from './refstore';
 import { Serial } from './serial';
@@ -472,6 +472,8 @@ export class ImageStore {
   ): Promise<ImageRecord> {
     const diffIds = config.rootfs.diff_ids;
     const chains = chainIds(diffIds);
+    // one syncfs makes every staged layer durable (they share the filesystem), instead of one per layer
+    if (unused.size > 0) await syncFilesystem(this.root);
     for (let i = 0; i < chains.length; i++) {
       if (this.layers.get(chains[i])) continue;
       const layer = [...unused].find((l) => l.diffId === diffIds[i])
@@ -483,7 +485,7 @@ export class ImageStore {
         await this.layers.commit(layer.staging, {
           chainId: chains[i], diffId: diffIds[i], ...(i > 0 ? { parent: chains[i - 1] } : {}), size: layer.size,
           ...(kept ? { blob: layer.blob } : {}), created: new Date().toISOString(),
-        });
+        }, { synced: staged.includes(layer) });
       } catch (err) {
         await this.layers.discard(layer.staging);
         throw err;

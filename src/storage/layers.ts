@@ -91,13 +91,13 @@ export class LayerStore {
    * Moves a fully unpacked staging dir into place. If the same chain id already exists (the same content
    * imported twice), the existing layer wins and the staging dir is discarded. Callers serialize commits.
    */
-  async commit(staging: LayerStaging, record: LayerRecord): Promise<LayerRecord> {
+  async commit(staging: LayerStaging, record: LayerRecord, opts: { synced?: boolean } = {}): Promise<LayerRecord> {
     const existing = this.layers.get(record.chainId);
     if (existing) {
       await this.discard(staging);
       return existing;
     }
-    await syncFilesystem(staging.dir);
+    if (!opts.synced) await syncFilesystem(staging.dir);
     await writeJsonAtomic(path.join(staging.dir, 'layer.json'), record);
     await fs.rename(staging.dir, this.layerDir(record.chainId));
     await syncDir(this.dir);
@@ -132,7 +132,7 @@ export class LayerStore {
 
 /** syncfs(2) on the filesystem holding `dir` (coreutils `sync -f`): one call makes every file of the freshly
  * unpacked layer durable before its metadata says it exists, instead of an fsync per file. */
-function syncFilesystem(dir: string): Promise<void> {
+export function syncFilesystem(dir: string): Promise<void> {
   return new Promise((resolve) => {
     execFile('sync', ['-f', dir], (err) => {
       if (err) log.warn('sync -f failed', { dir, error: err.message });
