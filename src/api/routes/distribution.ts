@@ -9,7 +9,7 @@ import { familiarName, parseReference, Reference } from '../../storage';
 import { AuthConfig, RegistryClient, decodeRegistryAuthHeader, login, loginError, parseManifest, pullError, resolveEndpoint } from '../../distribution';
 import { pullImage } from '../../engine/images/pull';
 import { pushImage } from '../../engine/images/push';
-import { StreamProgress } from '../../engine/images/progress';
+import { StreamProgress } from '../progress-stream';
 
 const authOf = (ctx: Context): AuthConfig | undefined => decodeRegistryAuthHeader(headerOf(ctx, 'x-registry-auth'));
 const headerOf = (ctx: Context, name: string) => {
