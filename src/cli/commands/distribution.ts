@@ -24,28 +24,39 @@ function parseRef(s: string): Ref {
   }
 }
 
-function pullCommand(id: string): Cmd {
-  const spec: CommandSpec = {
+/** pull and push share their shape: one NAME, -a/--all-tags, --platform, -q, and the same reference checks. */
+function transferSpec(id: string, verb: 'pull' | 'push', use: string, short: string, allHelp: string, trustHelp: string, platformHelp: string): CommandSpec {
+  return {
     path: id,
-    use: '[OPTIONS] NAME[:TAG|@DIGEST]',
-    short: 'Download an image from a registry',
-    aliases: `${BIN} image pull, ${BIN} pull`,
+    use,
+    short,
+    aliases: `${BIN} image ${verb}, ${BIN} ${verb}`,
     args: { exact: 1 },
     flags: flagDefs([
-      ['a', 'all-tags', 'bool', 'Download all tagged images in the repository'],
-      ['', 'disable-content-trust', 'bool', 'Skip image verification', 'true'],
-      ['', 'platform', 'string', 'Set platform if server is multi-platform capable'],
+      ['a', 'all-tags', 'bool', allHelp],
+      ['', 'disable-content-trust', 'bool', trustHelp, 'true'],
+      ['', 'platform', 'string', platformHelp],
       ['q', 'quiet', 'bool', 'Suppress verbose output'],
     ]),
   };
+}
+
+/** The reference to send: as given with -a (which refuses a tag), else with docker's default tag, announced. */
+function transferTarget(ctx: Ctx, p: Parsed): { ref: Ref; target: Ref; all: boolean } {
+  const ref = parseRef(p.args[0]);
+  const all = p.bool('all-tags');
+  if (all && (ref.tag || ref.digest)) throw new StatusError(1, 'tag can\'t be used with --all-tags/-a');
+  if (!p.bool('quiet') && !all && !ref.tag && !ref.digest) ctx.out('Using default tag: latest\n');
+  return { ref, target: all ? ref : tagNameOnly(ref), all };
+}
+
+function pullCommand(id: string): Cmd {
+  const spec = transferSpec(id, 'pull', '[OPTIONS] NAME[:TAG|@DIGEST]', 'Download an image from a registry',
+    'Download all tagged images in the repository', 'Skip image verification', 'Set platform if server is multi-platform capable');
   return {
     spec,
     async run(ctx, p) {
-      const ref = parseRef(p.args[0]);
-      const all = p.bool('all-tags');
-      if (all && (ref.tag || ref.digest)) throw new StatusError(1, 'tag can\'t be used with --all-tags/-a');
-      const target = all ? ref : tagNameOnly(ref);
-      if (!p.bool('quiet') && !all && !ref.tag && !ref.digest) ctx.out('Using default tag: latest\n');
+      const { ref, target, all } = transferTarget(ctx, p);
       const res = await ctx.client().imageCreate(
         { fromImage: refName(target), tag: all ? undefined : (target.digest ?? target.tag), platform: p.str('platform') ? p.str('platform').toLowerCase() : undefined },
         undefined,
@@ -59,28 +70,14 @@ function pullCommand(id: string): Cmd {
 }
 
 function pushCommand(id: string): Cmd {
-  const spec: CommandSpec = {
-    path: id,
-    use: '[OPTIONS] NAME[:TAG]',
-    short: 'Upload an image to a registry',
-    aliases: `${BIN} image push, ${BIN} push`,
-    args: { exact: 1 },
-    flags: flagDefs([
-      ['a', 'all-tags', 'bool', 'Push all tags of an image to the repository'],
-      ['', 'disable-content-trust', 'bool', 'Skip image signing', 'true'],
-      ['', 'platform', 'string', 'Push a platform-specific manifest as a single-platform image to the registry.\nImage index won\'t be pushed, meaning that other manifests, including attestations won\'t be preserved.\n\'os[/arch[/variant]]\': Explicit platform (eg. linux/amd64)'],
-      ['q', 'quiet', 'bool', 'Suppress verbose output'],
-    ]),
-  };
+  const spec = transferSpec(id, 'push', '[OPTIONS] NAME[:TAG]', 'Upload an image to a registry',
+    'Push all tags of an image to the repository', 'Skip image signing',
+    'Push a platform-specific manifest as a single-platform image to the registry.\nImage index won\'t be pushed, meaning that other manifests, including attestations won\'t be preserved.\n\'os[/arch[/variant]]\': Explicit platform (eg. linux/amd64)');
   return {
     spec,
     async run(ctx, p) {
-      const ref = parseRef(p.args[0]);
-      const all = p.bool('all-tags');
-      if (all && (ref.tag || ref.digest)) throw new StatusError(1, 'tag can\'t be used with --all-tags/-a');
-      if (ref.digest) throw new StatusError(1, 'cannot push a digest reference');
-      const target = all ? ref : tagNameOnly(ref);
-      if (!p.bool('quiet') && !all && !ref.tag) ctx.out('Using default tag: latest\n');
+      if (parseRef(p.args[0]).digest) throw new StatusError(1, 'cannot push a digest reference');
+      const { ref, target, all } = transferTarget(ctx, p);
       const res = await ctx.client().request('POST', `/images/${refName(target)}/push`, {
         query: { tag: all ? undefined : target.tag },
         headers: { 'X-Registry-Auth': await registryAuthHeader(ref.domain) },
