@@ -1,10 +1,14 @@
 // Unpack benchmark: berth's ingestLayer (keep blob + decompress + diff-id + unpack) beside GNU tar on the same
-// gzip layers, one after another and three at a time (as a pull unpacks them). The layer set is generated once
-// (deterministically) into $TMPDIR/berth-bench-unpack-v3 and reused: ~200 MB of files in 4 gzip layers —
-// a distro-like base with many small files, symlinks, hard links, a few device nodes and binary xattrs; a
-// package layer with whiteouts and an opaque dir; a layer of large files; an app layer of tiny files.
+// gzip layers, one after another and three at a time (as a pull unpacks them); wall time and CPU time (all of
+// berth's threads; tar's and gzip's processes). Two layer sets, generated once (deterministically) into
+// $TMPDIR/berth-bench-unpack-v3 and reused:
+//   files  ~208 MB of tar, 85 MB gzipped, ~23k entries in 4 layers: a distro-like base with many small files,
+//          symlinks, hard links, device nodes and binary xattrs (security.capability); a package layer with
+//          whiteouts and opaque dirs; a layer of large files; an app layer of tiny files.
+//   bulk   ~200 MB of tar in 4 layers of ~50 MB, mostly large incompressible files (184 MB gzipped).
+// "berth, cold workers" ends the warm unpack workers before each set (a pull after 30 s idle, not warmed).
 //
-//   npm run build && node build/bench/unpack.js        (BENCH_REPS=n repetitions, default 5)
+//   npm run build && node build/bench/unpack.js [files|bulk]…   (BENCH_REPS=n repetitions, default 5)
 import { execFileSync, spawn } from 'child_process';
 import { createReadStream, createWriteStream, existsSync, promises as fs, statSync } from 'fs';
 import { createCipheriv } from 'crypto';
@@ -259,8 +263,9 @@ interface Runner {
 
 const blobsRoot = path.join(WORK, 'store');
 const blobs = new BlobStore(blobsRoot, path.join(blobsRoot, 'tmp'));
-// The layer is read as a stream of 64 KiB chunks, as a socket delivers it.
-const ingest = async (layer: string, dir: string) => { await ingestLayer(createReadStream(layer), dir, blobs); };
+// The layer file is read in 1 MiB chunks: each fs.ReadStream read is a thread-pool round trip (~0.1 ms here), which
+// the socket a pull or load reads from does not cost (sockets are read on the main thread, no hand-over).
+const ingest = async (layer: string, dir: string) => { await ingestLayer(createReadStream(layer, { highWaterMark: 1 << 20 }), dir, blobs); };
 const runners: Record<string, Runner> = {
   berth: { run: ingest },
   'berth, cold workers': { run: ingest, prepare: stopUnpackWorkers }, // a pull after 30 s idle, not warmed

@@ -14,6 +14,8 @@ export class BlobWriter {
   private readonly hash: Hash = createHash('sha256');
   private size = 0;
   private closed = false;
+  /** Set when another thread wrote and hashed the bytes (see `fd`). */
+  private external: BlobInfo | undefined;
 
   constructor(private readonly handle: fs.FileHandle, private readonly tmp: string, private readonly store: BlobStore) {}
 
@@ -24,9 +26,20 @@ export class BlobWriter {
     while (off < chunk.length) off += (await this.handle.write(chunk, off, chunk.length - off)).bytesWritten;
   }
 
+  /** The temp file's descriptor, for a writer on another thread (the unpack worker): it writes every byte, in
+   * order, then reports what it wrote with `written` before commit. Use either this or `write`, not both. */
+  get fd(): number {
+    return this.handle.fd;
+  }
+
+  written(info: BlobInfo): void {
+    this.external = info;
+  }
+
   /** Makes the blob durable under its digest. With `expected`, a mismatch is an error and nothing is kept. */
   async commit(expected?: string): Promise<BlobInfo> {
-    const digest = `sha256:${this.hash.digest('hex')}`;
+    if (this.external) this.size = this.external.size;
+    const digest = this.external?.digest ?? `sha256:${this.hash.digest('hex')}`;
     try {
       if (expected !== undefined && expected !== digest) {
         throw new EngineError(400, `digest mismatch: expected ${expected}, got ${digest}`);

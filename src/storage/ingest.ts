@@ -45,14 +45,16 @@ export interface IngestOptions extends UnpackOptions {
 
 /**
  * Reads `input` to its end into `diffDir` (an empty staging dir) and blobs/. On failure the blob is not kept;
- * the caller discards the staging dir. Decompression, the diff-id hash and the unpacking run in a worker thread
- * (unpack.ts); this thread writes and hashes the blob.
+ * the caller discards the staging dir. Storing and hashing the blob, decompression, the diff-id hash and the
+ * unpacking all run in a worker thread (unpack.ts); this thread only reads `input`.
  */
 export async function ingestLayer(input: AsyncIterable<Uint8Array>, diffDir: string, blobs: BlobStore, opts: IngestOptions = {}): Promise<IngestResult> {
+  const { expectedDigest, ...unpackOpts } = opts;
   const writer = await blobs.createWriter();
   try {
-    const unpacked = await unpackStream(input, diffDir, { ...opts, decompress: true, hash: true, onBytes: (chunk) => writer.write(chunk) });
-    const blob = await writer.commit(opts.expectedDigest);
+    const unpacked = await unpackStream(input, diffDir, { ...unpackOpts, decompress: true, hash: true, blobFd: writer.fd });
+    writer.written(unpacked.blob!);
+    const blob = await writer.commit(expectedDigest);
     return {
       diffId: unpacked.diffId!,
       size: unpacked.size,

@@ -3,7 +3,8 @@
 // them (gzip synchronously in this thread, see gunzip-sync.ts; zstd/xz/bzip2 through Debian's commands, their
 // output queued so that they work on while we unpack), hashes the tar into the diff id and unpacks it with
 // synchronous syscalls (unpacker.ts): a few microseconds each, instead of a thread-pool round trip per syscall
-// from the main thread. Everything runs in the job's callbacks: the worker stays responsive to 'abort'.
+// from the main thread. For ingest it also writes the bytes as received to the blob's temp file and hashes
+// them. Everything runs in the job's callbacks: the worker stays responsive to 'abort'.
 //
 // Protocol, every message tagged with the job id (messages of a finished job are dropped):
 //   main → worker  {t:'start', id, params}  {t:'chunk', id, data: ArrayBuffer, len}…  then {t:'end'} or {t:'abort'}
@@ -11,6 +12,7 @@
 //                  is costly), then one {t:'done'} or {t:'error'}, after which the job touches nothing more.
 import { ChildProcessWithoutNullStreams, spawn } from 'child_process';
 import { createHash, Hash } from 'crypto';
+import { writeSync } from 'fs';
 import { parentPort } from 'worker_threads';
 import * as zlib from 'zlib';
 import { EngineError } from '../common/errors';
@@ -26,6 +28,8 @@ export interface WorkerParams {
   decompress: boolean;
   /** Compute the sha256 of the tar (the diff id). */
   hash: boolean;
+  /** Also write the input as received to this descriptor (a blob's temp file), hashing it. */
+  blobFd?: number;
 }
 
 export type ToWorker =
@@ -36,7 +40,7 @@ export type ToWorker =
 
 export type FromWorker =
   | { t: 'ack'; id: number; data: ArrayBuffer }
-  | { t: 'done'; id: number; size: number; entries: number; diffId?: string; compression: Compression }
+  | { t: 'done'; id: number; size: number; entries: number; diffId?: string; compression: Compression; blob?: { digest: string; size: number } }
   | { t: 'error'; id: number; status: number; message: string };
 
 const COMMANDS: Record<'bzip2' | 'xz' | 'zstd', { cmd: string; pkg: string }> = {
@@ -59,6 +63,7 @@ class Job {
   private readonly unpacker: Unpacker;
   private readonly reader: TarReader;
   private readonly hash: Hash | undefined;
+  private readonly blob: { fd: number; hash: Hash; size: number } | undefined;
   private compression: Compression | undefined;
   private head: Array<{ data: ArrayBuffer; len: number }> = [];
   private headBytes = 0;
@@ -78,11 +83,24 @@ class Job {
     this.unpacker = new Unpacker(params.root, params.noLchown);
     this.reader = new TarReader(this.unpacker);
     this.hash = params.hash ? createHash('sha256') : undefined;
+    this.blob = params.blobFd === undefined ? undefined : { fd: params.blobFd, hash: createHash('sha256'), size: 0 };
     if (!params.decompress) this.compression = 'none';
   }
 
   chunk(data: ArrayBuffer, len: number): void {
     if (this.settled) return;
+    if (this.blob) {
+      // the bytes as received, in order (chunks arrive in order), before anything else looks at them
+      const b = Buffer.from(data, 0, len);
+      try {
+        for (let off = 0; off < len;) off += writeSync(this.blob.fd, b, off, len - off);
+      } catch (err) {
+        this.fail(err);
+        return;
+      }
+      this.blob.hash.update(b);
+      this.blob.size += len;
+    }
     if (this.compression === undefined) {
       this.head.push({ data, len });
       this.headBytes += len;
@@ -194,7 +212,8 @@ class Job {
     }
     this.settled = true;
     const { size, entries } = this.unpacker.counts;
-    post({ t: 'done', id: this.id, size, entries, diffId: this.hash ? `sha256:${this.hash.digest('hex')}` : undefined, compression: this.compression ?? 'none' });
+    const blob = this.blob ? { digest: `sha256:${this.blob.hash.digest('hex')}`, size: this.blob.size } : undefined;
+    post({ t: 'done', id: this.id, size, entries, diffId: this.hash ? `sha256:${this.hash.digest('hex')}` : undefined, compression: this.compression ?? 'none', blob });
     this.onSettled();
   }
 

@@ -36,11 +36,14 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  assert.deepEqual(await snapshot(outside), before, 'something outside the layer root changed');
-  assert.deepEqual(await fs.readdir(path.join(sandbox, 'store/tmp')), [], 'a blob temp file was left behind');
-  await stopUnpackWorkers(); // a warm worker holds its event loop's descriptors
-  assert.equal(openFds(), fdsBefore, 'file descriptors leaked');
-  await fs.rm(sandbox, { recursive: true, force: true });
+  try {
+    assert.deepEqual(await snapshot(outside), before, 'something outside the layer root changed');
+    assert.deepEqual(await fs.readdir(path.join(sandbox, 'store/tmp')), [], 'a blob temp file was left behind');
+    await stopUnpackWorkers(); // a warm worker holds its event loop's descriptors
+    assert.equal(openFds(), fdsBefore, 'file descriptors leaked');
+  } finally {
+    await fs.rm(sandbox, { recursive: true, force: true });
+  }
 });
 
 async function target(name = 'diff'): Promise<string> {
@@ -166,9 +169,9 @@ describe('ingest failures', () => {
   });
 
   test('a source failing while a file is half written: its own error, the file closed, no blob', async () => {
-    const tar = fileEntry('big', Buffer.alloc(1 << 20, 7));
+    const tar = fileEntry('big', Buffer.alloc(4 << 20, 7));
     async function* failing(): AsyncGenerator<Uint8Array> {
-      yield tar.subarray(0, 300_000);
+      yield tar.subarray(0, 1_500_000); // more than the batches the worker gets its input in
       await new Promise((resolve) => setTimeout(resolve, 50)); // let the worker open the file and write
       throw new Error('client went away');
     }
