@@ -51,12 +51,14 @@ test('ipam: host-local layout, round robin, gateway skipped, owner-checked relea
     assert.equal(await again.allocate('f'), '10.9.9.2'); // wraps, skips the gateway
     await assert.rejects(again.allocate('g'), /no available IPv4 addresses/);
     assert.deepEqual(new Map([...(await again.list())].sort()), new Map([['10.9.9.2', 'f'], ['10.9.9.3', 'b'], ['10.9.9.4', 'c'], ['10.9.9.5', 'd'], ['10.9.9.6', 'e']]));
+    await again.flush();
     // concurrent allocations never collide
     const d2 = mkdtempSync(path.join(os.tmpdir(), 'berth-ipam-'));
     const big = new Ipam(d2, parseCidr('10.9.0.0/24'), parseIp('10.9.0.1'));
     await big.init();
     const ips = await Promise.all(Array.from({ length: 30 }, (_, i) => big.allocate(`x${i}`)));
     assert.equal(new Set(ips).size, 30);
+    await big.flush(); // the background write of last_reserved_ip.0 must land before the dir goes
     rmSync(d2, { recursive: true, force: true });
   } finally {
     rmSync(dir, { recursive: true, force: true });
