@@ -4,7 +4,7 @@
 // stored unless every part arrived and verified; layers the store already has are not downloaded.
 import { EngineError } from '../../common/errors';
 import type { ImageRecord, ImageStore, Reference, StagedLayer } from '../../storage';
-import { familiarName } from '../../storage';
+import { familiarName, warmUnpackWorkers } from '../../storage';
 import { chainIds } from '../../storage/digest';
 import { parseConfigFile } from '../../storage/image-config';
 import {
@@ -22,6 +22,8 @@ export interface PullOptions {
   /** Layers in flight at once (docker's default 3). */
   concurrency?: number;
 }
+
+const concurrencyOf = (opts: PullOptions) => opts.concurrency ?? 3;
 
 export const shortId = (digest: string) => digest.slice(digest.indexOf(':') + 1, digest.indexOf(':') + 13);
 
@@ -69,7 +71,8 @@ export async function pullImage(store: ImageStore, ref: Reference, progress: Pro
       return { image, fresh: false };
     }
 
-    const staged = await downloadLayers(store, client, manifest, chains, diffIds, progress, opts.concurrency ?? 3);
+    warmUnpackWorkers(Math.min(concurrencyOf(opts), manifest.layers.length)); // ~100 ms each to start: overlap it with the first requests
+    const staged = await downloadLayers(store, client, manifest, chains, diffIds, progress, concurrencyOf(opts));
     const image = await store.commitImage(configBytes, staged, {
       tags, digestRefs, manifest: { mediaType: manifestDoc.mediaType, bytes: manifestDoc.bytes }, event: 'pull',
     });
