@@ -54,11 +54,20 @@ export function convertToHostname(address: string): string {
   return slash === -1 ? s : s.slice(0, slash);
 }
 
+/** Names Docker Hub goes by in server addresses. */
+const HUB_HOSTS = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
+
 /** The key credentials are stored under: Docker Hub → "https://index.docker.io/v1/", others host[:port]. */
 export function credentialKey(domain: string): string {
-  const host = convertToHostname(domain.trim()).toLowerCase();
-  if (host === 'docker.io' || host === 'index.docker.io' || host === 'registry-1.docker.io' || host === 'registry.hub.docker.com') return INDEX_SERVER;
-  return convertToHostname(domain.trim());
+  const host = convertToHostname(domain.trim());
+  return HUB_HOSTS.has(host.toLowerCase()) ? INDEX_SERVER : host;
+}
+
+/** A server address as users and `login`/`POST /auth` give it ('https://index.docker.io/v1/', 'host:5000', or
+ * nothing) → the registry domain: 'docker.io' for Docker Hub, else host[:port]. */
+export function registryDomain(server: string | undefined): string {
+  const host = convertToHostname((server ?? '').trim());
+  return host === '' || HUB_HOSTS.has(host.toLowerCase()) ? 'docker.io' : host;
 }
 
 async function readConfig(file: string): Promise<ConfigFile> {

@@ -21,6 +21,6 @@ export {
 export type { Descriptor, ManifestDescriptor, ImageManifest, ManifestIndex, ParsedManifest, PlatformSpec } from './media-types';
 export { selectManifest, matchingManifests, parsePlatform, formatPlatform, hostPlatform, normalizePlatform } from './platform';
 export type { Platform } from './platform';
-export { configPath, configDir, credentialKey, getCredentials, storeCredentials, eraseCredentials, INDEX_SERVER } from './credentials';
+export { configPath, configDir, credentialKey, registryDomain, getCredentials, storeCredentials, eraseCredentials, INDEX_SERVER } from './credentials';
 export { closeIdleConnections, nodeTransport, fetchTransport } from './transport';
 export type { Transport, HttpRequest, HttpResponse } from './transport';

@@ -6,7 +6,7 @@ import type { Context, Router } from '../router';
 import { commonHeaders } from '../server';
 import { EngineError, invalidParameter, errorMessage } from '../../common/errors';
 import { familiarName, parseReference, Reference } from '../../storage';
-import { AuthConfig, RegistryClient, decodeRegistryAuthHeader, login, loginError, parseManifest, pullError, resolveEndpoint } from '../../distribution';
+import { AuthConfig, RegistryClient, decodeRegistryAuthHeader, login, loginError, parseManifest, pullError, registryDomain, resolveEndpoint } from '../../distribution';
 import { pullImage } from '../../engine/images/pull';
 import { pushImage } from '../../engine/images/push';
 import { StreamProgress } from '../progress-stream';
@@ -78,9 +78,7 @@ export function distributionRoutes(r: Router, d: Daemon): void {
   r.add('POST', '/auth', async (ctx) => {
     const body = (await ctx.body()) as AuthConfig | undefined;
     if (!body || typeof body !== 'object') throw invalidParameter('missing auth config');
-    const server = (body.serveraddress ?? '').replace(/^https?:\/\//, '').replace(/\/.*$/, '');
-    const domain = !server || server === 'index.docker.io' || server === 'registry-1.docker.io' ? 'docker.io' : server;
-    const result = await login(resolveEndpoint(domain, { insecureRegistries: d.options.insecureRegistries }), body).catch((err) => {
+    const result = await login(resolveEndpoint(registryDomain(body.serveraddress), { insecureRegistries: d.options.insecureRegistries }), body).catch((err) => {
       throw err instanceof EngineError ? err : loginError(err);
     });
     return { Status: result.status, IdentityToken: result.identityToken ?? '' };

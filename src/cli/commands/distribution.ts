@@ -114,16 +114,9 @@ function loginCommand(): Cmd {
   return { spec, run: (ctx, p) => runLogin(ctx, p) };
 }
 
-/** 'docker.io' for Docker Hub names, else the host[:port] given (scheme and path dropped, as docker does). */
-function serverDomain(server: string | undefined): string {
-  if (!server) return 'docker.io';
-  const host = server.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
-  return host === 'index.docker.io' || host === 'registry-1.docker.io' || host === 'docker.io' ? 'docker.io' : host;
-}
-
 async function runLogin(ctx: Ctx, p: Parsed): Promise<number> {
   const creds = require('../../distribution/credentials') as typeof import('../../distribution/credentials');
-  const domain = serverDomain(p.args[0]);
+  const domain = creds.registryDomain(p.args[0]);
   const key = creds.credentialKey(domain);
   let username = p.str('username');
   let password = p.str('password');
@@ -173,7 +166,7 @@ function logoutCommand(): Cmd {
     spec,
     async run(ctx, p) {
       const creds = require('../../distribution/credentials') as typeof import('../../distribution/credentials');
-      const key = creds.credentialKey(serverDomain(p.args[0]));
+      const key = creds.credentialKey(creds.registryDomain(p.args[0]));
       const had = await creds.getCredentials(key).catch(() => undefined);
       if (!had) {
         ctx.out(`Not logged in to ${key}\n`);
