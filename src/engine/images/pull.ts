@@ -11,7 +11,7 @@ import {
   AuthConfig, ImageManifest, RegistryClient, noMatchingManifestError, parseManifest, parsePlatform, pullError, resolveEndpoint,
   schema1Error, isSchema1MediaType, selectManifest,
 } from '../../distribution';
-import { Limiter } from './limit';
+import { Limiter, settleAll } from './limit';
 import type { ProgressSink } from './progress';
 
 export interface PullOptions {
@@ -116,11 +116,11 @@ async function downloadLayers(
     progress.bytes('Extracting', id, l.size, l.size);
     progress.status('Pull complete', id);
   }, () => progress.status('Waiting', shortId(l.digest))));
-  const results = await Promise.allSettled(jobs.map((j) => j.catch((err) => { abort.abort(err); throw err; })));
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) {
+  try {
+    await settleAll(jobs, abort);
+  } catch (err) {
     await Promise.all(staged.map((l) => store.discardStaged(l)));
-    throw failed.reason;
+    throw err;
   }
   return staged;
 }

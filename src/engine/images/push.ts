@@ -5,9 +5,9 @@
 import { createReadStream } from 'fs';
 import { EngineError } from '../../common/errors';
 import type { ImageRecord, ImageStore, Reference } from '../../storage';
-import { familiarName } from '../../storage';
+import { familiarName, parseReference } from '../../storage';
 import { AuthConfig, RegistryClient, RegistryError, pushErrorMessage, resolveEndpoint } from '../../distribution';
-import { Limiter } from './limit';
+import { Limiter, settleAll } from './limit';
 import type { ProgressSink } from './progress';
 import { shortId } from './pull';
 
@@ -89,11 +89,9 @@ async function uploadLayers(
         onBytes: (n) => { sent += n; progress.bytes('Pushing', id, sent, layer.size); },
       });
       progress.status('Pushed', id);
-    }, () => progress.status('Waiting', id)).catch((err) => { abort.abort(err); throw err; });
+    }, () => progress.status('Waiting', id));
   });
-  const results = await Promise.allSettled(jobs);
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
+  await settleAll(jobs, abort);
   return image.diffIds.map((d) => byDiffId.get(d)!);
 }
 
@@ -102,11 +100,7 @@ function mountSource(store: ImageStore, digest: string, target: Reference): stri
   for (const img of store.list()) {
     if (!img.chainIds.some((c) => store.layerBlob(c)?.digest === digest)) continue;
     for (const d of img.repoDigests) {
-      const at = d.indexOf('@');
-      const repoName = at < 0 ? d : d.slice(0, at);
-      const slash = repoName.indexOf('/');
-      const domain = slash > 0 && /[.:]|^localhost$/.test(repoName.slice(0, slash)) ? repoName.slice(0, slash) : 'docker.io';
-      const path = domain === 'docker.io' ? (repoName.includes('/') ? repoName : `library/${repoName}`) : repoName.slice(slash + 1);
+      const { domain, path } = parseReference(d);
       if (domain === target.domain && path !== target.path) return path;
     }
   }
