@@ -10,6 +10,8 @@ export class EngineError extends Error {
 
 /** 400: malformed or invalid request. */
 export const invalidParameter = (msg: string) => new EngineError(400, msg);
+/** 403: refused by policy (a pre-defined network, a network in use, an overlapping pool). */
+export const forbidden = (msg: string) => new EngineError(403, msg);
 /** 404: unknown object. */
 export const notFound = (msg: string) => new EngineError(404, msg);
 /** 409: conflicts with the current state (name in use, container running …). */

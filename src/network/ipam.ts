@@ -10,7 +10,7 @@ import { promises as fs } from 'fs';
 import * as path from 'path';
 import { Cidr, formatIp, hostRange, parseIp, contains, isIpv4 } from './ipv4';
 import { replaceFile } from './fsutil';
-import { systemError } from '../common/errors';
+import { forbidden, invalidParameter, systemError } from '../common/errors';
 
 const LAST = 'last_reserved_ip.0';
 
@@ -19,7 +19,12 @@ export class Ipam {
   private last: number | undefined;
   private lastWrite: Promise<void> = Promise.resolve();
 
-  constructor(readonly dir: string, readonly subnet: Cidr, readonly gateway: number) {}
+  /**
+   * `range` (--ip-range) narrows dynamic allocation to a part of the subnet; static addresses (`reserve`) may be
+   * anywhere in the subnet. `network` names the network in errors.
+   */
+  constructor(readonly dir: string, readonly subnet: Cidr, readonly gateway: number, readonly range?: Cidr,
+    readonly network = 'bridge') {}
 
   async init(): Promise<void> {
     await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
@@ -27,7 +32,10 @@ export class Ipam {
 
   /** Reserves the next free address for `id`; returns it as a dotted string. */
   async allocate(id: string, ifname = 'eth0'): Promise<string> {
-    const { first, last } = hostRange(this.subnet);
+    const sub = hostRange(this.subnet);
+    const r = this.range ? hostRange(this.range) : sub;
+    const first = Math.max(r.first, sub.first);
+    const last = Math.min(r.last, sub.last);
     const size = last - first + 1;
     if (this.last === undefined) {
       const prev = (await fs.readFile(path.join(this.dir, LAST), 'utf8').catch(() => '')).trim();
@@ -50,7 +58,23 @@ export class Ipam {
       this.lastWrite = this.lastWrite.then(() => replaceFile(path.join(this.dir, LAST), ip)).catch(() => undefined);
       return ip;
     }
-    throw systemError(`no available IPv4 addresses on network bridge (${formatIp(this.subnet.base)}/${this.subnet.prefix})`);
+    throw systemError(`no available IPv4 addresses on network ${this.network} (${formatIp(this.subnet.base)}/${this.subnet.prefix})`);
+  }
+
+  /** Reserves a given address (--ip) for `id`; Docker's "Address already in use" when another holds it. */
+  async reserve(id: string, ip: string, ifname = 'eth0'): Promise<void> {
+    const n = parseIp(ip);
+    const { first, last } = hostRange(this.subnet);
+    if (!contains(this.subnet, n) || n < first || n > last) {
+      throw invalidParameter(`invalid address ${ip}: it does not belong to any of this network's subnets`);
+    }
+    if (n === this.gateway) throw forbidden('Address already in use');
+    try {
+      await fs.writeFile(path.join(this.dir, ip), `${id}\r\n${ifname}`, { flag: 'wx', mode: 0o644 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if ((await this.ownerOf(path.join(this.dir, ip))) !== id) throw forbidden('Address already in use');
+    }
   }
 
   /** Waits for the background write of last_reserved_ip.0. */

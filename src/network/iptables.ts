@@ -1,17 +1,21 @@
-// Packet filter and NAT rules of one bridge network, through iptables-restore/iptables-save so that they work with
+// Packet filter and NAT rules of the bridge networks, through iptables-restore/iptables-save so that they work with
 // whatever backend the host's `iptables` alternative points to (nf_tables on Debian 12, legacy elsewhere) and
 // coexist with Docker/firewalld rules in the same tables. All changes of one call go in one atomic
 // iptables-restore --noflush transaction.
 //
-// Chains (suffix = bridge name, so two engines or a test instance never touch each other's rules):
+// Per bridge network (suffix = bridge name, so two engines or a test instance never touch each other's rules):
 //   nat    BERTH-DNAT-<br>  <- PREROUTING, OUTPUT (-m addrtype --dst-type LOCAL): one DNAT rule per published port,
 //                             tagged with the comment "berth:<containerId>"
-//   nat    BERTH-POST-<br>  <- POSTROUTING: masquerade outgoing traffic of the subnet; masquerade DNATed traffic
-//                             that comes from the host itself (127.0.0.1 needs route_localnet on the bridge) or
-//                             from a container (hairpin) so that replies come back through the host
-//   filter BERTH-FWD-<br>   <- FORWARD (first rule): replies and published ports in, everything out, drop the rest
-//                             that is routed into the bridge (like Docker 28: unpublished ports are not reachable
-//                             from other hosts)
+//   nat    BERTH-POST-<br>  <- POSTROUTING: masquerade outgoing traffic of the subnet (unless the network is
+//                             internal or has masquerading off); masquerade DNATed traffic that comes from the host
+//                             itself (127.0.0.1 needs route_localnet on the bridge) or from a container (hairpin)
+//                             so that replies come back through the host
+// Per daemon (suffix = the default bridge's name), one chain for all of its networks (ForwardFilter):
+//   filter BERTH-FWD-<br0>  <- FORWARD (first rule): rewritten as a whole whenever a network comes or goes, so the
+//                             order of its rules can express isolation: replies and published ports in, traffic
+//                             inside a network (unless icc is off), then drop everything else routed into any of
+//                             the bridges (other networks, other hosts: like Docker 28, unpublished ports are not
+//                             reachable), then out to the world for non-internal networks, drop for internal ones.
 import { run, CommandError } from './exec';
 import { PortBinding } from './types';
 import type { Waiting } from './warm';
@@ -66,71 +70,65 @@ export async function restore(script: Record<string, string[]>, warm?: () => Wai
 const chainOf = (rule: string) => rule.split(' ')[1];
 const targets = (rule: string, chain: string) => rule.endsWith(` -j ${chain}`) || rule.includes(` -j ${chain} `);
 
+const hasJump = (rules: string[], from: string, to: string) => rules.some((r) => chainOf(r) === from && targets(r, to));
+
+/** Removes the chains (and every jump to them) from the saved tables, in one transaction. */
+async function dropChains(chains: string[], saved?: Saved): Promise<void> {
+  saved ??= await save();
+  const script: Record<string, string[]> = { nat: [], filter: [] };
+  const mine = new Set(chains);
+  for (const table of ['nat', 'filter']) {
+    for (const r of saved.rules.get(table)!) {
+      if (!mine.has(chainOf(r)) && chains.some((c) => targets(r, c))) script[table].push('-D' + r.slice(2));
+    }
+    for (const c of mine) if (saved.chains.get(table)!.has(c)) script[table].push(`-F ${c}`, `-X ${c}`);
+  }
+  await restore(script);
+}
+
+export interface NatOptions {
+  /** masquerade traffic from the subnet to the outside (false for internal networks and enable_ip_masquerade=false) */
+  masquerade: boolean;
+}
+
+/** The NAT chains of one bridge network. */
 export class Firewall {
   readonly chains: Chains;
   /** `warm` hands out a pre-started iptables-restore for the per-container transactions (see warm.ts) */
-  constructor(readonly bridge: string, readonly subnet: string, private readonly warm?: () => Waiting | undefined) {
+  constructor(readonly bridge: string, readonly subnet: string, private readonly warm?: () => Waiting | undefined,
+    private readonly opts: NatOptions = { masquerade: true }) {
     this.chains = chainNames(bridge);
   }
 
-  private staticRules(): { nat: string[]; filter: string[] } {
-    const { post, fwd } = this.chains;
+  private staticRules(): string[] {
+    const { post } = this.chains;
     const br = this.bridge;
     const s = this.subnet;
-    return {
-      nat: [
-        `-A ${post} -s ${s} ! -o ${br} -j MASQUERADE`,
-        `-A ${post} -o ${br} -m addrtype --src-type LOCAL -m conntrack --ctstate DNAT -j MASQUERADE`,
-        `-A ${post} -s ${s} -o ${br} -m conntrack --ctstate DNAT -j MASQUERADE`,
-      ],
-      filter: [
-        `-A ${fwd} -o ${br} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
-        `-A ${fwd} -o ${br} -m conntrack --ctstate DNAT -j ACCEPT`,
-        `-A ${fwd} -i ${br} -j ACCEPT`,
-        `-A ${fwd} -o ${br} -j DROP`,
-      ],
-    };
+    return [
+      ...(this.opts.masquerade ? [`-A ${post} -s ${s} ! -o ${br} -j MASQUERADE`] : []),
+      `-A ${post} -o ${br} -m addrtype --src-type LOCAL -m conntrack --ctstate DNAT -j MASQUERADE`,
+      `-A ${post} -s ${s} -o ${br} -m conntrack --ctstate DNAT -j MASQUERADE`,
+    ];
   }
 
   /** Creates or repairs the chains, their jumps and static rules. Keeps existing DNAT rules (live containers). */
-  async setup(): Promise<void> {
-    const saved = await save();
-    const { dnat, post, fwd } = this.chains;
+  async setup(saved?: Saved): Promise<void> {
+    saved ??= await save();
+    const { dnat, post } = this.chains;
     const nat: string[] = [];
-    const filter: string[] = [];
-    const natChains = saved.chains.get('nat')!;
     const natRules = saved.rules.get('nat')!;
-    const filterRules = saved.rules.get('filter')!;
-    if (!natChains.has(dnat)) nat.push(`:${dnat} - [0:0]`);
+    if (!saved.chains.get('nat')!.has(dnat)) nat.push(`:${dnat} - [0:0]`);
     nat.push(`:${post} - [0:0]`); // declaring an existing chain with --noflush flushes it: static rules are rewritten
-    filter.push(`:${fwd} - [0:0]`);
-    const st = this.staticRules();
-    nat.push(...st.nat);
-    filter.push(...st.filter);
-    const hasJump = (rules: string[], from: string, to: string) => rules.some((r) => chainOf(r) === from && targets(r, to));
+    nat.push(...this.staticRules());
     if (!hasJump(natRules, 'PREROUTING', dnat)) nat.push(`-A PREROUTING -m addrtype --dst-type LOCAL -j ${dnat}`);
     if (!hasJump(natRules, 'OUTPUT', dnat)) nat.push(`-A OUTPUT -m addrtype --dst-type LOCAL -j ${dnat}`);
     if (!hasJump(natRules, 'POSTROUTING', post)) nat.push(`-A POSTROUTING -j ${post}`);
-    if (!hasJump(filterRules, 'FORWARD', fwd)) filter.push(`-I FORWARD 1 -j ${fwd}`);
-    await restore({ nat, filter });
+    await restore({ nat });
   }
 
   /** Removes every rule and chain of this network (jumps first). */
-  async teardown(): Promise<void> {
-    const saved = await save();
-    const script: Record<string, string[]> = { nat: [], filter: [] };
-    const mine = new Set(Object.values(this.chains));
-    for (const table of ['nat', 'filter']) {
-      const rules = saved.rules.get(table)!;
-      for (const r of rules) {
-        const chain = chainOf(r);
-        if (!mine.has(chain) && [...mine].some((c) => targets(r, c))) script[table].push('-D' + r.slice(2));
-      }
-      for (const c of mine) {
-        if (saved.chains.get(table)!.has(c)) script[table].push(`-F ${c}`, `-X ${c}`);
-      }
-    }
-    await restore(script);
+  async teardown(saved?: Saved): Promise<void> {
+    await dropChains([this.chains.dnat, this.chains.post], saved);
   }
 
   dnatRule(containerId: string, containerIp: string, p: PortBinding): string {
@@ -177,5 +175,42 @@ export class Firewall {
     for (const [id, rules] of owners) if (pred(id)) for (const r of rules) del.push('-D' + r.slice(2));
     await restore({ nat: del });
     return del.length;
+  }
+}
+
+/** What the forward filter needs to know of one network. */
+export interface FilterNetwork { bridge: string; internal: boolean; icc: boolean }
+
+/**
+ * The daemon's one filter chain for all of its bridge networks (see the header). `sync` rewrites it whole in one
+ * transaction, so there is never a moment with half of the rules.
+ */
+export class ForwardFilter {
+  readonly chain: string;
+  constructor(defaultBridge: string) { this.chain = chainNames(defaultBridge).fwd; }
+
+  rules(nets: FilterNetwork[]): string[] {
+    const c = this.chain;
+    const open = nets.filter((n) => !n.internal);
+    return [
+      ...open.flatMap((n) => [
+        `-A ${c} -o ${n.bridge} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
+        `-A ${c} -o ${n.bridge} -m conntrack --ctstate DNAT -j ACCEPT`,
+      ]),
+      ...nets.map((n) => `-A ${c} -i ${n.bridge} -o ${n.bridge} -j ${n.icc ? 'ACCEPT' : 'DROP'}`),
+      ...nets.map((n) => `-A ${c} -o ${n.bridge} -j DROP`),
+      ...nets.map((n) => `-A ${c} -i ${n.bridge} -j ${n.internal ? 'DROP' : 'ACCEPT'}`),
+    ];
+  }
+
+  async sync(nets: FilterNetwork[], saved?: Saved): Promise<void> {
+    saved ??= await save();
+    const filter = [`:${this.chain} - [0:0]`, ...this.rules(nets)];
+    if (!hasJump(saved.rules.get('filter')!, 'FORWARD', this.chain)) filter.push(`-I FORWARD 1 -j ${this.chain}`);
+    await restore({ filter });
+  }
+
+  async teardown(saved?: Saved): Promise<void> {
+    await dropChains([this.chain], saved);
   }
 }

@@ -57,6 +57,30 @@ export interface VethConfig {
   prefixLen: number;
   gateway: string;
   mtu: number;
+  /** the container's default route goes through this network (false for internal networks and extra networks) */
+  defaultRoute?: boolean;
+  /** the interface name inside the container (default eth0) */
+  ifname?: string;
+}
+
+/** The `ip -batch` lines, run inside the namespace, that create and configure one veth of the container. */
+function vethScript(c: VethConfig): string[] {
+  const dev = c.ifname ?? 'eth0';
+  return [
+    `link add ${dev} address ${c.mac} mtu ${c.mtu} type veth peer name ${c.hostVeth} mtu ${c.mtu} netns /proc/${process.pid}/ns/net`,
+    `addr add ${c.address}/${c.prefixLen} broadcast + dev ${dev}`,
+    // IPv4-only network: no IPv6 link-local address (hairpin mode would reflect its DAD probe and fail it)
+    `link set ${dev} addrgenmode none`,
+    `link set ${dev} up`,
+    ...(c.defaultRoute === false ? [] : [`route add default via ${c.gateway} dev ${dev}`]),
+  ];
+}
+
+/** Adds one more veth (network connect) to an existing namespace and puts its host side on the bridge. */
+export async function addVeth(file: string, c: VethConfig): Promise<void> {
+  const nsenter = BUSYBOX ? [BUSYBOX, 'nsenter'] : ['nsenter'];
+  await run(nsenter[0], [...nsenter.slice(1), `--net=${file}`, IPROUTE2, '-batch', '-'], [...vethScript(c), ''].join('\n'));
+  await enslave(c.hostVeth, c.bridge);
 }
 
 /**
@@ -64,16 +88,7 @@ export interface VethConfig {
  * pre-created namespace (then `file` is its) with pre-started `ip` processes.
  */
 export async function createBridgedNetns(file: string, c: VethConfig, warm: { netns?: WarmNetns; ip?: Waiting } = {}): Promise<void> {
-  const script = [
-    'link set lo up',
-    `link add eth0 address ${c.mac} mtu ${c.mtu} type veth peer name ${c.hostVeth} mtu ${c.mtu} netns /proc/${process.pid}/ns/net`,
-    `addr add ${c.address}/${c.prefixLen} broadcast + dev eth0`,
-    // IPv4-only network: no IPv6 link-local address (hairpin mode would reflect its DAD probe and fail it)
-    'link set eth0 addrgenmode none',
-    'link set eth0 up',
-    `route add default via ${c.gateway} dev eth0`,
-    '',
-  ].join('\n');
+  const script = ['link set lo up', ...vethScript(c), ''].join('\n');
   if (warm.netns) {
     await warm.netns.inside.feed(script);
   } else {

@@ -19,6 +19,36 @@ export interface PortBinding {
   hostPort: number;
 }
 
+/** One network of a container: its interface on that network's bridge. */
+export interface Endpoint {
+  networkId: string;
+  /** the network's name when the endpoint was made */
+  network: string;
+  /** the interface inside the container: eth0, eth1, … */
+  ifname: string;
+  hostVeth: string;
+  ipAddress: string;
+  prefixLen: number;
+  gateway: string;
+  macAddress: string;
+  /** --network-alias: extra DNS names on this network */
+  aliases: string[];
+  endpointId: string;
+  /** the address was asked for (--ip), not allocated */
+  staticIp?: boolean;
+}
+
+/** What the container asks of one network (NetworkingConfig.EndpointsConfig[name]). */
+export interface EndpointRequest {
+  /** name or id of a bridge network */
+  network: string;
+  aliases?: string[];
+  /** --ip */
+  ipv4Address?: string;
+  /** --mac-address */
+  macAddress?: string;
+}
+
 export interface Attachment {
   mode: NetworkMode;
   /** undefined for host mode */
@@ -33,6 +63,10 @@ export interface Attachment {
   ports: PortBinding[];
   /** 64-hex endpoint id shown by inspect (addition to the agreed API; optional) */
   endpointId?: string;
+  /** every network of a bridged container, the primary one (ipAddress … above) first */
+  endpoints?: Endpoint[];
+  /** the nameserver for the container's resolv.conf: the embedded DNS on a user-defined network's gateway */
+  dnsServer?: string;
 }
 
 export interface AttachRequest {
@@ -40,4 +74,6 @@ export interface AttachRequest {
   ports: PortSpec[];
   /** container name without '/', used in error messages like Docker's "on endpoint <name>" (optional addition) */
   name?: string;
+  /** bridge mode: the networks, primary first (default: the default "bridge" network) */
+  networks?: EndpointRequest[];
 }

@@ -37,7 +37,13 @@ export async function freeTestSubnet(): Promise<string> {
 
 /** The host's primary IPv4 address (not loopback, not a bridge of ours), if any. */
 export function primaryAddress(exclude: string): string | undefined {
-  for (const [dev, addrs] of Object.entries(os.networkInterfaces())) {
+  // the interface of the default route first: other engines' bridges (test daemons, dockerd) come and go
+  const routeDev = readFileSync('/proc/net/route', 'utf8').split('\n').map((l) => l.trim().split(/\s+/))
+    .find((f) => f[1] === '00000000' && f[7] === '00000000')?.[0];
+  const ifs = os.networkInterfaces();
+  const viaRoute = routeDev && routeDev !== exclude ? ifs[routeDev]?.find((a) => a.family === 'IPv4' && !a.internal) : undefined;
+  if (viaRoute) return viaRoute.address;
+  for (const [dev, addrs] of Object.entries(ifs)) {
     if (dev === 'lo' || dev === exclude || dev.startsWith('vb') || dev.startsWith('berth')) continue;
     for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
   }

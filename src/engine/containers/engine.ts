@@ -2,12 +2,12 @@
 // State lives in ContainerStore; processes run under berth-shim (runtime/shim.ts) so they outlive the daemon.
 import { promises as fs, statSync, existsSync } from 'fs';
 import type { Duplex } from 'stream';
-import { conflict, EngineError, invalidParameter, notFound, notModified, systemError, errorMessage } from '../../common/errors';
+import { conflict, EngineError, forbidden, invalidParameter, notFound, notModified, systemError, errorMessage } from '../../common/errors';
 import { newId } from '../../common/ids';
 import { log } from '../../common/log';
 import { writeFileAtomic } from '../../common/atomic';
 import type { ImageStore, ImageRecord } from '../../storage/images';
-import type { NetworkManager, PortSpec, Attachment } from '../../network';
+import type { NetworkManager, PortSpec, Attachment, EndpointRequest } from '../../network';
 import { buildSpec, containerSeccomp } from '../../runtime/spec';
 import { seccompBpf } from '../../runtime/seccomp';
 import { mountOverlay, unmountOverlay } from '../../runtime/rootfs';
@@ -22,7 +22,7 @@ import { writeEtcFiles } from './etcfiles';
 import { CreateBody, validateBody, mergeConfig, defaultHostConfig, commandLine } from './create';
 import { parseSignal } from './signals';
 import { relay, parseDetachKeys } from './attach';
-import type { ContainerRecord } from './types';
+import type { ContainerRecord, HostConfig } from './types';
 import type { EventBus } from '../events';
 
 /** What the engine keeps about a container whose process is (or is about to be) running. */
@@ -33,6 +33,9 @@ interface Live {
   /** attach clients that connected before start: joined to the shim before the process starts. */
   pendingAttach: Array<(shim: Shim) => void>;
 }
+
+/** NetworkingConfig.EndpointsConfig[name] / the EndpointConfig of POST /networks/{id}/connect (the parts berth reads). */
+export interface EndpointConfigBody { Aliases?: unknown[] | null; IPAMConfig?: { IPv4Address?: string } | null; MacAddress?: string }
 
 interface Waiter { condition: 'next-exit' | 'removed' | 'not-running'; resolve: (r: { StatusCode: number; Error?: { Message: string } }) => void }
 
@@ -122,6 +125,11 @@ export class ContainerEngine {
     if (!cmd.length) throw invalidParameter('no command specified');
     this.validateHostConfig(hostConfig);
     if (hostConfig.Runtime) this.driver(hostConfig.Runtime);
+    const networks = this.endpointRequests(hostConfig, body.NetworkingConfig);
+    const warnings: string[] = [];
+    if (hostConfig.NetworkMode === 'host' && Object.keys(hostConfig.PortBindings ?? {}).length) {
+      warnings.push('Published ports are discarded when using host network mode');
+    }
 
     const id = newId();
     const name = requestedName ? checkName(requestedName) : generateName((n) => this.store.hasName(n));
@@ -134,6 +142,7 @@ export class ContainerEngine {
       RestartCount: 0,
       Runtime: hostConfig.Runtime || this.opts.defaultRuntime.name,
       Layers: [...image.chainIds],
+      Networks: networks,
     };
     try {
       await this.store.add(rec);
@@ -143,7 +152,7 @@ export class ContainerEngine {
       throw systemError(`failed to create container: ${errorMessage(err)}`);
     }
     this.event(rec, 'create');
-    return { Id: id, Warnings: [] };
+    return { Id: id, Warnings: warnings };
   }
 
   private validateHostConfig(h: ReturnType<typeof defaultHostConfig>): void {
@@ -151,7 +160,11 @@ export class ContainerEngine {
     if (!policies.includes(h.RestartPolicy.Name)) throw invalidParameter(`invalid restart policy: unknown policy '${h.RestartPolicy.Name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
     if (h.AutoRemove && h.RestartPolicy.Name !== 'no' && h.RestartPolicy.Name !== '') throw invalidParameter('conflicting options: cannot specify both --restart and --rm');
     const mode = h.NetworkMode;
-    if (!['bridge', 'none', 'host'].includes(mode) && !mode.startsWith('container:')) throw notFound(`network ${mode} not found`);
+    if (mode.startsWith('container:')) {
+      if (Object.keys(h.PortBindings ?? {}).length || h.PublishAllPorts) throw invalidParameter('conflicting options: port publishing and the container type network mode');
+    } else {
+      this.opts.network.resolve(mode); // 404 network X not found
+    }
     for (const [port, bindings] of Object.entries(h.PortBindings ?? {})) {
       if (!/^\d+(\/(tcp|udp|sctp))?$/.test(port)) throw invalidParameter(`invalid port specification: "${port}"`);
       for (const b of bindings ?? []) if (b.HostPort && !/^\d+(-\d+)?$/.test(b.HostPort)) throw invalidParameter(`invalid port specification: "${b.HostPort}"`);
@@ -206,7 +219,7 @@ export class ContainerEngine {
       if (cwd !== '/') await this.ensureDir(rootfs.merged, cwd);
       const hostNet = rec.HostConfig.NetworkMode === 'host';
       await writeEtcFiles({ hosts: this.paths.hosts(rec.Id), hostname: this.paths.hostname(rec.Id), resolvConf: this.paths.resolvConf(rec.Id) },
-        rec.Config.Hostname, attachment?.ipAddress, hostNet, (rec.HostConfig.ExtraHosts as string[] | null) ?? []);
+        rec.Config.Hostname, attachment?.ipAddress, hostNet, (rec.HostConfig.ExtraHosts as string[] | null) ?? [], attachment?.dnsServer);
 
       const secInput = { capAdd: rec.HostConfig.CapAdd ?? [], capDrop: rec.HostConfig.CapDrop ?? [], privileged: rec.HostConfig.Privileged };
       const profile = driver.info.name === 'crun' ? containerSeccomp(secInput) : undefined;
@@ -331,6 +344,49 @@ export class ContainerEngine {
     return specs;
   }
 
+  /**
+   * The networks of a new container from HostConfig.NetworkMode and NetworkingConfig.EndpointsConfig (the docker
+   * CLI sends the --network-alias/--ip of the first --network there), primary first. Unknown networks are a 404.
+   */
+  private endpointRequests(h: HostConfig, networking: unknown): EndpointRequest[] {
+    const mode = h.NetworkMode;
+    const raw = (networking as { EndpointsConfig?: Record<string, EndpointConfigBody | null> } | undefined)?.EndpointsConfig ?? {};
+    if (mode.startsWith('container:')) return [];
+    const primary = this.opts.network.resolve(mode);
+    const entries = Object.entries(raw);
+    const byNetwork = new Map<string, [string, EndpointConfigBody | null]>();
+    for (const [key, cfg] of entries) {
+      const name = key === 'default' ? 'bridge' : key; // the docker CLI names the default network "default"
+      const r = this.opts.network.resolve(name);
+      if (byNetwork.has(r.id)) throw invalidParameter(`network ${name} is specified multiple times`);
+      byNetwork.set(r.id, [name, cfg]);
+    }
+    if (primary.driver !== 'bridge') {
+      if ([...byNetwork.keys()].some((id) => id !== primary.id)) {
+        throw invalidParameter(primary.driver === 'null'
+          ? 'container cannot be connected to multiple networks with one of the networks in private (none) mode'
+          : 'container cannot be disconnected from host network or connected to host network');
+      }
+      return [];
+    }
+    const toRequest = (network: string, cfg: EndpointConfigBody | null | undefined): EndpointRequest => {
+      const aliases = (cfg?.Aliases ?? []).filter((a): a is string => typeof a === 'string' && a !== '');
+      const ip = cfg?.IPAMConfig?.IPv4Address || undefined;
+      const r = this.opts.network.resolve(network);
+      if (!r.userDefined && aliases.length) throw invalidParameter('network-scoped alias is supported only for containers in user defined networks');
+      if (!r.userDefined && ip) throw invalidParameter('user specified IP address is supported on user defined networks only');
+      return { network, ...(aliases.length ? { aliases } : {}), ...(ip ? { ipv4Address: ip } : {}), ...(cfg?.MacAddress ? { macAddress: cfg.MacAddress } : {}) };
+    };
+    const out = [toRequest(mode, byNetwork.get(primary.id)?.[1])];
+    for (const [id, [name, cfg]] of byNetwork) {
+      if (id === primary.id) continue;
+      const r = this.opts.network.resolve(name);
+      if (r.driver !== 'bridge') throw invalidParameter(`container cannot be connected to network ${name} and to other networks`);
+      out.push(toRequest(name, cfg));
+    }
+    return out;
+  }
+
   private async setupNetwork(rec: ContainerRecord): Promise<{ netnsPath?: string; joinPid?: number; attachment?: Attachment }> {
     const mode = rec.HostConfig.NetworkMode;
     if (mode.startsWith('container:')) {
@@ -339,8 +395,14 @@ export class ContainerEngine {
       if (other.State.Status !== 'running' && other.State.Status !== 'paused') throw conflict(`cannot join network namespace of a non running container: ${other.Id}`);
       return { joinPid: other.State.Pid };
     }
-    if (mode === 'host') return {};
-    const attachment = await this.opts.network.attach(rec.Id, { name: rec.Name.slice(1), mode: mode as 'bridge' | 'none', ports: mode === 'none' ? [] : this.portSpecs(rec) });
+    const kind = this.opts.network.resolve(mode).driver;
+    if (kind === 'host') return {};
+    if (kind === 'null') {
+      const attachment = await this.opts.network.attach(rec.Id, { name: rec.Name.slice(1), mode: 'none', ports: [] });
+      return { netnsPath: attachment.netnsPath, attachment };
+    }
+    const networks = rec.Networks?.length ? rec.Networks : [{ network: mode }];
+    const attachment = await this.opts.network.attach(rec.Id, { name: rec.Name.slice(1), mode: 'bridge', ports: this.portSpecs(rec), networks });
     return { netnsPath: attachment.netnsPath, attachment };
   }
 
@@ -562,7 +624,73 @@ export class ContainerEngine {
       throw err;
     }
     this.store.releaseName(old, rec.Id);
+    await this.opts.network.rename(rec.Id, name.slice(1)).catch((e) => log.warn('network rename failed', { id: rec.Id, error: errorMessage(e) }));
     this.event(rec, 'rename', { oldName: old });
+  }
+
+  // ---------------------------------------------------------------- network connect / disconnect
+
+  /**
+   * POST /networks/{id}/connect: a running container gets the interface at once; a stopped one at its next start.
+   * Returns the network's id and name (for the event).
+   */
+  async connectNetwork(networkRef: string, containerRef: string, cfg: EndpointConfigBody | null | undefined): Promise<{ id: string; name: string; container: string }> {
+    const rec = this.store.get(containerRef);
+    const net = this.opts.network.resolve(networkRef);
+    return this.serialize(rec.Id, async () => {
+      const mode = rec.HostConfig.NetworkMode;
+      if (mode.startsWith('container:') || this.opts.network.resolve(mode).driver === 'host') {
+        throw invalidParameter('container sharing network namespace with another container or host cannot be connected to any other network');
+      }
+      if (this.opts.network.resolve(mode).driver === 'null' || net.driver === 'null') {
+        throw invalidParameter('container cannot be connected to multiple networks with one of the networks in private (none) mode');
+      }
+      if (net.driver === 'host') throw invalidParameter('container cannot be disconnected from host network or connected to host network');
+      const current = rec.Networks?.length ? rec.Networks : [{ network: mode }];
+      if (current.some((r) => this.sameNetwork(r.network, net.id))) {
+        throw forbidden(`endpoint with name ${rec.Name.slice(1)} already exists in network ${net.name}`);
+      }
+      const aliases = (cfg?.Aliases ?? []).filter((a): a is string => typeof a === 'string' && a !== '');
+      const ip = cfg?.IPAMConfig?.IPv4Address || undefined;
+      if (!net.userDefined && aliases.length) throw invalidParameter('network-scoped alias is supported only for containers in user defined networks');
+      if (!net.userDefined && ip) throw invalidParameter('user specified IP address is supported on user defined networks only');
+      const req: EndpointRequest = { network: net.name, ...(aliases.length ? { aliases } : {}), ...(ip ? { ipv4Address: ip } : {}), ...(cfg?.MacAddress ? { macAddress: cfg.MacAddress } : {}) };
+      if (this.isRunning(rec) && rec.Network) {
+        rec.Network = await this.opts.network.connect(rec.Id, req);
+      }
+      rec.Networks = [...current, req];
+      await this.store.save(rec);
+      return { id: net.id, name: net.name, container: rec.Id };
+    });
+  }
+
+  /** POST /networks/{id}/disconnect. */
+  async disconnectNetwork(networkRef: string, containerRef: string, force = false): Promise<{ id: string; name: string; container: string }> {
+    const rec = this.store.get(containerRef);
+    const net = this.opts.network.resolve(networkRef);
+    return this.serialize(rec.Id, async () => {
+      const mode = rec.HostConfig.NetworkMode;
+      const current = rec.Networks?.length ? rec.Networks : mode.startsWith('container:') ? [] : [{ network: mode }];
+      const i = current.findIndex((r) => this.sameNetwork(r.network, net.id));
+      if (i < 0) {
+        if (force) return { id: net.id, name: net.name, container: rec.Id };
+        throw forbidden(`container ${rec.Id} is not connected to network ${net.name}`);
+      }
+      if (net.driver !== 'bridge') throw invalidParameter(`container cannot be disconnected from ${net.name} network`);
+      if (this.isRunning(rec) && rec.Network) {
+        rec.Network = await this.opts.network.disconnect(rec.Id, net.id);
+      }
+      const rest = current.filter((_, j) => j !== i);
+      rec.Networks = rest;
+      // the primary network went away: the next one becomes the container's network mode, as in Docker
+      if (i === 0) rec.HostConfig.NetworkMode = rest[0]?.network ?? 'none';
+      await this.store.save(rec);
+      return { id: net.id, name: net.name, container: rec.Id };
+    });
+  }
+
+  private sameNetwork(ref: string, id: string): boolean {
+    try { return this.opts.network.resolve(ref).id === id; } catch { return false; }
   }
 
   async resize(ref: string, rows: number, cols: number): Promise<void> {

@@ -1,6 +1,6 @@
 // The container record the engine keeps and persists (config.v2.json), in Docker's own field names
 // where the API exposes them, so inspect is a projection rather than a translation.
-import type { Attachment } from '../../network';
+import type { Attachment, EndpointRequest } from '../../network';
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
@@ -74,6 +74,8 @@ export interface ContainerRecord {
   RestartCount: number;
   Runtime: string;
   Network?: Attachment;
+  /** the networks the container joins at start, primary (HostConfig.NetworkMode) first, with aliases and --ip */
+  Networks?: EndpointRequest[];
   /** the image's layer chain ids, so the container still starts after `rmi -f` of its image */
   Layers?: string[];
   /** set when the user asked to stop/kill, so restart policies know it was deliberate. */

@@ -57,9 +57,18 @@ export function commandString(rec: ContainerRecord): string {
   return [rec.Path, ...rec.Args].map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ');
 }
 
+const who = (rec: ContainerRecord) => ({ id: rec.Id, name: rec.Name.slice(1) });
+
+/** The networks of a container that is not running, as Docker shows them: configured, without addresses. */
+function configured(rec: ContainerRecord, network: NetworkManager): Record<string, object> {
+  const mode = rec.HostConfig.NetworkMode;
+  if (mode.startsWith('container:')) return {};
+  return network.configuredNetworks(mode, rec.Networks ?? []);
+}
+
 export function listItem(rec: ContainerRecord, network: NetworkManager): Record<string, unknown> {
   const running = rec.State.Status === 'running' || rec.State.Status === 'paused';
-  const settings = running && rec.Network ? (network.toApiNetworkSettings(rec.Network) as { Networks?: unknown }) : undefined;
+  const settings = running && rec.Network ? (network.toApiNetworkSettings(rec.Network, who(rec)) as { Networks?: unknown }) : undefined;
   return {
     Id: rec.Id,
     Names: [rec.Name],
@@ -72,7 +81,7 @@ export function listItem(rec: ContainerRecord, network: NetworkManager): Record<
     State: rec.State.Status,
     Status: statusText(rec),
     HostConfig: { NetworkMode: rec.HostConfig.NetworkMode },
-    NetworkSettings: { Networks: settings?.Networks ?? {} },
+    NetworkSettings: { Networks: settings?.Networks ?? configured(rec, network) },
     Mounts: [],
   };
 }
@@ -82,8 +91,8 @@ export function inspectView(rec: ContainerRecord, paths: ContainerPaths, network
   const running = s.Status === 'running' || s.Status === 'paused';
   const rootfs = paths.rootfs(rec.Id);
   const netSettings = running && rec.Network
-    ? network.toApiNetworkSettings(rec.Network)
-    : { Bridge: '', SandboxID: '', SandboxKey: '', Ports: {}, HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0, SecondaryIPAddresses: null, SecondaryIPv6Addresses: null, EndpointID: '', Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', MacAddress: '', Networks: {} };
+    ? network.toApiNetworkSettings(rec.Network, who(rec))
+    : { Bridge: '', SandboxID: '', SandboxKey: '', Ports: {}, HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0, SecondaryIPAddresses: null, SecondaryIPv6Addresses: null, EndpointID: '', Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', MacAddress: '', Networks: configured(rec, network) };
   return {
     Id: rec.Id,
     Created: rec.Created,

@@ -1,0 +1,66 @@
+// The names the embedded DNS answers for, as Docker's does: on a user-defined network a container is found by its
+// name, its short id and its network aliases — by the containers that share that network, and by no one else.
+// The table is the live endpoint records themselves, so it can never disagree with what is attached.
+import type { EndpointRecord } from './records';
+
+export interface NameSource {
+  /** the live endpoint records */
+  records(): Iterable<EndpointRecord>;
+  /** user-defined networks only (the default bridge has no DNS, as in Docker) */
+  hasDns(networkId: string): boolean;
+  isInternal(networkId: string): boolean;
+}
+
+const norm = (name: string) => name.toLowerCase().replace(/\.$/, '');
+
+export class NameTable {
+  constructor(private readonly src: NameSource) {}
+
+  /** The networks (with DNS) of the container that owns `ip`. */
+  private clientNetworks(clientIp: string): Set<string> | undefined {
+    for (const r of this.src.records()) {
+      for (const ep of r.endpoints ?? []) {
+        if (ep.ipAddress === clientIp) {
+          return new Set((r.endpoints ?? []).map((e) => e.networkId).filter((n) => this.src.hasDns(n)));
+        }
+      }
+    }
+    return undefined;
+  }
+
+  private static namesOf(r: EndpointRecord, aliases: string[]): string[] {
+    return [r.name ?? '', r.containerId.slice(0, 12), ...aliases].filter(Boolean).map(norm);
+  }
+
+  lookup(name: string, clientIp: string): string[] | undefined {
+    const nets = this.clientNetworks(clientIp);
+    if (!nets || nets.size === 0) return undefined;
+    const want = norm(name);
+    const out: string[] = [];
+    for (const r of this.src.records()) {
+      for (const ep of r.endpoints ?? []) {
+        if (!nets.has(ep.networkId)) continue;
+        if (NameTable.namesOf(r, ep.aliases).includes(want) && !out.includes(ep.ipAddress)) out.push(ep.ipAddress);
+      }
+    }
+    return out.length ? out : undefined;
+  }
+
+  reverse(ip: string, clientIp: string): string | undefined {
+    const nets = this.clientNetworks(clientIp);
+    if (!nets) return undefined;
+    for (const r of this.src.records()) {
+      for (const ep of r.endpoints ?? []) {
+        if (ep.ipAddress === ip && nets.has(ep.networkId) && r.name) return `${r.name}.${ep.network}`;
+      }
+    }
+    return undefined;
+  }
+
+  /** Names that are not ours are forwarded to the host's resolvers unless all of the client's networks are internal. */
+  forwards(clientIp: string): boolean {
+    const nets = this.clientNetworks(clientIp);
+    if (!nets || nets.size === 0) return true;
+    return [...nets].some((n) => !this.src.isInternal(n));
+  }
+}
