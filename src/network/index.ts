@@ -221,7 +221,9 @@ export class NetworkManager {
   }
 
   private async startDns(net: BridgeNetwork): Promise<void> {
-    this.dns ??= new DnsServer({ resolver: this.names, upstreams: () => hostNameservers(), port: this.opts.dnsPort });
+    // no nameserver on the host: Google's public resolvers, the fallback Docker gives its containers too
+    const upstreams = () => { const ns = hostNameservers(); return ns.length ? ns : ['8.8.8.8', '8.8.4.4']; };
+    this.dns ??= new DnsServer({ resolver: this.names, upstreams, port: this.opts.dnsPort });
     await this.dns.addAddress(net.gateway).catch((e) => log.error('network: the embedded DNS could not listen', { network: net.name, address: net.gateway, err: errorMessage(e) }));
   }
 
