@@ -2,11 +2,11 @@
 // Prints medians and the berth/anchor ratio for: run --rm, exec, 50 detached starts, rm -f of 50,
 // daemon idle memory and memory per running container.
 import { spawn, ChildProcess } from 'child_process';
-import { mkdtempSync, rmSync, existsSync, readFileSync, writeFileSync, mkdirSync, cpSync } from 'fs';
+import { mkdtempSync, rmSync, existsSync, readFileSync, mkdirSync, cpSync } from 'fs';
 import * as path from 'path';
 import * as os from 'os';
-import { TestDaemon, runCmd, REPO, sleep } from '../test/helpers/daemon';
-import { DOCKER, Dockerd, must, report as printRow, sample, timed } from './lib';
+import { TestDaemon, runCmd, sleep } from '../test/helpers/daemon';
+import { Dockerd, must, pidsByName, report as printRow, sample, timed } from './lib';
 
 const REPS = parseInt(process.env.BENCH_REPS ?? '10', 10);
 
@@ -15,14 +15,6 @@ function rssKiB(pid: number): number {
 }
 function pssKiB(pid: number): number {
   try { return parseInt(/Pss:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))![1], 10); } catch { return rssKiB(pid); }
-}
-function pidsByName(name: string): number[] {
-  const out: number[] = [];
-  for (const p of require('fs').readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    try { if (readFileSync(`/proc/${p}/comm`, 'utf8').trim() === name) out.push(Number(p)); } catch { /* gone */ }
-  }
-  return out;
 }
 
 async function main() {
@@ -38,10 +30,7 @@ async function main() {
     await berth.start();
     await berth.loadBusybox();
     await dockerd.start();
-    const tar = await new Promise<Buffer>((resolve, reject) => require('child_process').execFile('bash', [path.join(REPO, 'scripts/busybox-image'), '--tar'], { encoding: 'buffer', maxBuffer: 64 << 20 }, (e: Error | null, out: Buffer) => (e ? reject(e) : resolve(out))));
-    const tarFile = path.join(dockerd.dir, 'busybox.tar');
-    writeFileSync(tarFile, tar);
-    await must(runCmd('sh', ['-c', `${DOCKER} import -c 'CMD ["sh"]' - busybox:latest < ${tarFile}`], { env: { DOCKER_HOST: `unix://${dockerd.sock}` } }), 'docker import');
+    await dockerd.loadBusybox();
 
     const bDocker = (args: string[]) => berth.docker(args);
     console.log(`# ${REPS} repetitions each, medians in ms (memory in MiB); load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
