@@ -12,7 +12,7 @@ import { Cidr, defaultCandidates, formatCidr, formatIp, hostAddresses, hostRange
 import { ForwardFilter, save as saveRules } from './iptables';
 import { PortInUse, PortTable, allocatePorts } from './ports';
 import {
-  addVeth, createBridgedNetns, createEmptyNetns, deleteLink, enslave, links, removeNetns, waitLinkGone, warmSpec,
+  addVeth, createBridgedNetns, replaceDefaultRoute, createEmptyNetns, deleteLink, enslave, links, removeNetns, waitLinkGone, warmSpec,
   writeSysctl,
 } from './netns';
 import { WarmPool } from './warm';
@@ -563,6 +563,13 @@ export class NetworkManager {
       const next: EndpointRecord = { ...rec, ports: i === 0 ? [] : rec.ports, endpoints: eps.filter((_, j) => j !== i) };
       if (i === 0) this.ports.removeOwner(containerId);
       await this.saveRecord(next);
+      // the primary network went away: the next one carries the default route, as Docker moves the gateway
+      const nextFirst = next.endpoints?.[0];
+      const nextNet = nextFirst ? this.nets.get(nextFirst.networkId) : undefined;
+      if (i === 0 && nextFirst && nextNet?.routesOut && rec.netnsPath) {
+        await replaceDefaultRoute(rec.netnsPath, nextFirst.gateway, nextFirst.ifname)
+          .catch((e) => log.warn('network: could not move the default route', { container: containerId, err: errorMessage(e) }));
+      }
       return this.toAttachment(next);
     });
   }

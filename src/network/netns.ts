@@ -76,6 +76,12 @@ function vethScript(c: VethConfig): string[] {
   ];
 }
 
+/** Points the namespace's default route at another interface (its primary network was disconnected). */
+export async function replaceDefaultRoute(file: string, gateway: string, dev: string): Promise<void> {
+  const nsenter = BUSYBOX ? [BUSYBOX, 'nsenter'] : ['nsenter'];
+  await run(nsenter[0], [...nsenter.slice(1), `--net=${file}`, IPROUTE2, 'route', 'replace', 'default', 'via', gateway, 'dev', dev]);
+}
+
 /** Adds one more veth (network connect) to an existing namespace and puts its host side on the bridge. */
 export async function addVeth(file: string, c: VethConfig): Promise<void> {
   const nsenter = BUSYBOX ? [BUSYBOX, 'nsenter'] : ['nsenter'];

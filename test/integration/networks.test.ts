@@ -137,6 +137,32 @@ test('networks are isolated from each other; --internal has no route out', async
   }
 });
 
+test('connect before start; disconnecting the primary network moves the default route; inspect shows both', async () => {
+  ok(await docker('network', 'create', 'first'), 'first');
+  ok(await docker('network', 'create', 'second'), 'second');
+  try {
+    ok(await docker('create', '--name', 'multi', '--network', 'first', 'busybox', 'sleep', '60'), 'create');
+    ok(await docker('network', 'connect', '--alias', 'm2', 'second', 'multi'), 'connect while created');
+    const nets = JSON.parse(ok(await docker('inspect', '-f', '{{json .NetworkSettings.Networks}}', 'multi'), 'inspect'));
+    assert.deepEqual(Object.keys(nets).sort(), ['first', 'second']);
+    assert.deepEqual(nets.second.Aliases, ['m2']);
+    ok(await docker('start', 'multi'), 'start');
+    const addrs = ok(await docker('exec', 'multi', 'ip', '-4', '-o', 'addr'), 'addrs');
+    assert.match(addrs, /eth0/);
+    assert.match(addrs, /eth1/);
+    const gw2 = ok(await docker('network', 'inspect', '-f', '{{(index .IPAM.Config 0).Gateway}}', 'second'), 'gw2');
+    const dup = await docker('network', 'connect', 'second', 'multi');
+    assert.match(dup.stderr, /endpoint with name multi already exists in network second/);
+    ok(await docker('network', 'disconnect', 'first', 'multi'), 'disconnect primary');
+    assert.match(ok(await docker('exec', 'multi', 'ip', 'route', 'show', 'default'), 'route'), new RegExp(`default via ${gw2.replace(/\./g, '\\.')} dev eth1`));
+    const notOn = await docker('network', 'disconnect', 'first', 'multi');
+    assert.match(notOn.stderr, /is not connected to network first/);
+  } finally {
+    await docker('rm', '-f', 'multi');
+    await docker('network', 'rm', 'first', 'second');
+  }
+});
+
 test('--network none has only lo; host sees the host; container: shares the namespace', async () => {
   const none = ok(await docker('run', '--rm', '--network', 'none', 'busybox', 'ip', '-o', 'link'), 'none');
   assert.deepEqual(none.split('\n').map((l) => l.split(': ')[1]), ['lo']);
