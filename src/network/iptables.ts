@@ -106,7 +106,9 @@ export class Firewall {
     const s = this.subnet;
     return [
       ...(this.opts.masquerade ? [`-A ${post} -s ${s} ! -o ${br} -j MASQUERADE`] : []),
-      `-A ${post} -o ${br} -m addrtype --src-type LOCAL -m conntrack --ctstate DNAT -j MASQUERADE`,
+      // only 127/8 needs it (a reply to 127.0.0.1 cannot leave the container); host addresses are routable
+      // back, and skipping NAT for them saves a source-port allocation per connection
+      `-A ${post} -s 127.0.0.0/8 -o ${br} -m conntrack --ctstate DNAT -j MASQUERADE`,
       `-A ${post} -s ${s} -o ${br} -m conntrack --ctstate DNAT -j MASQUERADE`,
     ];
   }

@@ -33,6 +33,8 @@ export class TestDaemon {
   readonly subnet: string;
   proc?: ChildProcess;
   log = '';
+  /** more daemon flags (e.g. -D for step timings in the log) */
+  extraArgs: string[] = [];
 
   constructor(name = 'itest') {
     const n = (process.pid % 200) + (counter++);
@@ -46,7 +48,7 @@ export class TestDaemon {
   }
 
   async start(): Promise<void> {
-    this.proc = spawn(process.execPath, [BERTH, 'daemon', '--data-root', this.dataRoot, '--exec-root', this.execRoot, '-H', this.host, '--bridge', this.bridge, '--bip', this.subnet], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.proc = spawn(process.execPath, [BERTH, 'daemon', '--data-root', this.dataRoot, '--exec-root', this.execRoot, '-H', this.host, '--bridge', this.bridge, '--bip', this.subnet, ...this.extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.proc.stderr!.on('data', (d) => { this.log += String(d); });
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
