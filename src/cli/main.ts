@@ -38,6 +38,7 @@ const mods: Record<string, () => Loader> = {
   system: () => require('./commands/system').command,
   registry: () => require('./commands/registry').command,
   du: () => require('./commands/disk-usage').command,
+  network: () => require('./commands/network').command,
 };
 
 interface Entry { name: string; short: string; mod: string; id?: string; aliases?: string[] }
@@ -65,6 +66,7 @@ const OTHERS: Entry[] = [
   { name: 'load', short: 'Load an image from a tar archive or STDIN', mod: 'image' },
   { name: 'logs', short: 'Fetch the logs of a container', mod: 'logs' },
   { name: 'pause', short: 'Pause all processes within one or more containers', mod: 'container' },
+  { name: 'port', short: 'List port mappings or a specific mapping for the container', mod: 'container' },
   { name: 'rename', short: 'Rename a container', mod: 'container' },
   { name: 'restart', short: 'Restart one or more containers', mod: 'container' },
   { name: 'rm', short: 'Remove one or more containers', mod: 'container' },
@@ -90,6 +92,7 @@ const GROUPS: Group[] = [
       { name: 'logs', short: 'Fetch the logs of a container', mod: 'logs' },
       { name: 'ls', short: 'List containers', mod: 'ps', aliases: ['ps', 'list'] },
       { name: 'pause', short: 'Pause all processes within one or more containers', mod: 'container' },
+      { name: 'port', short: 'List port mappings or a specific mapping for the container', mod: 'container' },
       { name: 'rename', short: 'Rename a container', mod: 'container' },
       { name: 'restart', short: 'Restart one or more containers', mod: 'container' },
       { name: 'rm', short: 'Remove one or more containers', mod: 'container', aliases: ['remove'] },
@@ -114,6 +117,17 @@ const GROUPS: Group[] = [
       { name: 'rm', short: 'Remove one or more images', mod: 'image', aliases: ['rmi', 'remove'] },
       { name: 'save', short: 'Save one or more images to a tar archive (streamed to STDOUT by default)', mod: 'image' },
       { name: 'tag', short: 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE', mod: 'image' },
+    ],
+  },
+  {
+    name: 'network', short: 'Manage networks', subs: [
+      { name: 'connect', short: 'Connect a container to a network', mod: 'network' },
+      { name: 'create', short: 'Create a network', mod: 'network' },
+      { name: 'disconnect', short: 'Disconnect a container from a network', mod: 'network' },
+      { name: 'inspect', short: 'Display detailed information on one or more networks', mod: 'network' },
+      { name: 'ls', short: 'List networks', mod: 'network', aliases: ['list'] },
+      { name: 'prune', short: 'Remove all unused networks', mod: 'network' },
+      { name: 'rm', short: 'Remove one or more networks', mod: 'network', aliases: ['remove'] },
     ],
   },
   {
@@ -228,7 +242,7 @@ async function dispatch(argv: string[]): Promise<number> {
       if (rest.length > 0) {
         const flag = rest[0];
         const msg = flag.startsWith('--') ? `unknown flag: ${flag.split('=')[0]}` : `unknown shorthand flag: '${flag[1]}' in ${flag}`;
-        throw new StatusError(125, `${msg}\n\nUsage:  ${BIN} ${found.group.name} COMMAND\n\nRun '${BIN} ${found.group.name} --help' for more information`);
+        throw new StatusError(125, `${msg}\n\nUsage:  ${BIN} ${found.group.name}\n\nRun '${BIN} ${found.group.name} --help' for more information`);
       }
       process.stderr.write(groupHelpText(found.group));
       return 0;

@@ -7,7 +7,7 @@ import type * as net from 'net';
 import type { Readable } from 'stream';
 import type {
   ContainerInspect, ContainerSummary, CreateResponse, DiskUsage, ExecInspect, ImageDeleteItem, ImageHistoryItem, ImagesPruneReport,
-  ImageSummary, JSONMessage, Query,
+  ImageSummary, JSONMessage, NetworkCreateResponse, NetworkSummary, NetworksPruneReport, Query,
   TopResponse, VersionResponse, WaitResponse,
 } from './types';
 
@@ -347,7 +347,16 @@ export class Client {
   imageHistory(ref: string): Promise<ImageHistoryItem[]> { return this.json('GET', `/images/${encodeImageRef(ref)}/history`); }
   imagesPrune(filters?: string): Promise<ImagesPruneReport> { return this.json('POST', '/images/prune', { query: { filters } }); }
   diskUsage(types?: string[]): Promise<DiskUsage> { return this.json('GET', '/system/df', { query: { type: types?.length ? types : undefined } }); }
-  networkInspectRaw(ref: string): Promise<string> { return this.text('GET', `/networks/${encodeURIComponent(ref)}`); }
+  networkInspectRaw(ref: string, verbose = false): Promise<string> {
+    return this.text('GET', `/networks/${encodeURIComponent(ref)}`, { query: { verbose: verbose ? 'true' : undefined } });
+  }
+  networkInspect(ref: string): Promise<NetworkSummary> { return this.json('GET', `/networks/${encodeURIComponent(ref)}`); }
+  networkList(filters?: string): Promise<NetworkSummary[]> { return this.json('GET', '/networks', { query: { filters } }); }
+  networkCreate(body: object): Promise<NetworkCreateResponse> { return this.json('POST', '/networks/create', { body }); }
+  networkRemove(ref: string): Promise<number> { return this.call('DELETE', `/networks/${encodeURIComponent(ref)}`); }
+  networkConnect(ref: string, body: object): Promise<number> { return this.call('POST', `/networks/${encodeURIComponent(ref)}/connect`, { body }); }
+  networkDisconnect(ref: string, body: object): Promise<number> { return this.call('POST', `/networks/${encodeURIComponent(ref)}/disconnect`, { body }); }
+  networksPrune(filters?: string): Promise<NetworksPruneReport> { return this.json('POST', '/networks/prune', { query: { filters } }); }
   volumeInspectRaw(ref: string): Promise<string> { return this.text('GET', `/volumes/${encodeURIComponent(ref)}`); }
   events(q: Query): Promise<http.IncomingMessage> { return this.request('GET', '/events', { query: q }); }
 }

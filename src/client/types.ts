@@ -77,6 +77,21 @@ export interface ImageHistoryItem { Id: string; Created: number; CreatedBy: stri
 
 export interface ImagesPruneReport { ImagesDeleted: ImageDeleteItem[] | null; SpaceReclaimed: number }
 
+/** GET /networks entries (network.Summary); inspect keeps the daemon's raw JSON instead. */
+export interface NetworkSummary {
+  Name?: string; Id?: string; Created?: string; Scope?: string; Driver?: string;
+  EnableIPv4?: boolean; EnableIPv6?: boolean; Internal?: boolean; Attachable?: boolean; Ingress?: boolean;
+  ConfigOnly?: boolean; Labels?: Record<string, string> | null; Options?: Record<string, string> | null;
+  [k: string]: unknown;
+}
+
+export interface NetworkCreateResponse { Id: string; Warning?: string }
+
+export interface NetworksPruneReport { NetworksDeleted?: string[] | null }
+
+/** A host binding of a container port (NetworkSettings.Ports values). */
+export interface HostPortBinding { HostIp?: string; HostPort?: string }
+
 export interface VolumeSummary { Name: string; UsageData?: { Size: number; RefCount: number } | null; [k: string]: unknown }
 
 export interface BuildCacheRecord { ID: string; Type?: string; Size: number; InUse?: boolean; Shared?: boolean; CreatedAt?: string; LastUsedAt?: string | null; UsageCount?: number }

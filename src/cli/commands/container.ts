@@ -1,11 +1,13 @@
 // Container lifecycle commands that take one or more ids: stop, kill, rm, restart, pause, unpause, wait,
-// plus rename and top. Like docker: requests run in parallel, names print in argument order, and every
+// plus rename, top and port. Like docker: requests run in parallel, names print in argument order, and every
 // failure is reported on stderr at the end with exit status 1.
 import { CommandSpec, FlagTuple, StatusError, flagDefs } from '../command';
 import type { Cmd, Ctx } from '../main';
 import type { Parsed } from '../command';
 import { ApiError } from '../../client';
+import type { HostPortBinding } from '../../client';
 import { tabulate } from '../format/tabwriter';
+import { naturalCompare } from './util';
 
 const alias = (name: string, extra = '') => `berth container ${name}${extra}, berth ${name}`;
 
@@ -160,6 +162,41 @@ export function command(id: string): Cmd {
           return 0;
         },
       };
+    case 'port':
+      return {
+        spec: spec(id, 'port', 'CONTAINER [PRIVATE_PORT[/PROTO]]', 'List port mappings or a specific mapping for the container', [], { range: [1, 2] }),
+        run: (ctx, p) => runPort(ctx, p.args[0], p.args[1]),
+      };
   }
   throw new Error(`unknown command ${id}`);
+}
+
+/** net.JoinHostPort: IPv6 hosts get brackets. */
+const joinHostPort = (host: string, port: string) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
+
+/**
+ * `port`: the container's published ports from inspect, "80/tcp -> 0.0.0.0:8080" lines in natural order,
+ * or for one PRIVATE_PORT[/PROTO] (tcp by default) just its host addresses.
+ */
+async function runPort(ctx: Ctx, container: string, want?: string): Promise<number> {
+  const c = await ctx.client().containerInspect(container);
+  const ports = ((c.NetworkSettings as { Ports?: Record<string, HostPortBinding[] | null> } | undefined)?.Ports) ?? {};
+  const lines: string[] = [];
+  if (want !== undefined && want !== '') {
+    const slash = want.indexOf('/');
+    const port = slash < 0 ? want : want.slice(0, slash);
+    const proto = (slash < 0 ? '' : want.slice(slash + 1)) || 'tcp';
+    if (!/^\d+$/.test(port)) throw new StatusError(1, `Error: invalid port (${port}): strconv.ParseUint: parsing ${JSON.stringify(port)}: invalid syntax`);
+    if (Number(port) > 65535) throw new StatusError(1, `Error: invalid port (${port}): strconv.ParseUint: parsing ${JSON.stringify(port)}: value out of range`);
+    const bindings = ports[`${port}/${proto}`];
+    if (!bindings || bindings.length === 0) throw new StatusError(1, `Error: No public port '${want}' published for ${container}`);
+    for (const b of bindings) lines.push(joinHostPort(b.HostIp ?? '', b.HostPort ?? ''));
+  } else {
+    for (const [from, bindings] of Object.entries(ports)) {
+      for (const b of bindings ?? []) lines.push(`${from} -> ${joinHostPort(b.HostIp ?? '', b.HostPort ?? '')}`);
+    }
+  }
+  lines.sort(naturalCompare);
+  if (lines.length) ctx.out(lines.join('\n') + '\n');
+  return 0;
 }

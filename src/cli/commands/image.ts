@@ -3,7 +3,7 @@ import { CommandSpec, StatusError, flagDefs, Parsed, BIN } from '../command';
 import type { Cmd, Ctx } from '../main';
 import { ApiError } from '../../client';
 import { imageFormat, imageHeaders, imageRows, writeFormatted, FormatError } from '../format/formatter';
-import { filtersJson } from './util';
+import { confirm, filtersJson } from './util';
 import { FORMAT_HELP } from './ps';
 import { parseAnyReference, parseNormalizedNamed, ReferenceError } from './reference';
 
@@ -392,24 +392,4 @@ function pruneCommand(id: string): Cmd {
       return 0;
     },
   };
-}
-
-/** command.PromptForConfirmation: "<message> [y/N] ", then one line of stdin; only y/Y confirms. */
-export async function confirm(ctx: Ctx, message: string): Promise<boolean> {
-  ctx.out(`${message} [y/N] `);
-  const line = await new Promise<string>((resolve) => {
-    let buf = '';
-    const stdin = process.stdin;
-    const done = () => { stdin.off('data', onData); stdin.off('end', done); stdin.off('error', done); stdin.pause(); resolve(buf); };
-    const onData = (c: Buffer) => {
-      buf += c.toString('utf8');
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) { buf = buf.slice(0, nl); done(); }
-    };
-    stdin.on('data', onData);
-    stdin.once('end', done);
-    stdin.once('error', done);
-    stdin.resume();
-  });
-  return line.trim().toLowerCase() === 'y';
 }

@@ -7,7 +7,7 @@ import { tabulate } from '../format/tabwriter';
 import { bytesSize } from '../format/units';
 import { indentJson, compactJson, goJson } from '../format/json';
 
-const INSPECT_FORMAT_HELP = `Format output using a custom template:
+export const INSPECT_FORMAT_HELP = `Format output using a custom template:
 'json':             Print in JSON format
 'TEMPLATE':         Print output using the given Go template.
 Refer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates`;
@@ -354,7 +354,7 @@ function prettyServerInfo(ctx: Ctx, i: Record<string, any>): string {
 
 const ALL_TYPES = ['config', 'container', 'image', 'network', 'node', 'plugin', 'secret', 'service', 'task', 'volume'];
 
-type Getter = (ref: string) => Promise<string>;
+export type Getter = (ref: string) => Promise<string>;
 
 function getters(ctx: Ctx, size: boolean): Record<string, Getter> {
   const c = ctx.client();
@@ -374,7 +374,7 @@ function getters(ctx: Ctx, size: boolean): Record<string, Getter> {
 }
 
 /** inspect.Inspect: raw JSON re-indented, compact with `json`, or one template line per element. */
-async function inspectRefs(ctx: Ctx, refs: string[], format: string, get: Getter): Promise<number> {
+export async function inspectRefs(ctx: Ctx, refs: string[], format: string, get: Getter): Promise<number> {
   let tmpl: Template | undefined;
   if (format !== '' && format !== 'json') {
     try {

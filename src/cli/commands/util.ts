@@ -92,3 +92,62 @@ export function bounded<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
   const t = new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), ms); });
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
+
+/** command.PromptForConfirmation: "<message> [y/N] ", then one line of stdin; only y/Y confirms. */
+export async function confirm(ctx: { out(s: string): void }, message: string): Promise<boolean> {
+  ctx.out(`${message} [y/N] `);
+  const line = await new Promise<string>((resolve) => {
+    let buf = '';
+    const stdin = process.stdin;
+    const done = () => { stdin.off('data', onData); stdin.off('end', done); stdin.off('error', done); stdin.pause(); resolve(buf); };
+    const onData = (c: Buffer) => {
+      buf += c.toString('utf8');
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) { buf = buf.slice(0, nl); done(); }
+    };
+    stdin.on('data', onData);
+    stdin.once('end', done);
+    stdin.once('error', done);
+    stdin.resume();
+  });
+  return line.trim().toLowerCase() === 'y';
+}
+
+/**
+ * Natural order as docker sorts names and port lines (sortorder.NaturalLess): bytes compare as bytes,
+ * except that runs of digits compare by numeric value, a digit sorts before any other byte, and for
+ * equal values the run with fewer leading zeros comes first. Returns <0, 0 or >0 for Array.sort.
+ */
+export function naturalCompare(a: string, b: string): number {
+  const x = Buffer.from(a, 'utf8');
+  const y = Buffer.from(b, 'utf8');
+  const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
+  let i = 0;
+  let j = 0;
+  while (i < x.length && j < y.length) {
+    const dx = isDigit(x[i]);
+    const dy = isDigit(y[j]);
+    if (dx !== dy) return dx ? -1 : 1;
+    if (!dx) {
+      if (x[i] !== y[j]) return x[i] - y[j];
+      i++;
+      j++;
+      continue;
+    }
+    // Both sides start a number: skip leading zeros, then a longer run of significant digits is larger;
+    // equal lengths compare digit by digit.
+    const zi = i;
+    const zj = j;
+    while (i < x.length && x[i] === 0x30) i++;
+    while (j < y.length && y[j] === 0x30) j++;
+    const si = i;
+    const sj = j;
+    while (i < x.length && isDigit(x[i])) i++;
+    while (j < y.length && isDigit(y[j])) j++;
+    if (i - si !== j - sj) return (i - si) - (j - sj);
+    const c = Buffer.compare(x.subarray(si, i), y.subarray(sj, j));
+    if (c !== 0) return c;
+    if (si - zi !== sj - zj) return (si - zi) - (sj - zj);
+  }
+  return x.length - y.length;
+}

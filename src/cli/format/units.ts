@@ -211,3 +211,23 @@ export function getTimestamp(value: string, nowMs: number = Date.now()): string 
   if (!/^\d+(\.\d+)?$/.test(value)) throw new Error(`failed to parse value as time or duration: ${quote(value)}`);
   return value;
 }
+
+/**
+ * time.Time.String() of a timestamp the API sent as RFC 3339 (network Created): Go keeps the wall clock
+ * and offset it parsed; "Z" is UTC, an offset that is the local one at that instant takes the local zone's
+ * name, any other offset has no name and prints as "+0200 +0200". Missing means Go's zero time.
+ */
+export function goTimeStringRfc3339(s: string | undefined): string {
+  if (!s) return '0001-01-01 00:00:00 +0000 UTC';
+  const m = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})$/.exec(s);
+  if (!m) return s;
+  const frac = (m[7] ?? '').slice(0, 9).replace(/0+$/, '');
+  let zone = '+0000 UTC';
+  if (!/^[Zz]$/.test(m[8])) {
+    const off = (m[8][0] === '-' ? -1 : 1) * (parseInt(m[8].slice(1, 3), 10) * 60 + parseInt(m[8].slice(4, 6), 10));
+    const d = new Date(Date.parse(s));
+    const num = offsetString(off, false);
+    zone = !isNaN(d.getTime()) && -d.getTimezoneOffset() === off ? `${num} ${zoneName(d)}` : `${num} ${num}`;
+  }
+  return `${m[1]}-${m[2]}-${m[3]} ${m[4]}:${m[5]}:${m[6]}${frac ? '.' + frac : ''} ${zone}`;
+}
