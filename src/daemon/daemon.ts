@@ -9,6 +9,7 @@ import { ContainerEngine } from '../engine/containers/engine';
 import { ExecEngine } from '../engine/exec/exec';
 import { ImageStore } from '../storage/images';
 import { NetworkManager } from '../network';
+import { HealthMonitor } from '../engine/containers/health';
 import { chooseRuntime, findRuntime, RuntimeInfo } from '../runtime/runtime';
 import { Router } from '../api/router';
 import { createApiServer, listenUnix } from '../api/server';
@@ -32,6 +33,7 @@ export class Daemon {
   events = new EventBus();
   images!: ImageStore;
   network!: NetworkManager;
+  health?: HealthMonitor;
   containers!: ContainerEngine;
   execs!: ExecEngine;
   runtime!: RuntimeInfo;
@@ -67,7 +69,12 @@ export class Daemon {
     this.events.on('event', (ev: { Type: string; Action: string; Actor: { ID: string } }) => {
       if (ev.Type === 'container' && (ev.Action === 'die' || ev.Action === 'destroy')) this.execs.forgetContainer(ev.Actor.ID);
     });
+    this.health = new HealthMonitor({
+      execs: this.execs, events: this.events, get: (id) => this.containers.store.tryGet(id), save: (rec) => this.containers.store.save(rec),
+    });
     await this.containers.recover();
+    // containers that kept running across a daemon restart keep being probed (their health state is kept)
+    for (const rec of this.containers.store.all()) if (rec.State.Status === 'running') this.health.watch(rec.Id, false);
 
     const router = new Router();
     systemRoutes(router, this);
@@ -110,6 +117,7 @@ export class Daemon {
       s.closeAllConnections?.();
     }
     this.containers?.detachAll();
+    this.health?.close();
     await this.network?.close().catch(() => undefined);
     await Promise.all(this.sockets.map((p) => fs.rm(p, { force: true }).catch(() => undefined)));
     await releaseLock(`${this.options.dataRoot}/berth.pid`).catch((e) => log.warn('releasing lock failed', { error: errorMessage(e) }));

@@ -40,6 +40,7 @@ function matchesFilters(d: Daemon, rec: ContainerRecord, f: Record<string, strin
         return img ? img.id === rec.Image : rec.ImageRef === v;
       })) return false; break;
       case 'exited': if (!(rec.State.Status === 'exited' && any((v) => Number(v) === rec.State.ExitCode))) return false; break;
+      case 'health': if (!any((v) => v === (rec.State.Health?.Status ?? 'none'))) return false; break;
       case 'network': if (!any((v) => v === rec.HostConfig.NetworkMode || (rec.Networks ?? []).some((n) => n.network === v))) return false; break;
       case 'before': case 'since': {
         const other = d.containers.store.tryGet(values[0]);

@@ -2,12 +2,13 @@
 // merging exactly as Docker does: Env is image env overridden by key; an Entrypoint given on the command
 // line resets the image's Cmd; Cmd given replaces the image's Cmd; WorkingDir/User/StopSignal fall back to the image's.
 import { invalidParameter } from '../../common/errors';
-import type { ContainerConfig, HostConfig } from './types';
+import type { ContainerConfig, HealthConfig, HostConfig } from './types';
+import { mergeHealthcheck } from './health';
 
 export interface ImageDefaults {
   Env?: string[] | null; Cmd?: string[] | null; Entrypoint?: string[] | null; WorkingDir?: string; User?: string;
   Labels?: Record<string, string> | null; ExposedPorts?: Record<string, object> | null; Volumes?: Record<string, object> | null;
-  StopSignal?: string; OnBuild?: string[] | null;
+  StopSignal?: string; OnBuild?: string[] | null; Healthcheck?: HealthConfig;
 }
 
 export interface CreateBody extends Partial<Omit<ContainerConfig, 'Cmd' | 'Entrypoint' | 'Env'>> {
@@ -72,7 +73,13 @@ export function mergeConfig(body: CreateBody, image: ImageDefaults, imageRef: st
     Labels: { ...(image.Labels ?? {}), ...(body.Labels ?? {}) },
     ...(body.StopSignal || image.StopSignal ? { StopSignal: body.StopSignal || image.StopSignal } : {}),
     ...(body.StopTimeout !== undefined && body.StopTimeout !== null ? { StopTimeout: body.StopTimeout } : {}),
+    ...healthOf(body.Healthcheck, image.Healthcheck),
   };
+}
+
+function healthOf(container: HealthConfig | undefined, image: HealthConfig | undefined): { Healthcheck?: HealthConfig } {
+  const hc = mergeHealthcheck(container, image);
+  return hc ? { Healthcheck: hc } : {};
 }
 
 export function defaultHostConfig(h: Partial<HostConfig> = {}): HostConfig {

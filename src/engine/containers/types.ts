@@ -1,6 +1,7 @@
 // The container record the engine keeps and persists (config.v2.json), in Docker's own field names
 // where the API exposes them, so inspect is a projection rather than a translation.
 import type { Attachment, EndpointRequest } from '../../network';
+import type { HealthConfig } from '../../storage/image-config';
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
@@ -12,6 +13,16 @@ export interface ContainerState {
   OOMKilled: boolean;
   StartedAt: string;
   FinishedAt: string;
+  /** only for containers with a healthcheck */
+  Health?: HealthState;
+}
+
+export type { HealthConfig } from '../../storage/image-config';
+
+export interface HealthState {
+  Status: 'starting' | 'healthy' | 'unhealthy';
+  FailingStreak: number;
+  Log: Array<{ Start: string; End: string; ExitCode: number; Output: string }>;
 }
 
 /** The Config part of a create request (Docker's ContainerConfig), after merging the image's defaults. */
@@ -36,6 +47,7 @@ export interface ContainerConfig {
   Labels: Record<string, string>;
   StopSignal?: string;
   StopTimeout?: number;
+  Healthcheck?: HealthConfig;
 }
 
 export interface PortBindingSpec { HostIp?: string; HostPort?: string }

@@ -3,6 +3,7 @@
 import type { ContainerRecord } from './types';
 import type { ContainerPaths } from './paths';
 import type { NetworkManager } from '../../network';
+import { healthSuffix } from './health';
 
 export function humanDuration(seconds: number): string {
   const whole = Math.floor(seconds);
@@ -27,7 +28,7 @@ const since = (iso: string) => Math.max(0, (Date.now() - Date.parse(iso)) / 1000
 export function statusText(rec: ContainerRecord): string {
   const s = rec.State;
   switch (s.Status) {
-    case 'running': return `Up ${humanDuration(since(s.StartedAt))}`;
+    case 'running': return `Up ${humanDuration(since(s.StartedAt))}${healthSuffix(s.Health)}`;
     case 'paused': return `Up ${humanDuration(since(s.StartedAt))} (Paused)`;
     case 'restarting': return `Restarting (${s.ExitCode}) ${humanDuration(since(s.FinishedAt))} ago`;
     case 'removing': return 'Removal In Progress';
@@ -102,6 +103,7 @@ export function inspectView(rec: ContainerRecord, paths: ContainerPaths, network
       Status: s.Status, Running: running, Paused: s.Status === 'paused', Restarting: s.Status === 'restarting',
       OOMKilled: s.OOMKilled, Dead: s.Status === 'dead', Pid: s.Pid, ExitCode: s.ExitCode, Error: s.Error,
       StartedAt: s.StartedAt, FinishedAt: s.FinishedAt,
+      ...(s.Health ? { Health: s.Health } : {}),
     },
     Image: rec.Image,
     ResolvConfPath: paths.resolvConf(rec.Id),

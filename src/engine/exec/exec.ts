@@ -139,6 +139,20 @@ export class ExecEngine {
     ex.finish();
   }
 
+  /** Kills a running exec (a healthcheck probe past its timeout). */
+  kill(id: string): void {
+    const ex = this.execs.get(id);
+    if (ex?.running && ex.pid > 0) {
+      try { process.kill(ex.pid, 'SIGKILL'); } catch { /* already gone */ }
+    }
+  }
+
+  /** Drops a finished exec (healthcheck probes would otherwise pile up for as long as the container runs). */
+  forget(id: string): void {
+    const ex = this.execs.get(id);
+    if (ex && !ex.running) this.execs.delete(id);
+  }
+
   async resize(id: string, rows: number, cols: number): Promise<void> {
     const ex = this.get(id);
     if (!ex.shim || !ex.running) throw conflict(`Exec ${id} is not running`);
