@@ -65,7 +65,7 @@ export function containerRoutes(r: Router, d: Daemon): void {
     const limit = intParam(ctx.query, 'limit') ?? -1;
     const filters = parseFilters(ctx.query);
     let list = c.store.all()
-      .filter((rec) => all || limit > 0 || rec.State.Status === 'running' || rec.State.Status === 'paused' || filters.status?.length)
+      .filter((rec) => all || limit > 0 || rec.State.Status === 'running' || rec.State.Status === 'paused' || rec.State.Status === 'restarting' || filters.status?.length)
       .filter((rec) => matchesFilters(d, rec, filters))
       .sort((a, b) => Date.parse(b.Created) - Date.parse(a.Created));
     if (limit > 0) list = list.slice(0, limit);

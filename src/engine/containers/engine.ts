@@ -184,7 +184,7 @@ export class ContainerEngine {
   /** A start by a restart policy: decided under the container's lock, so a stop or rm that came first wins. */
   private restartByPolicy(rec: ContainerRecord): Promise<void> {
     return this.serialize(rec.Id, async () => {
-      if (!this.store.tryGet(rec.Id) || rec.StoppedByUser || rec.State.Status !== 'exited') return;
+      if (!this.store.tryGet(rec.Id) || rec.StoppedByUser || (rec.State.Status !== 'exited' && rec.State.Status !== 'restarting')) return;
       rec.RestartCount++;
       await this.startLocked(rec);
     });
@@ -458,6 +458,9 @@ export class ContainerEngine {
     if (rec.StoppedByUser || !policy || policy.Name === 'no' || policy.Name === '') return;
     if (policy.Name === 'on-failure' && (rec.State.ExitCode === 0 || (policy.MaximumRetryCount > 0 && rec.RestartCount >= policy.MaximumRetryCount))) return;
     const delay = Math.min(100 * 2 ** Math.min(rec.RestartCount, 10), 60_000);
+    // shown as "Restarting (code) … ago" until the policy's start, as Docker does during the back-off
+    rec.State.Status = 'restarting';
+    void this.store.save(rec).catch((e) => log.warn('saving restarting state failed', { id: rec.Id, error: errorMessage(e) }));
     setTimeout(() => {
       this.restartByPolicy(rec).catch((e) => log.warn('restart failed', { id: rec.Id, error: errorMessage(e) }));
     }, delay).unref();
@@ -482,6 +485,13 @@ export class ContainerEngine {
     const rec = this.store.get(ref);
     // Set first: it also cancels a restart that a restart policy has pending for an exited container.
     rec.StoppedByUser = true;
+    if (rec.State.Status === 'restarting') {
+      // stopping a container in its restart back-off cancels the restart
+      rec.State.Status = 'exited';
+      await this.store.save(rec);
+      this.event(rec, 'stop');
+      return;
+    }
     if (!this.isRunning(rec)) {
       await this.store.save(rec);
       throw notModified();
@@ -584,6 +594,11 @@ export class ContainerEngine {
 
   private async removeLocked(rec: ContainerRecord, opts: { force?: boolean }): Promise<void> {
     if (!this.store.tryGet(rec.Id)) return;
+    if (rec.State.Status === 'restarting') {
+      if (!opts.force) throw conflict('You cannot remove a restarting container. Stop the container before attempting removal or force remove');
+      rec.StoppedByUser = true;
+      rec.State.Status = 'exited';
+    }
     if (this.isRunning(rec)) {
       if (!opts.force) {
         const what = rec.State.Status === 'paused' ? 'container is paused' : 'container is running';
@@ -747,6 +762,8 @@ export class ContainerEngine {
     await this.store.load();
     const alive = new Map<string, Attachment>();
     await Promise.all(this.store.all().map(async (rec) => {
+      // the daemon went down during a restart back-off: the container is simply exited (policies below apply)
+      if (rec.State.Status === 'restarting') rec.State.Status = 'exited';
       if (rec.State.Status === 'created' || rec.State.Status === 'exited') {
         await this.rollBackInterruptedStart(rec);
         return;

@@ -1,0 +1,87 @@
+// Restart policies and --init with real containers, driven by the real docker CLI: on-failure:N restarts exactly N
+// times, "restarting" shows during the back-off and stop cancels it, always/unless-stopped come back after a
+// daemon restart (unless the user stopped them), and --init reaps zombies and forwards signals.
+import { test, before, after } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { TestDaemon, RunResult, waitFor, sleep } from '../helpers/daemon';
+
+const d = new TestDaemon('restart');
+before(async () => { await d.start(); await d.loadBusybox(); });
+after(async () => { await d.stop(); });
+
+const ok = (r: RunResult, what: string) => { assert.equal(r.code, 0, `${what}: ${r.stderr}${r.stdout}`); return r.stdout.trim(); };
+const inspect = async (name: string, fmt: string) => ok(await d.docker(['inspect', '-f', fmt, name]), `inspect ${fmt}`);
+
+test('on-failure:3 restarts exactly three times, then stays exited; success is not restarted', async () => {
+  ok(await d.docker(['run', '-d', '--name', 'of3', '--restart', 'on-failure:3', 'busybox', 'sh', '-c', 'exit 3']), 'run');
+  ok(await d.docker(['run', '-d', '--name', 'of0', '--restart', 'on-failure', 'busybox', 'true']), 'run ok');
+  try {
+    // back-off 100, 200, 400 ms: three restarts well within 10 s
+    await waitFor(async () => (await inspect('of3', '{{.RestartCount}} {{.State.Status}}')) === '3 exited', 15_000, 'three restarts');
+    await sleep(1500); // no fourth
+    assert.equal(await inspect('of3', '{{.RestartCount}} {{.State.Status}} {{.State.ExitCode}}'), '3 exited 3');
+    assert.equal(await inspect('of0', '{{.RestartCount}} {{.State.Status}}'), '0 exited');
+  } finally {
+    await d.docker(['rm', '-f', 'of3', 'of0']);
+  }
+});
+
+test('always: "restarting" during the back-off, stop cancels it; rm needs -f', async () => {
+  ok(await d.docker(['run', '-d', '--name', 'alw', '--restart', 'always', 'busybox', 'sh', '-c', 'exit 1']), 'run');
+  try {
+    // after five restarts (100+200+400+800+1600 ms) the next back-off is 3.2 s: long enough to look at it
+    // (the 5th run must have ended: during a policy's start the status is still "restarting")
+    await waitFor(async () => {
+      const [st, n, started, finished] = (await inspect('alw', '{{.State.Status}} {{.RestartCount}} {{.State.StartedAt}} {{.State.FinishedAt}}')).split(' ');
+      return st === 'restarting' && n === '5' && Date.parse(finished) >= Date.parse(started);
+    }, 20_000, 'restarting');
+    assert.match(ok(await d.docker(['ps', '--filter', 'name=alw', '--format', '{{.Status}}']), 'ps'), /^Restarting \(1\) /);
+    const rm = await d.docker(['rm', 'alw']);
+    assert.notEqual(rm.code, 0);
+    assert.match(rm.stderr, /You cannot remove a restarting container/);
+    ok(await d.docker(['stop', 'alw']), 'stop');
+    const count = await inspect('alw', '{{.RestartCount}}');
+    await sleep(2000);
+    assert.equal(await inspect('alw', '{{.State.Status}} {{.RestartCount}}'), `exited ${count}`);
+  } finally {
+    await d.docker(['rm', '-f', 'alw']);
+  }
+});
+
+test('always and unless-stopped come back after a daemon restart; a user-stopped unless-stopped does not', async () => {
+  ok(await d.docker(['run', '-d', '--name', 'back1', '--restart', 'always', 'busybox', 'sleep', '300']), 'always');
+  ok(await d.docker(['run', '-d', '--name', 'back2', '--restart', 'unless-stopped', 'busybox', 'sleep', '300']), 'unless-stopped');
+  ok(await d.docker(['run', '-d', '--name', 'back3', '--restart', 'unless-stopped', 'busybox', 'sleep', '300']), 'unless-stopped, stopped');
+  ok(await d.docker(['stop', '-t', '0', 'back3']), 'stop back3');
+  try {
+    const pids = [await inspect('back1', '{{.State.Pid}}'), await inspect('back2', '{{.State.Pid}}')];
+    // the daemon dies, and so do the containers (as on a reboot): the restart brings the policies' ones back
+    await d.kill();
+    for (const p of pids) process.kill(Number(p), 'SIGKILL');
+    await sleep(300);
+    await d.start();
+    await waitFor(async () => (await inspect('back1', '{{.State.Status}}')) === 'running', 15_000, 'always back');
+    await waitFor(async () => (await inspect('back2', '{{.State.Status}}')) === 'running', 15_000, 'unless-stopped back');
+    assert.equal(await inspect('back3', '{{.State.Status}}'), 'exited');
+    assert.notEqual(await inspect('back1', '{{.State.Pid}}'), pids[0]);
+  } finally {
+    await d.docker(['rm', '-f', 'back1', 'back2', 'back3']);
+  }
+});
+
+test('--init: PID 1 is the init, zombies are reaped, signals reach the process', async () => {
+  // sh makes an orphan that exits at once: without an init it would stay a zombie under PID 1
+  ok(await d.docker(['run', '-d', '--name', 'ini', '--init', 'busybox', 'sh', '-c', '(sleep 0.1 &) ; trap "echo got-term; exit 7" TERM; while :; do sleep 0.1; done']), 'run --init');
+  try {
+    const comm = ok(await d.docker(['exec', 'ini', 'cat', '/proc/1/comm']), 'comm');
+    assert.match(comm, /^(tini|docker-init|init)/);
+    await sleep(500);
+    const zombies = ok(await d.docker(['exec', 'ini', 'sh', '-c', 'grep -l "^State:.*Z" /proc/[0-9]*/status 2>/dev/null | wc -l']), 'zombies');
+    assert.equal(zombies, '0');
+    ok(await d.docker(['stop', '-t', '5', 'ini']), 'stop');
+    assert.equal(await inspect('ini', '{{.State.ExitCode}}'), '7');
+    assert.match(ok(await d.docker(['logs', 'ini']), 'logs'), /got-term/);
+  } finally {
+    await d.docker(['rm', '-f', 'ini']);
+  }
+});
