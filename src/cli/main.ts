@@ -38,6 +38,8 @@ const mods: Record<string, () => Loader> = {
   system: () => require('./commands/system').command,
   registry: () => require('./commands/registry').command,
   du: () => require('./commands/disk-usage').command,
+  prune: () => require('./commands/prune').command,
+  events: () => require('./commands/events').command,
   network: () => require('./commands/network').command,
 };
 
@@ -59,6 +61,7 @@ const COMMON: Entry[] = [
 const OTHERS: Entry[] = [
   { name: 'attach', short: 'Attach local standard input, output, and error streams to a running container', mod: 'stream' },
   { name: 'create', short: 'Create a new container', mod: 'run' },
+  { name: 'events', short: 'Get real time events from the server', mod: 'events' },
   { name: 'history', short: 'Show the history of an image', mod: 'image' },
   { name: 'import', short: 'Import the contents from a tarball to create a filesystem image', mod: 'image' },
   { name: 'inspect', short: 'Return low-level information on berth objects', mod: 'system' },
@@ -93,6 +96,7 @@ const GROUPS: Group[] = [
       { name: 'ls', short: 'List containers', mod: 'ps', aliases: ['ps', 'list'] },
       { name: 'pause', short: 'Pause all processes within one or more containers', mod: 'container' },
       { name: 'port', short: 'List port mappings or a specific mapping for the container', mod: 'container' },
+      { name: 'prune', short: 'Remove all stopped containers', mod: 'prune' },
       { name: 'rename', short: 'Rename a container', mod: 'container' },
       { name: 'restart', short: 'Restart one or more containers', mod: 'container' },
       { name: 'rm', short: 'Remove one or more containers', mod: 'container', aliases: ['remove'] },
@@ -138,7 +142,9 @@ const GROUPS: Group[] = [
   {
     name: 'system', short: 'Manage berth', subs: [
       { name: 'df', short: 'Show berth disk usage', mod: 'du' },
+      { name: 'events', short: 'Get real time events from the server', mod: 'events' },
       { name: 'info', short: 'Display system-wide information', mod: 'system' },
+      { name: 'prune', short: 'Remove unused data', mod: 'prune' },
     ],
   },
 ];

@@ -8,6 +8,8 @@ import { readLogs } from '../../engine/containers/logfile';
 import { frame } from '../../engine/containers/attach';
 import { top } from '../../engine/containers/top';
 import type { ContainerRecord } from '../../engine/containers/types';
+import { matchKVList, parseTimestamp, validateFilters } from '../../storage/image-filters';
+import { dirSize } from '../../common/dir-size';
 
 const streamType = (tty: boolean, apiVersion: string) =>
   !tty && compareVersions(apiVersion, '1.42') >= 0 ? 'application/vnd.docker.multiplexed-stream' : 'application/vnd.docker.raw-stream';
@@ -58,6 +60,28 @@ function matchesFilters(d: Daemon, rec: ContainerRecord, f: Record<string, strin
 export function containerRoutes(r: Router, d: Daemon): void {
   const c = d.containers;
 
+  r.add('POST', '/containers/prune', async (ctx) => {
+    const f = parseFilters(ctx.query);
+    validateFilters(f, ['until', 'label', 'label!']);
+    if ((f.until?.length ?? 0) > 1) throw invalidParameter('more than one until filter specified');
+    const until = f.until?.length ? parseTimestamp(f.until[0]) : undefined;
+    const deleted: string[] = [];
+    let reclaimed = 0;
+    for (const rec of c.store.all()) {
+      if (!['exited', 'created', 'dead'].includes(rec.State.Status)) continue;
+      if (until !== undefined && Date.parse(rec.Created) >= until) continue;
+      if (!matchKVList(f.label, rec.Config.Labels)) continue;
+      if (f['label!']?.length && f['label!'].some((v) => matchKVList([v], rec.Config.Labels))) continue;
+      const size = await dirSize(c.paths.rootfs(rec.Id).upper).catch(() => 0);
+      try {
+        await c.remove(rec.Id, { force: false });
+        deleted.push(rec.Id);
+        reclaimed += size;
+      } catch { /* started or removed meanwhile: skipped, as docker does */ }
+    }
+    d.events.emitEvent('container', 'prune', '', { reclaimed: String(reclaimed) });
+    return { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
+  });
   r.add('POST', '/containers/create', async (ctx) => withStatus(201, await c.create(await ctx.body(), ctx.query.get('name') ?? undefined)));
 
   r.add('GET', '/containers/json', (ctx) => {

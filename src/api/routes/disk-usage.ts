@@ -12,6 +12,8 @@ import { sharedSizes } from './images';
 const TYPES = ['container', 'image', 'volume', 'build-cache'];
 
 export function diskUsageRoutes(r: Router, d: Daemon): void {
+  // The build cache: berth has no builder yet, so there is nothing to prune (the docker CLI's `system prune` asks).
+  r.add('POST', '/build/prune', () => ({ CachesDeleted: null, SpaceReclaimed: 0 }));
   r.add('GET', '/system/df', async (ctx) => {
     const types = ctx.query.getAll('type');
     for (const t of types) if (!TYPES.includes(t)) throw invalidParameter(`invalid type: ${t}`);
