@@ -49,7 +49,7 @@ function writeResult(res: http.ServerResponse, result: unknown, method: string):
     return;
   }
   const body = JSON.stringify(result) + '\n';
-  const status = (result as { __status?: number }).__status;
+  const status = (result as { __status?: number } | null)?.__status; // null is a valid answer (docker diff)
   if (status) delete (result as { __status?: number }).__status;
   res.writeHead(status ?? 200, { ...commonHeaders(), 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
   res.end(body);

@@ -41,6 +41,7 @@ const mods: Record<string, () => Loader> = {
   prune: () => require('./commands/prune').command,
   events: () => require('./commands/events').command,
   network: () => require('./commands/network').command,
+  commit: () => require('./commands/commit').command,
 };
 
 interface Entry { name: string; short: string; mod: string; id?: string; aliases?: string[] }
@@ -60,7 +61,9 @@ const COMMON: Entry[] = [
 ];
 const OTHERS: Entry[] = [
   { name: 'attach', short: 'Attach local standard input, output, and error streams to a running container', mod: 'stream' },
+  { name: 'commit', short: "Create a new image from a container's changes", mod: 'commit' },
   { name: 'create', short: 'Create a new container', mod: 'run' },
+  { name: 'diff', short: "Inspect changes to files or directories on a container's filesystem", mod: 'commit' },
   { name: 'events', short: 'Get real time events from the server', mod: 'events' },
   { name: 'history', short: 'Show the history of an image', mod: 'image' },
   { name: 'import', short: 'Import the contents from a tarball to create a filesystem image', mod: 'image' },
@@ -88,7 +91,9 @@ const GROUPS: Group[] = [
   {
     name: 'container', short: 'Manage containers', subs: [
       { name: 'attach', short: 'Attach local standard input, output, and error streams to a running container', mod: 'stream' },
+      { name: 'commit', short: "Create a new image from a container's changes", mod: 'commit' },
       { name: 'create', short: 'Create a new container', mod: 'run' },
+      { name: 'diff', short: "Inspect changes to files or directories on a container's filesystem", mod: 'commit' },
       { name: 'exec', short: 'Execute a command in a running container', mod: 'stream' },
       { name: 'inspect', short: 'Display detailed information on one or more containers', mod: 'system' },
       { name: 'kill', short: 'Kill one or more running containers', mod: 'container' },

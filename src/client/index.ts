@@ -6,6 +6,7 @@ import type * as http from 'http';
 import type * as net from 'net';
 import type { Readable } from 'stream';
 import type {
+  ContainerChange,
   ContainerInspect, ContainerSummary, CreateResponse, DiskUsage, ExecInspect, ImageDeleteItem, ImageHistoryItem, ImagesPruneReport,
   ImageSummary, JSONMessage, NetworkCreateResponse, NetworkSummary, NetworksPruneReport, Query,
   TopResponse, VersionResponse, WaitResponse,
@@ -285,6 +286,14 @@ export class Client {
   }
   containerTop(id: string, psArgs?: string): Promise<TopResponse> {
     return this.json('GET', `/containers/${encodeURIComponent(id)}/top`, { query: { ps_args: psArgs || undefined } });
+  }
+  /** GET /containers/{id}/changes: null when nothing changed. */
+  containerChanges(id: string): Promise<ContainerChange[] | null> {
+    return this.json('GET', `/containers/${encodeURIComponent(id)}/changes`);
+  }
+  /** POST /commit; `config` (a container Config) is sent as the body when given. */
+  containerCommit(q: Query, config?: object): Promise<{ Id: string }> {
+    return this.json('POST', '/commit', { query: q, body: config });
   }
   containerResize(id: string, h: number, w: number): Promise<number> {
     return this.call('POST', `/containers/${encodeURIComponent(id)}/resize`, { query: { h, w } });

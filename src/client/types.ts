@@ -69,6 +69,9 @@ export interface WaitResponse { StatusCode: number; Error?: { Message?: string }
 
 export interface ExecInspect { ID?: string; Running?: boolean; ExitCode?: number | null; Pid?: number }
 
+/** GET /containers/{id}/changes items: Kind 0 modified, 1 added, 2 deleted. */
+export interface ContainerChange { Path: string; Kind: 0 | 1 | 2 }
+
 export interface TopResponse { Titles: string[]; Processes: string[][] }
 
 export interface ImageDeleteItem { Untagged?: string; Deleted?: string }

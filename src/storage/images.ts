@@ -88,6 +88,8 @@ export interface CommitImageOptions {
   manifest?: { mediaType: string; bytes: Buffer };
   /** Event to announce ('pull', 'load'); none when omitted. */
   event?: 'pull' | 'load';
+  /** The local image this one was made from (commit): `Parent` in inspect, history ids, rmi's parent pruning. */
+  parent?: string;
 }
 
 export type { DeleteItem, DeleteOptions } from './image-delete';
@@ -330,6 +332,11 @@ export class ImageStore {
     return this.layers.get(chainId) !== undefined;
   }
 
+  /** The diff id of a stored layer (commit on a container whose image was removed with `rmi -f`). */
+  layerDiffId(chainId: string): string | undefined {
+    return this.layers.get(chainId)?.diffId;
+  }
+
   /** Bytes of file content in a layer (history, prune, system df). */
   layerSize(chainId: string): number | undefined {
     return this.layers.get(chainId)?.size;
@@ -499,9 +506,13 @@ export class ImageStore {
       if (!manifests.some((x) => x.digest === m.digest)) manifests = [...manifests, { digest: m.digest, mediaType: opts.manifest.mediaType, size: m.size }];
     }
     const existing = this.images.get(id);
-    const meta: ImageMeta = { ...(existing ? metaOf(existing) : {}), ...(manifests.length ? { manifests } : {}) };
+    const parent = opts.parent !== undefined && opts.parent !== id && this.images.has(opts.parent) ? opts.parent : undefined;
+    const meta: ImageMeta = { ...(existing ? metaOf(existing) : {}), ...(manifests.length ? { manifests } : {}), ...(parent ? { parent } : {}) };
     await writeJsonAtomic(this.metaFile(id), meta);
-    if (existing) existing.manifests = meta.manifests;
+    if (existing) {
+      existing.manifests = meta.manifests;
+      if (parent) existing.parent = parent;
+    }
     else this.images.set(id, this.makeRecord(id, config, meta));
     if (opts.event) this.opts.onEvent?.({ action: opts.event, id, ...(opts.tags?.[0] ? { name: familiarName(opts.tags[0]) } : {}) });
     for (const ref of opts.digestRefs ?? []) {

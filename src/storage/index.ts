@@ -20,3 +20,7 @@ export { imageHistory } from './image-history';
 export type { HistoryItem } from './image-history';
 export { inspectForApiVersion } from './image-views';
 export { layerTar, layerTarDigest } from './layer-tar';
+export { overlayChanges, runtimeCreatedTargets, CHANGE_ADDED, CHANGE_DELETED, CHANGE_MODIFIED } from './overlay-changes';
+export type { Change, ChangeKind } from './overlay-changes';
+export { commitRunConfig, commitConfigBytes } from './commit-config';
+export type { CommitConfigInput } from './commit-config';

@@ -12,6 +12,7 @@ import { EngineError } from '../common/errors';
 interface Libc {
   mknodat(dirfd: number, path: string, mode: number, dev: bigint): number;
   lsetxattr(path: string, name: string, value: Buffer, size: number, flags: number): number;
+  lgetxattr(path: string, name: string, value: Buffer, size: number): number;
   fsetxattr(fd: number, name: string, value: Buffer, size: number, flags: number): number;
   utimensat(dirfd: number, path: string, times: Buffer, flags: number): number;
   futimens(fd: number, times: Buffer): number;
@@ -33,6 +34,7 @@ function calls(): Libc | null {
     libc = {
       mknodat: lib.func('int mknodat(int dirfd, const char *path, uint32_t mode, uint64_t dev)'),
       lsetxattr: lib.func('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)'),
+      lgetxattr: lib.func('long lgetxattr(const char *path, const char *name, void *value, size_t size)'),
       fsetxattr: lib.func('int fsetxattr(int fd, const char *name, const void *value, size_t size, int flags)'),
       utimensat: lib.func('int utimensat(int dirfd, const char *path, const void *times, int flags)'),
       futimens: lib.func('int futimens(int fd, const void *times)'),
@@ -91,6 +93,40 @@ export function lsetxattrSync(path: string, name: string, value: Buffer): void {
     return;
   }
   run('setfattr', ['-h', '-n', name, '-v', `0x${value.toString('hex')}`, '--', path], 'attr');
+}
+
+const ENODATA = 61;
+const ENOTSUP = 95;
+const ERANGE = 34;
+let xattrBuf = Buffer.alloc(256);
+
+/**
+ * The value of an extended attribute of `path` itself (never a symlink's target), or undefined when it has none
+ * (or the filesystem keeps none). Small values (opaque markers, capabilities) are what callers read.
+ */
+export function lgetxattrSync(path: string, name: string): Buffer | undefined {
+  const c = calls();
+  if (!c) return getfattr(path, name);
+  for (;;) {
+    const n = c.lgetxattr(path, name, xattrBuf, xattrBuf.length);
+    if (n >= 0) return Buffer.from(xattrBuf.subarray(0, n));
+    const errno = c.errno();
+    if (errno === ENODATA || errno === ENOTSUP) return undefined;
+    if (errno === ERANGE && xattrBuf.length < 65536) { xattrBuf = Buffer.alloc(65536); continue; }
+    throw sysError('lgetxattr', errno, path);
+  }
+}
+
+function getfattr(path: string, name: string): Buffer | undefined {
+  try {
+    // --only-values prints the raw bytes
+    return execFileSync('getfattr', ['-h', '--absolute-names', '--only-values', '-n', name, '--', path], { timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { stderr?: Buffer };
+    if (e.code === 'ENOENT') throw new EngineError(500, `getfattr not found (and koffi unavailable: ${loadError}): install the Debian package attr`);
+    if (/No such attribute|Operation not supported/.test(String(e.stderr ?? ''))) return undefined;
+    throw new EngineError(500, `getfattr failed: ${String(e.stderr ?? '').trim() || e.message}`);
+  }
 }
 
 /** Sets an extended attribute on an open file; `path` (the same file) is for messages and the fallback. */

@@ -155,11 +155,17 @@ class Job {
     }
   }
 
+  /** The tar bytes are the bytes as received, which the blob hash covers already. */
+  private sameAsBlob(): boolean {
+    return this.blob !== undefined && this.compression === 'none';
+  }
+
   /** Tar bytes: hashed, parsed, unpacked (synchronously). */
   private unpack(b: Buffer): void {
     if (this.settled) return;
     try {
-      this.hash?.update(b);
+      // an uncompressed tarball kept as a blob: its hash is the diff id already (half the hashing)
+      if (!this.sameAsBlob()) this.hash?.update(b);
       this.reader.push(b); // after the end-of-archive marker: ignored, but still hashed, as docker does
     } catch (err) {
       this.fail(err);
@@ -213,7 +219,8 @@ class Job {
     this.settled = true;
     const { size, entries } = this.unpacker.counts;
     const blob = this.blob ? { digest: `sha256:${this.blob.hash.digest('hex')}`, size: this.blob.size } : undefined;
-    post({ t: 'done', id: this.id, size, entries, diffId: this.hash ? `sha256:${this.hash.digest('hex')}` : undefined, compression: this.compression ?? 'none', blob });
+    const diffId = !this.hash ? undefined : this.sameAsBlob() ? blob!.digest : `sha256:${this.hash.digest('hex')}`;
+    post({ t: 'done', id: this.id, size, entries, diffId, compression: this.compression ?? 'none', blob });
     this.onSettled();
   }
 

@@ -119,6 +119,23 @@ export function containerRoutes(r: Router, d: Daemon): void {
   });
   r.add('GET', '/containers/{id}/top', (ctx) => top(c.store.get(ctx.params.id), ctx.query.get('ps_args') || undefined));
 
+  // docker diff: null (not []) when nothing changed, as dockerd answers
+  r.add('GET', '/containers/{id}/changes', async (ctx) => {
+    const changes = await c.changes(ctx.params.id);
+    return changes.length ? changes : null;
+  });
+
+  r.add('POST', '/commit', async (ctx) => {
+    const q = ctx.query;
+    const container = q.get('container') ?? '';
+    if (!container) throw invalidParameter('invalid name or ID supplied: ""');
+    const image = await c.commit(container, {
+      repo: q.get('repo') ?? '', tag: q.get('tag') ?? '', comment: q.get('comment') ?? '', author: q.get('author') ?? '',
+      pause: boolParam(q, 'pause', true), changes: q.getAll('changes'), config: await ctx.body(),
+    });
+    return withStatus(201, { Id: image.id });
+  });
+
   r.add('POST', '/containers/{id}/wait', async (ctx) => {
     const waiting = c.wait(ctx.params.id, ctx.query.get('condition') || 'not-running');
     // Like dockerd: headers go out at once, so a client knows the wait is registered before it starts the container.

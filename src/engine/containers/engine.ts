@@ -7,6 +7,7 @@ import { newId } from '../../common/ids';
 import { log } from '../../common/log';
 import { writeFileAtomic } from '../../common/atomic';
 import type { ImageStore, ImageRecord } from '../../storage/images';
+import { familiarName, type Change } from '../../storage';
 import type { NetworkManager, PortSpec, Attachment, EndpointRequest } from '../../network';
 import { buildSpec, containerSeccomp } from '../../runtime/spec';
 import { seccompBpf } from '../../runtime/seccomp';
@@ -22,6 +23,7 @@ import { writeEtcFiles } from './etcfiles';
 import { CreateBody, validateBody, mergeConfig, defaultHostConfig, commandLine } from './create';
 import { parseSignal } from './signals';
 import { relay, parseDetachKeys } from './attach';
+import { buildCommit, commitConfig, commitTarget, containerChanges, CommitOptions } from './commit';
 import type { ContainerRecord, HostConfig } from './types';
 import type { EventBus } from '../events';
 
@@ -539,23 +541,27 @@ export class ContainerEngine {
 
   async pause(ref: string): Promise<void> {
     const rec = this.store.get(ref);
-    await this.serialize(rec.Id, async () => {
-      if (rec.State.Status === 'paused') throw conflict(`Container ${rec.Id} is already paused`);
-      if (rec.State.Status !== 'running') throw conflict(`Container ${rec.Id} is not running`);
-      await this.driver(rec.Runtime).pause(rec.Id).catch((e) => { throw systemError(`cannot pause container ${rec.Id}: ${errorMessage(e)}`); });
-      rec.State.Status = 'paused';
-      await this.store.save(rec);
-      this.event(rec, 'pause');
-    });
+    await this.serialize(rec.Id, () => this.pauseLocked(rec));
+  }
+
+  private async pauseLocked(rec: ContainerRecord): Promise<void> {
+    if (rec.State.Status === 'paused') throw conflict(`Container ${rec.Id} is already paused`);
+    if (rec.State.Status !== 'running') throw conflict(`Container ${rec.Id} is not running`);
+    await this.driver(rec.Runtime).pause(rec.Id).catch((e) => { throw systemError(`cannot pause container ${rec.Id}: ${errorMessage(e)}`); });
+    rec.State.Status = 'paused';
+    await this.store.save(rec);
+    this.event(rec, 'pause');
   }
 
   async unpause(ref: string): Promise<void> {
     const rec = this.store.get(ref);
-    await this.serialize(rec.Id, async () => {
-      if (rec.State.Status !== 'paused') throw conflict(`Container ${rec.Id} is not paused`);
-      await this.unpauseQuiet(rec);
-      this.event(rec, 'unpause');
-    });
+    await this.serialize(rec.Id, () => this.unpauseLocked(rec));
+  }
+
+  private async unpauseLocked(rec: ContainerRecord): Promise<void> {
+    if (rec.State.Status !== 'paused') throw conflict(`Container ${rec.Id} is not paused`);
+    await this.unpauseQuiet(rec);
+    this.event(rec, 'unpause');
   }
 
   private async unpauseQuiet(rec: ContainerRecord): Promise<void> {
@@ -717,6 +723,44 @@ export class ContainerEngine {
   }
 
   runningShim(rec: ContainerRecord): Shim | undefined { return this.live.get(rec.Id)?.shim; }
+
+  // ---------------------------------------------------------------- diff / commit (commit.ts)
+
+  /** GET /containers/{id}/changes: from the upper dir, which persists while the container exists. */
+  changes(ref: string): Promise<Change[]> {
+    const rec = this.store.get(ref);
+    return containerChanges(this.paths.rootfs(rec.Id).upper, this.lowerDirs(rec));
+  }
+
+  /**
+   * POST /commit. Everything that can be refused (reference, body, changes) is checked before the container is
+   * touched; a running container is paused while its changes are read and the image is made (unless
+   * `pause: false`), and unpaused again whatever happens. Under the container's lock, so rm waits for it.
+   */
+  async commit(ref: string, opts: CommitOptions): Promise<ImageRecord> {
+    const rec = this.store.get(ref);
+    const target = commitTarget(opts.repo, opts.tag);
+    const config = commitConfig(rec, opts);
+    return this.serialize(rec.Id, async () => {
+      if (rec.State.Status === 'removing') throw conflict(`You cannot commit container ${rec.Id} which is being removed`);
+      if (rec.State.Status === 'dead') throw conflict(`You cannot commit container ${rec.Id} which is Dead`);
+      const freeze = opts.pause !== false && rec.State.Status === 'running';
+      if (freeze) await this.pauseLocked(rec);
+      try {
+        const image = await buildCommit({
+          images: this.images, rec, upper: this.paths.rootfs(rec.Id).upper, lowers: this.lowerDirs(rec),
+          config, target, author: opts.author, comment: opts.comment,
+        });
+        this.event(rec, 'commit', { comment: opts.comment ?? '', imageID: image.id, imageRef: target ? familiarName(target) : '' });
+        return image;
+      } finally {
+        // the container may have been stopped or killed meanwhile (both unpause it first)
+        if (freeze && rec.State.Status === 'paused') {
+          await this.unpauseLocked(rec).catch((e) => log.warn('unpause after commit failed', { id: rec.Id, error: errorMessage(e) }));
+        }
+      }
+    });
+  }
 
   // ---------------------------------------------------------------- attach
 
