@@ -39,6 +39,7 @@ const mods: Record<string, () => Loader> = {
   registry: () => require('./commands/registry').command,
   du: () => require('./commands/disk-usage').command,
   network: () => require('./commands/network').command,
+  volume: () => require('./commands/volume').command,
 };
 
 interface Entry { name: string; short: string; mod: string; id?: string; aliases?: string[] }
@@ -139,6 +140,15 @@ const GROUPS: Group[] = [
     name: 'system', short: 'Manage berth', subs: [
       { name: 'df', short: 'Show berth disk usage', mod: 'du' },
       { name: 'info', short: 'Display system-wide information', mod: 'system' },
+    ],
+  },
+  {
+    name: 'volume', short: 'Manage volumes', subs: [
+      { name: 'create', short: 'Create a volume', mod: 'volume' },
+      { name: 'inspect', short: 'Display detailed information on one or more volumes', mod: 'volume' },
+      { name: 'ls', short: 'List volumes', mod: 'volume', aliases: ['list'] },
+      { name: 'prune', short: 'Remove unused local volumes', mod: 'volume' },
+      { name: 'rm', short: 'Remove one or more volumes', mod: 'volume', aliases: ['remove'] },
     ],
   },
 ];
