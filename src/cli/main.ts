@@ -42,6 +42,7 @@ const mods: Record<string, () => Loader> = {
   events: () => require('./commands/events').command,
   network: () => require('./commands/network').command,
   commit: () => require('./commands/commit').command,
+  volume: () => require('./commands/volume').command,
 };
 
 interface Entry { name: string; short: string; mod: string; id?: string; aliases?: string[] }
@@ -150,6 +151,15 @@ const GROUPS: Group[] = [
       { name: 'events', short: 'Get real time events from the server', mod: 'events' },
       { name: 'info', short: 'Display system-wide information', mod: 'system' },
       { name: 'prune', short: 'Remove unused data', mod: 'prune' },
+    ],
+  },
+  {
+    name: 'volume', short: 'Manage volumes', subs: [
+      { name: 'create', short: 'Create a volume', mod: 'volume' },
+      { name: 'inspect', short: 'Display detailed information on one or more volumes', mod: 'volume' },
+      { name: 'ls', short: 'List volumes', mod: 'volume', aliases: ['list'] },
+      { name: 'prune', short: 'Remove unused local volumes', mod: 'volume' },
+      { name: 'rm', short: 'Remove one or more volumes', mod: 'volume', aliases: ['remove'] },
     ],
   },
 ];

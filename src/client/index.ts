@@ -9,7 +9,7 @@ import type {
   ContainerChange,
   ContainerInspect, ContainerSummary, CreateResponse, DiskUsage, ExecInspect, ImageDeleteItem, ImageHistoryItem, ImagesPruneReport,
   ImageSummary, JSONMessage, NetworkCreateResponse, NetworkSummary, NetworksPruneReport, Query,
-  TopResponse, VersionResponse, WaitResponse,
+  TopResponse, VersionResponse, VolumeListResponse, VolumeSummary, VolumesPruneReport, WaitResponse,
 } from './types';
 
 export * from './types';
@@ -367,6 +367,12 @@ export class Client {
   networkDisconnect(ref: string, body: object): Promise<number> { return this.call('POST', `/networks/${encodeURIComponent(ref)}/disconnect`, { body }); }
   networksPrune(filters?: string): Promise<NetworksPruneReport> { return this.json('POST', '/networks/prune', { query: { filters } }); }
   volumeInspectRaw(ref: string): Promise<string> { return this.text('GET', `/volumes/${encodeURIComponent(ref)}`); }
+  volumeCreate(body: object): Promise<VolumeSummary> { return this.json('POST', '/volumes/create', { body }); }
+  volumeList(filters?: string): Promise<VolumeListResponse> { return this.json('GET', '/volumes', { query: { filters } }); }
+  volumeRemove(ref: string, force: boolean): Promise<number> {
+    return this.call('DELETE', `/volumes/${encodeURIComponent(ref)}`, { query: { force: force ? '1' : undefined } });
+  }
+  volumesPrune(filters?: string): Promise<VolumesPruneReport> { return this.json('POST', '/volumes/prune', { query: { filters } }); }
   events(q: Query): Promise<http.IncomingMessage> { return this.request('GET', '/events', { query: q }); }
 }
 

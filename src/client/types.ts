@@ -95,7 +95,15 @@ export interface NetworksPruneReport { NetworksDeleted?: string[] | null }
 /** A host binding of a container port (NetworkSettings.Ports values). */
 export interface HostPortBinding { HostIp?: string; HostPort?: string }
 
-export interface VolumeSummary { Name: string; UsageData?: { Size: number; RefCount: number } | null; [k: string]: unknown }
+export interface VolumeSummary {
+  Name: string; Driver?: string; Mountpoint?: string; CreatedAt?: string; Scope?: string;
+  Labels?: Record<string, string> | null; Options?: Record<string, string> | null;
+  UsageData?: { Size: number; RefCount: number } | null; [k: string]: unknown;
+}
+
+export interface VolumeListResponse { Volumes?: VolumeSummary[] | null; Warnings?: string[] | null }
+
+export interface VolumesPruneReport { VolumesDeleted?: string[] | null; SpaceReclaimed?: number }
 
 export interface BuildCacheRecord { ID: string; Type?: string; Size: number; InUse?: boolean; Shared?: boolean; CreatedAt?: string; LastUsedAt?: string | null; UsageCount?: number }
 

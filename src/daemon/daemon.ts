@@ -8,6 +8,7 @@ import { EventBus } from '../engine/events';
 import { ContainerEngine } from '../engine/containers/engine';
 import { ExecEngine } from '../engine/exec/exec';
 import { ImageStore } from '../storage/images';
+import { VolumeStore } from '../engine/volumes/store';
 import { NetworkManager } from '../network';
 import { HealthMonitor } from '../engine/containers/health';
 import { chooseRuntime, findRuntime, RuntimeInfo } from '../runtime/runtime';
@@ -19,6 +20,7 @@ import { imageRoutes } from '../api/routes/images';
 import { distributionRoutes } from '../api/routes/distribution';
 import { networkRoutes } from '../api/routes/networks';
 import { diskUsageRoutes } from '../api/routes/disk-usage';
+import { volumeRoutes } from '../api/routes/volumes';
 import { acquireLock, releaseLock } from './lock';
 import { writeFileAtomic } from '../common/atomic';
 
@@ -34,6 +36,7 @@ export class Daemon {
   images!: ImageStore;
   network!: NetworkManager;
   health?: HealthMonitor;
+  volumes!: VolumeStore;
   containers!: ContainerEngine;
   execs!: ExecEngine;
   runtime!: RuntimeInfo;
@@ -60,11 +63,14 @@ export class Daemon {
     this.runtimes = ['crun', 'runc'].map((n) => findRuntime(n)).filter((r): r is RuntimeInfo => !!r);
     log.info('OCI runtime selected', { runtime: this.runtime.name, path: this.runtime.path });
 
-    [this.images, this.network] = await Promise.all([
+    [this.images, this.network, this.volumes] = await Promise.all([
       ImageStore.open(`${dataRoot}/image`, { onEvent: (e) => this.events.emitEvent('image', e.action, e.id, e.name ? { name: e.name } : {}) }),
       NetworkManager.open({ dataRoot, execRoot, bridgeName: this.options.bridgeName, subnet: this.options.subnet }),
+      VolumeStore.open(`${dataRoot}/volumes`, this.events),
     ]);
-    this.containers = new ContainerEngine({ dataRoot, execRoot, images: this.images, network: this.network, events: this.events, defaultRuntime: this.runtime });
+    this.containers = new ContainerEngine({
+      dataRoot, execRoot, images: this.images, network: this.network, events: this.events, volumes: this.volumes, defaultRuntime: this.runtime,
+    });
     this.execs = new ExecEngine(this.containers, this.events);
     this.events.on('event', (ev: { Type: string; Action: string; Actor: { ID: string } }) => {
       if (ev.Type === 'container' && (ev.Action === 'die' || ev.Action === 'destroy')) this.execs.forgetContainer(ev.Actor.ID);
@@ -82,6 +88,7 @@ export class Daemon {
     imageRoutes(router, this);
     distributionRoutes(router, this);
     networkRoutes(router, this);
+    volumeRoutes(router, this);
     diskUsageRoutes(router, this);
     for (const host of this.options.hosts) {
       if (!host.startsWith('unix://')) throw new Error(`unsupported host ${host}: berth listens on unix sockets only (no plain TCP)`);

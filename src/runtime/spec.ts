@@ -26,6 +26,8 @@ export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys'
 
 export interface ProcessUser { uid: number; gid: number; additionalGids: number[] }
 
+export interface OciMount { destination: string; type: string; source: string; options: string[] }
+
 export interface SpecInput {
   rootfs: string;
   readonlyRootfs?: boolean;
@@ -45,6 +47,10 @@ export interface SpecInput {
   cgroupsPath: string;
   /** files bind-mounted read-write over the image's: /etc/hosts, /etc/resolv.conf, /etc/hostname. */
   etcFiles: Array<{ destination: string; source: string }>;
+  /** the container's volumes and binds (before the etc files, as docker orders them) */
+  mounts?: OciMount[];
+  /** its tmpfs mounts (after them) */
+  tmpfs?: OciMount[];
   shmSize?: number;
   seccompProfile?: string;
   noNewPrivileges?: boolean;
@@ -106,7 +112,7 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
   // netnsPath === null: the host's network namespace (--network host), so no entry.
 
   const shmSize = input.shmSize && input.shmSize > 0 ? input.shmSize : 64 * 1024 * 1024;
-  const mounts: Array<Record<string, unknown>> = [
+  const defaults: OciMount[] = [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
     { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
@@ -114,8 +120,9 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
     { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['ro', 'nosuid', 'noexec', 'nodev'] },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${shmSize}`] },
-    ...input.etcFiles.map((f) => ({ destination: f.destination, type: 'bind', source: f.source, options: ['rbind', 'rprivate'] })),
   ];
+  const mounts = orderMounts(defaults, input.mounts ?? [], input.etcFiles.map((f) => ({ destination: f.destination, type: 'bind', source: f.source, options: ['rbind', 'rprivate'] })), input.tmpfs ?? []);
+  const rootfsPropagation = propagationFor(input.mounts ?? []);
 
   const spec: Record<string, unknown> = {
     ociVersion: '1.0.2',
@@ -137,6 +144,7 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
     linux: {
       namespaces,
       cgroupsPath: input.cgroupsPath,
+      ...(rootfsPropagation ? { rootfsPropagation } : {}),
       resources: {
         devices: input.privileged ? [{ allow: true, access: 'rwm' }] : [
           { allow: false, access: 'rwm' },
@@ -151,4 +159,27 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
     },
   };
   return spec;
+}
+
+const depth = (dest: string) => (dest.replace(/\/+$/, '').match(/\//g) ?? []).length;
+
+/**
+ * Docker's mount order: its defaults (minus those the user mounts over, and everything under /dev when the user
+ * mounts /dev), then the user's binds, the etc files it does not replace and the tmpfs mounts, sorted (stably) by
+ * path depth so that a mount inside another one's destination comes after it.
+ */
+export function orderMounts(defaults: OciMount[], binds: OciMount[], etc: OciMount[], tmpfs: OciMount[]): OciMount[] {
+  const user = new Set([...binds, ...tmpfs].map((m) => m.destination));
+  const devMounted = user.has('/dev');
+  const kept = defaults.filter((m) => !user.has(m.destination) && !(devMounted && m.destination.startsWith('/dev/')));
+  const extra = [...binds, ...etc.filter((m) => !user.has(m.destination)), ...tmpfs];
+  return [...kept, ...extra.sort((a, b) => depth(a.destination) - depth(b.destination))];
+}
+
+/** A shared bind needs a shared rootfs for its events to propagate, a slave one at least a slave rootfs. */
+function propagationFor(binds: OciMount[]): string | undefined {
+  const props = binds.flatMap((m) => m.options);
+  if (props.includes('shared') || props.includes('rshared')) return 'shared';
+  if (props.includes('slave') || props.includes('rslave')) return 'rslave';
+  return undefined;
 }

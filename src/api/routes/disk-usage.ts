@@ -1,6 +1,6 @@
 // GET /system/df: what images, containers, volumes and the build cache hold on disk. Images and layers come from
-// the image store's memory; containers' writable layers are measured on disk (docker does the same walk).
-// berth has no volumes or build cache yet: those parts are empty.
+// the image store's memory; containers' writable layers and volumes are measured on disk (docker does the same
+// walks). berth has no build cache yet: that part is empty.
 import type { Daemon } from '../../daemon/daemon';
 import { Router } from '../router';
 import { invalidParameter } from '../../common/errors';
@@ -8,6 +8,7 @@ import { dirSize } from '../../common/dir-size';
 import { listItem } from '../../engine/containers/views';
 import { listImages } from '../../storage';
 import { sharedSizes } from './images';
+import { volumeView } from '../../engine/volumes/store';
 
 const TYPES = ['container', 'image', 'volume', 'build-cache'];
 
@@ -42,7 +43,12 @@ export function diskUsageRoutes(r: Router, d: Daemon): void {
         return { ...listItem(rec, d.network), SizeRw: sizeRw, SizeRootFs: sizeRw + imageSize };
       }));
     }
-    if (want('volume')) out.Volumes = [];
+    if (want('volume')) {
+      const v = d.volumes;
+      out.Volumes = await Promise.all(v.list().map(async (vol) => volumeView(vol, v.dataPath(vol.Name), {
+        Size: await v.size(vol.Name), RefCount: v.refsOf(vol.Name).length,
+      })));
+    }
     if (want('build-cache')) out.BuildCache = [];
     return out;
   });

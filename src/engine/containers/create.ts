@@ -66,7 +66,8 @@ export function mergeConfig(body: CreateBody, image: ImageDefaults, imageRef: st
     Env: env,
     Cmd: cmd,
     Image: imageRef,
-    Volumes: body.Volumes ?? image.Volumes ?? null,
+    // the image's VOLUMEs are added to the ones asked for (-v /path), as docker merges them
+    Volumes: body.Volumes && Object.keys(body.Volumes).length ? { ...body.Volumes, ...(image.Volumes ?? {}) } : image.Volumes ?? body.Volumes ?? null,
     WorkingDir: body.WorkingDir || image.WorkingDir || '',
     Entrypoint: entrypoint && entrypoint.length && !(entrypoint.length === 1 && entrypoint[0] === '') ? entrypoint : null,
     OnBuild: image.OnBuild ?? null,

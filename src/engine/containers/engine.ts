@@ -26,6 +26,9 @@ import { relay, parseDetachKeys } from './attach';
 import { buildCommit, commitConfig, commitTarget, containerChanges, CommitOptions } from './commit';
 import type { ContainerRecord, HostConfig } from './types';
 import type { EventBus } from '../events';
+import type { VolumeStore } from '../volumes/store';
+import { planMounts } from './mount-spec';
+import { ContainerMounts } from './mounts';
 
 /** What the engine keeps about a container whose process is (or is about to be) running. */
 interface Live {
@@ -43,7 +46,7 @@ interface Waiter { condition: 'next-exit' | 'removed' | 'not-running'; resolve: 
 
 export interface EngineOptions {
   dataRoot: string; execRoot: string; images: ImageStore; network: NetworkManager; events: EventBus;
-  defaultRuntime: RuntimeInfo;
+  volumes: VolumeStore; defaultRuntime: RuntimeInfo;
 }
 
 const nowIso = () => new Date().toISOString();
@@ -69,6 +72,7 @@ const ZERO_TIME = '0001-01-01T00:00:00Z';
 export class ContainerEngine {
   readonly store: ContainerStore;
   readonly paths: ContainerPaths;
+  readonly mounts: ContainerMounts;
   private live = new Map<string, Live>();
   private waiters = new Map<string, Waiter[]>();
   private locks = new Map<string, Promise<unknown>>();
@@ -79,6 +83,7 @@ export class ContainerEngine {
   constructor(private readonly opts: EngineOptions) {
     this.paths = new ContainerPaths(opts.dataRoot, opts.execRoot);
     this.store = new ContainerStore(`${opts.dataRoot}/containers`);
+    this.mounts = new ContainerMounts(opts.volumes, opts.events);
   }
 
   get images() { return this.opts.images; }
@@ -132,10 +137,22 @@ export class ContainerEngine {
     if (hostConfig.NetworkMode === 'host' && Object.keys(hostConfig.PortBindings ?? {}).length) {
       warnings.push('Published ports are discarded when using host network mode');
     }
+    const planned = planMounts({
+      binds: hostConfig.Binds, mounts: hostConfig.Mounts, tmpfs: hostConfig.Tmpfs, volumesFrom: hostConfig.VolumesFrom,
+      volumeDriver: hostConfig.VolumeDriver, volumes: config.Volumes,
+      mountsOf: (ref) => { const other = this.store.tryGet(ref); return other ? other.MountPoints ?? [] : undefined; },
+    });
 
     const id = newId();
     const name = requestedName ? checkName(requestedName) : generateName((n) => this.store.hasName(n));
     this.store.reserveName(name, id);
+    let registered: Awaited<ReturnType<ContainerMounts['register']>>;
+    try {
+      registered = await this.mounts.register(id, planned);
+    } catch (err) {
+      this.store.releaseName(name, id);
+      throw err;
+    }
     const rec: ContainerRecord = {
       Id: id, Name: name, Created: nowIso(), Path: cmd[0], Args: cmd.slice(1), Image: image.id, ImageRef: body.Image,
       Config: { ...config, Hostname: config.Hostname || id.slice(0, 12) },
@@ -145,12 +162,14 @@ export class ContainerEngine {
       Runtime: hostConfig.Runtime || this.opts.defaultRuntime.name,
       Layers: [...image.chainIds],
       Networks: networks,
+      MountPoints: registered.mountPoints,
     };
     try {
       await this.store.add(rec);
     } catch (err) {
       this.store.releaseName(name, id);
       await fs.rm(this.paths.dir(id), { recursive: true, force: true });
+      await this.mounts.rollback(id, registered.mountPoints.filter((m) => m.Type === 'volume').map((m) => m.Name!), registered.created);
       throw systemError(`failed to create container: ${errorMessage(err)}`);
     }
     this.event(rec, 'create');
@@ -219,6 +238,9 @@ export class ContainerEngine {
       const user = await resolveUser(rootfs.merged, rec.Config.User);
       const cwd = rec.Config.WorkingDir || '/';
       if (cwd !== '/') await this.ensureDir(rootfs.merged, cwd);
+      undo.push(() => this.mounts.release(rec));
+      const userMounts = await this.mounts.setup(rec, rootfs.merged);
+      mark('mounts');
       const hostNet = rec.HostConfig.NetworkMode === 'host';
       await writeEtcFiles({ hosts: this.paths.hosts(rec.Id), hostname: this.paths.hostname(rec.Id), resolvConf: this.paths.resolvConf(rec.Id) },
         rec.Config.Hostname, attachment?.ipAddress, hostNet, (rec.HostConfig.ExtraHosts as string[] | null) ?? [], attachment?.dnsServer);
@@ -242,6 +264,8 @@ export class ContainerEngine {
           // --init: Debian's static tini as PID 1 (reaps zombies, forwards signals), where Docker puts its init.
           ...(rec.HostConfig.Init ? [{ destination: INIT_PATH, source: initBinary() }] : []),
         ],
+        mounts: userMounts.binds,
+        tmpfs: userMounts.tmpfs,
         ulimits: rec.HostConfig.Ulimits ?? undefined,
         sysctl: rec.HostConfig.Sysctls ?? undefined,
       });
@@ -278,7 +302,7 @@ export class ContainerEngine {
       rec.State = { ...rec.State, Error: e.message, ExitCode: /executable file not found|no such file/i.test(e.message) ? 127 : /permission denied/i.test(e.message) ? 126 : 128 };
       await this.store.save(rec).catch(() => undefined);
       // Like dockerd: a --rm container that cannot start is removed (its waiters for "removed" return).
-      if (rec.HostConfig.AutoRemove) await this.removeLocked(rec, { force: true }).catch(() => undefined);
+      if (rec.HostConfig.AutoRemove) await this.removeLocked(rec, { force: true, volumes: true }).catch(() => undefined);
       throw e;
     }
   }
@@ -429,6 +453,8 @@ export class ContainerEngine {
       fs.rm(this.paths.bundle(rec.Id), { recursive: true, force: true }),
       fs.rm(this.paths.shimState(rec.Id), { recursive: true, force: true }),
     ]);
+    // after the runtime let go of them: a volume with options is unmounted when its last user stopped
+    await this.mounts.release(rec).then(took('volumes'));
     this.released.add(rec.Id);
   }
 
@@ -447,7 +473,8 @@ export class ContainerEngine {
     this.event(rec, 'die', { exitCode: String(status.exitCode) });
     this.notify(rec, 'next-exit', { StatusCode: status.exitCode });
     if (rec.HostConfig.AutoRemove) {
-      await this.removeLocked(rec, { force: true }).catch((e) => log.warn('auto-remove failed', { id: rec.Id, error: errorMessage(e) }));
+      // --rm takes the container's anonymous volumes with it, as docker's does
+      await this.removeLocked(rec, { force: true, volumes: true }).catch((e) => log.warn('auto-remove failed', { id: rec.Id, error: errorMessage(e) }));
       return;
     }
     this.notify(rec, 'not-running', { StatusCode: status.exitCode });
@@ -598,7 +625,7 @@ export class ContainerEngine {
     await this.serialize(rec.Id, () => this.removeLocked(rec, opts));
   }
 
-  private async removeLocked(rec: ContainerRecord, opts: { force?: boolean }): Promise<void> {
+  private async removeLocked(rec: ContainerRecord, opts: { force?: boolean; volumes?: boolean }): Promise<void> {
     if (!this.store.tryGet(rec.Id)) return;
     if (rec.State.Status === 'restarting') {
       if (!opts.force) throw conflict('You cannot remove a restarting container. Stop the container before attempting removal or force remove');
@@ -623,6 +650,7 @@ export class ContainerEngine {
     rec.State.Status = 'removing';
     await this.releaseResources(rec);
     await this.store.remove(rec);
+    await this.mounts.forget(rec, !!opts.volumes);
     this.live.delete(rec.Id);
     this.released.delete(rec.Id);
     this.event(rec, 'destroy');
@@ -804,6 +832,8 @@ export class ContainerEngine {
   /** Finds every container where it was: reconnects to live shims, records exits that happened meanwhile. */
   async recover(): Promise<void> {
     await this.store.load();
+    // every reference first: an auto-removed container's exit below must not take a volume another one uses
+    for (const rec of this.store.all()) this.mounts.addRefs(rec);
     const alive = new Map<string, Attachment>();
     await Promise.all(this.store.all().map(async (rec) => {
       // the daemon went down during a restart back-off: the container is simply exited (policies below apply)
@@ -815,6 +845,7 @@ export class ContainerEngine {
       if (!this.isRunning(rec) && rec.State.Status !== 'removing') return;
       const shim = await Shim.connect(this.paths.shimState(rec.Id));
       if (shim) {
+        await this.mounts.adopt(rec);
         this.liveOf(rec.Id).shim = shim;
         if (rec.Network) alive.set(rec.Id, rec.Network);
         this.watchExit(rec, shim);
@@ -829,6 +860,7 @@ export class ContainerEngine {
       await this.serialize(rec.Id, () => this.handleExit(rec, status));
     }));
     await this.opts.network.reconcile(alive).catch((e) => log.warn('network reconcile failed', { error: errorMessage(e) }));
+    await this.opts.volumes.reconcileMounts().catch((e) => log.warn('volume mount reconcile failed', { error: errorMessage(e) }));
     // Restart policies after a daemon restart: always, and unless-stopped unless the user stopped it.
     for (const rec of this.store.all()) {
       const p = rec.HostConfig.RestartPolicy?.Name;

@@ -72,6 +72,37 @@ export interface HostConfig {
   [key: string]: unknown;
 }
 
+/**
+ * A mount of the container (volume, bind or tmpfs from --mount), as inspect's Mounts shows it plus what the
+ * engine needs at start. --tmpfs mounts are not here: they stay in HostConfig.Tmpfs, as in docker.
+ */
+export interface MountPoint {
+  Type: 'volume' | 'bind' | 'tmpfs';
+  Destination: string;
+  /** host path: a bind's source, a volume's _data directory; '' for tmpfs */
+  Source: string;
+  /** the volume's name */
+  Name?: string;
+  Driver?: string;
+  Mode: string;
+  RW: boolean;
+  Propagation: string;
+  /** copy what the image has at Destination into the volume at the next start, if the volume is empty */
+  CopyData?: boolean;
+  /** the user named no volume: `rm -v` and `--rm` remove it */
+  Anonymous?: boolean;
+  /** a missing bind source is created at start (-v, or --mount with bind-create-mountpoint) */
+  CreateSource?: boolean;
+  /** a --mount bind source must exist when the container is created */
+  MustExist?: boolean;
+  NonRecursive?: boolean;
+  ReadOnlyNonRecursive?: boolean;
+  /** the part of the volume mounted (--mount volume-subpath) */
+  Subpath?: string;
+  /** tmpfs mount data (size=…, mode=…, ro) */
+  Data?: string;
+}
+
 export interface ContainerRecord {
   Id: string;
   Name: string; // with the leading "/"
@@ -88,6 +119,8 @@ export interface ContainerRecord {
   Network?: Attachment;
   /** the networks the container joins at start, primary (HostConfig.NetworkMode) first, with aliases and --ip */
   Networks?: EndpointRequest[];
+  /** volumes, binds and --mount tmpfs mounts, decided at create */
+  MountPoints?: MountPoint[];
   /** the image's layer chain ids, so the container still starts after `rmi -f` of its image */
   Layers?: string[];
   /** set when the user asked to stop/kill, so restart policies know it was deliberate. */

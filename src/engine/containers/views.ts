@@ -60,6 +60,14 @@ export function commandString(rec: ContainerRecord): string {
 
 const who = (rec: ContainerRecord) => ({ id: rec.Id, name: rec.Name.slice(1) });
 
+/** Mounts as docker shows them (inspect and list): volumes, binds and --mount tmpfs; not --tmpfs. */
+export function mountsView(rec: ContainerRecord): Array<Record<string, unknown>> {
+  return (rec.MountPoints ?? []).map((m) => ({
+    Type: m.Type, ...(m.Name ? { Name: m.Name } : {}), Source: m.Source, Destination: m.Destination,
+    ...(m.Driver ? { Driver: m.Driver } : {}), Mode: m.Mode, RW: m.RW, Propagation: m.Propagation,
+  }));
+}
+
 /** The networks of a container that is not running, as Docker shows them: configured, without addresses. */
 function configured(rec: ContainerRecord, network: NetworkManager): Record<string, object> {
   const mode = rec.HostConfig.NetworkMode;
@@ -83,7 +91,7 @@ export function listItem(rec: ContainerRecord, network: NetworkManager): Record<
     Status: statusText(rec),
     HostConfig: { NetworkMode: rec.HostConfig.NetworkMode },
     NetworkSettings: { Networks: settings?.Networks ?? configured(rec, network) },
-    Mounts: [],
+    Mounts: mountsView(rec),
   };
 }
 
@@ -129,7 +137,7 @@ export function inspectView(rec: ContainerRecord, paths: ContainerPaths, network
       Runtime: rec.Runtime,
     },
     GraphDriver: { Name: 'overlay2', Data: { MergedDir: rootfs.merged, UpperDir: rootfs.upper, WorkDir: rootfs.work } },
-    Mounts: [],
+    Mounts: mountsView(rec),
     Config: { ...rec.Config, Cmd: rec.Config.Cmd, Entrypoint: rec.Config.Entrypoint },
     NetworkSettings: netSettings,
   };
