@@ -19,6 +19,7 @@ import { imageRoutes } from '../api/routes/images';
 import { distributionRoutes } from '../api/routes/distribution';
 import { networkRoutes } from '../api/routes/networks';
 import { diskUsageRoutes } from '../api/routes/disk-usage';
+import { buildRoutes } from '../api/routes/build';
 import { acquireLock, releaseLock } from './lock';
 import { writeFileAtomic } from '../common/atomic';
 
@@ -83,6 +84,7 @@ export class Daemon {
     distributionRoutes(router, this);
     networkRoutes(router, this);
     diskUsageRoutes(router, this);
+    buildRoutes(router, this);
     for (const host of this.options.hosts) {
       if (!host.startsWith('unix://')) throw new Error(`unsupported host ${host}: berth listens on unix sockets only (no plain TCP)`);
       const path = host.slice('unix://'.length);

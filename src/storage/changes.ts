@@ -4,8 +4,9 @@
 // expanded with buildkit's rules (shell-words.ts), against the Env being built, so `ENV PATH=/x:$PATH` works.
 import * as path from 'path';
 import { EngineError } from '../common/errors';
+import { parseGoDuration as goDuration } from '../common/go-format';
 import { HealthConfig, ImageRunConfig } from './image-config';
-import { envMap, expandWord, splitBlanks, splitWords } from './shell-words';
+import { envMap, expandWord, splitBlanks, splitWords } from '../common/shell-words';
 
 const VALID = new Set(['cmd', 'entrypoint', 'healthcheck', 'env', 'expose', 'label', 'onbuild', 'stopsignal', 'user', 'volume', 'workdir']);
 
@@ -221,16 +222,13 @@ function validateSignal(sig: string): void {
   throw bad(`Invalid signal: ${sig}`);
 }
 
-const DURATION_UNITS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-
-/** Go's time.ParseDuration, in nanoseconds. */
+/** Go's time.ParseDuration, in nanoseconds (shared with the Dockerfile parser), as a 400 on bad input. */
 export function parseGoDuration(s: string): number {
-  if (s === '0') return 0;
-  const m = /^([-+]?)((?:(?:\d+\.?\d*|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+)$/.exec(s);
-  if (!m) throw bad(`time: invalid duration ${JSON.stringify(s)}`);
-  let total = 0;
-  for (const part of m[2].matchAll(/(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g)) total += Number(part[1]) * DURATION_UNITS[part[2]];
-  return Math.round(m[1] === '-' ? -total : total);
+  try {
+    return goDuration(s);
+  } catch (err) {
+    throw bad((err as Error).message);
+  }
 }
 
 function healthcheck(ins: Instruction): HealthConfig {

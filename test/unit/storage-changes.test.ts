@@ -90,5 +90,6 @@ test('word splitting and expansion helpers', () => {
   const env = new Map([['X', 'v']]);
   assert.equal(expandWord(`"$X" '$X' \\$X \${X}y $`, env), `v $X $X vy $`);
   assert.equal(parseGoDuration('1h2m3.5s'), 3723.5e9);
-  assert.throws(() => parseGoDuration('5'), /invalid duration/);
+  assert.throws(() => parseGoDuration('5'), /missing unit in duration "5"/);
+  assert.throws(() => parseGoDuration('1x'), /unknown unit "x" in duration "1x"/);
 });

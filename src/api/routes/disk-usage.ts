@@ -1,6 +1,6 @@
 // GET /system/df: what images, containers, volumes and the build cache hold on disk. Images and layers come from
 // the image store's memory; containers' writable layers are measured on disk (docker does the same walk).
-// berth has no volumes or build cache yet: those parts are empty.
+// berth has no volumes yet: that part is empty; the build cache is the classic builder's step index (build.ts).
 import type { Daemon } from '../../daemon/daemon';
 import { Router } from '../router';
 import { invalidParameter } from '../../common/errors';
@@ -8,12 +8,12 @@ import { dirSize } from '../../common/dir-size';
 import { listItem } from '../../engine/containers/views';
 import { listImages } from '../../storage';
 import { sharedSizes } from './images';
+import { buildCacheUsage } from './build';
 
 const TYPES = ['container', 'image', 'volume', 'build-cache'];
 
 export function diskUsageRoutes(r: Router, d: Daemon): void {
-  // The build cache: berth has no builder yet, so there is nothing to prune (the docker CLI's `system prune` asks).
-  r.add('POST', '/build/prune', () => ({ CachesDeleted: null, SpaceReclaimed: 0 }));
+  // POST /build/prune is in build.ts, with the cache it empties.
   r.add('GET', '/system/df', async (ctx) => {
     const types = ctx.query.getAll('type');
     for (const t of types) if (!TYPES.includes(t)) throw invalidParameter(`invalid type: ${t}`);
@@ -43,7 +43,7 @@ export function diskUsageRoutes(r: Router, d: Daemon): void {
       }));
     }
     if (want('volume')) out.Volumes = [];
-    if (want('build-cache')) out.BuildCache = [];
+    if (want('build-cache')) out.BuildCache = await buildCacheUsage(d);
     return out;
   });
 }
