@@ -43,6 +43,7 @@ const mods: Record<string, () => Loader> = {
   network: () => require('./commands/network').command,
   commit: () => require('./commands/commit').command,
   volume: () => require('./commands/volume').command,
+  build: () => require('./commands/build').command,
 };
 
 interface Entry { name: string; short: string; mod: string; id?: string; aliases?: string[] }
@@ -52,6 +53,7 @@ const COMMON: Entry[] = [
   { name: 'run', short: 'Create and run a new container from an image', mod: 'run' },
   { name: 'exec', short: 'Execute a command in a running container', mod: 'stream' },
   { name: 'ps', short: 'List containers', mod: 'ps' },
+  { name: 'build', short: 'Build an image from a Dockerfile', mod: 'build' },
   { name: 'pull', short: 'Download an image from a registry', mod: 'distribution' },
   { name: 'push', short: 'Upload an image to a registry', mod: 'distribution' },
   { name: 'images', short: 'List images', mod: 'image' },
@@ -116,6 +118,7 @@ const GROUPS: Group[] = [
   },
   {
     name: 'image', short: 'Manage images', subs: [
+      { name: 'build', short: 'Build an image from a Dockerfile', mod: 'build' },
       { name: 'history', short: 'Show the history of an image', mod: 'image' },
       { name: 'import', short: 'Import the contents from a tarball to create a filesystem image', mod: 'image' },
       { name: 'inspect', short: 'Display detailed information on one or more images', mod: 'system' },
@@ -143,6 +146,12 @@ const GROUPS: Group[] = [
   {
     name: 'registry', short: 'Run a local image registry', subs: [
       { name: 'serve', short: 'Run an OCI distribution registry (a local Docker Hub) in the foreground', mod: 'registry' },
+    ],
+  },
+  {
+    name: 'builder', short: 'Manage builds', subs: [
+      { name: 'build', short: 'Build an image from a Dockerfile', mod: 'build' },
+      { name: 'prune', short: 'Remove build cache', mod: 'build' },
     ],
   },
   {

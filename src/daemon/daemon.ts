@@ -21,6 +21,7 @@ import { distributionRoutes } from '../api/routes/distribution';
 import { networkRoutes } from '../api/routes/networks';
 import { diskUsageRoutes } from '../api/routes/disk-usage';
 import { volumeRoutes } from '../api/routes/volumes';
+import { buildRoutes } from '../api/routes/build';
 import { acquireLock, releaseLock } from './lock';
 import { writeFileAtomic } from '../common/atomic';
 
@@ -90,6 +91,7 @@ export class Daemon {
     networkRoutes(router, this);
     volumeRoutes(router, this);
     diskUsageRoutes(router, this);
+    buildRoutes(router, this);
     for (const host of this.options.hosts) {
       if (!host.startsWith('unix://')) throw new Error(`unsupported host ${host}: berth listens on unix sockets only (no plain TCP)`);
       const path = host.slice('unix://'.length);

@@ -1,6 +1,6 @@
 // GET /system/df: what images, containers, volumes and the build cache hold on disk. Images and layers come from
 // the image store's memory; containers' writable layers and volumes are measured on disk (docker does the same
-// walks). berth has no build cache yet: that part is empty.
+// walks); the build cache is the classic builder's step index (build.ts).
 import type { Daemon } from '../../daemon/daemon';
 import { Router } from '../router';
 import { invalidParameter } from '../../common/errors';
@@ -9,12 +9,12 @@ import { listItem } from '../../engine/containers/views';
 import { listImages } from '../../storage';
 import { sharedSizes } from './images';
 import { volumeView } from '../../engine/volumes/store';
+import { buildCacheUsage } from './build';
 
 const TYPES = ['container', 'image', 'volume', 'build-cache'];
 
 export function diskUsageRoutes(r: Router, d: Daemon): void {
-  // The build cache: berth has no builder yet, so there is nothing to prune (the docker CLI's `system prune` asks).
-  r.add('POST', '/build/prune', () => ({ CachesDeleted: null, SpaceReclaimed: 0 }));
+  // POST /build/prune is in build.ts, with the cache it empties.
   r.add('GET', '/system/df', async (ctx) => {
     const types = ctx.query.getAll('type');
     for (const t of types) if (!TYPES.includes(t)) throw invalidParameter(`invalid type: ${t}`);
@@ -49,7 +49,7 @@ export function diskUsageRoutes(r: Router, d: Daemon): void {
         Size: await v.size(vol.Name), RefCount: v.refsOf(vol.Name).length,
       })));
     }
-    if (want('build-cache')) out.BuildCache = [];
+    if (want('build-cache')) out.BuildCache = await buildCacheUsage(d);
     return out;
   });
 }

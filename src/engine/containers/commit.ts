@@ -77,6 +77,8 @@ export interface BuildCommitInput {
   target?: Reference;
   author?: string;
   comment?: string;
+  /** The history entry's created_by; default: the container's command (docker commit). */
+  createdBy?: string;
 }
 
 /** Reads the upper dir into a new layer and makes the image. The container must hold still meanwhile. */
@@ -100,7 +102,7 @@ export async function buildCommit(input: BuildCommitInput): Promise<ImageRecord>
   const bytes = commitConfigBytes({
     parent: base?.config, parentDiffIds: baseDiffIds, diffId: staged?.diffId, config: input.config,
     containerConfig: rec.Config as unknown as Record<string, unknown>, containerId: rec.Id,
-    createdBy: (rec.Config.Cmd ?? []).join(' '), author: input.author, comment: input.comment, created: new Date().toISOString(),
+    createdBy: input.createdBy ?? (rec.Config.Cmd ?? []).join(' '), author: input.author, comment: input.comment, created: new Date().toISOString(),
   });
   const image = await images.commitImage(bytes, staged ? [staged] : [], { tags: input.target ? [input.target] : [], parent: base?.id });
   mark('image committed');

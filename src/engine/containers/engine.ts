@@ -790,6 +790,17 @@ export class ContainerEngine {
     });
   }
 
+  /**
+   * The classic builder's commit of a RUN step: `config` is the new image's config as is (the builder keeps the
+   * stage's config itself, so nothing is taken over from the container's run command), the container is stopped.
+   */
+  async commitForBuild(ref: string, config: Record<string, unknown>, createdBy: string): Promise<ImageRecord> {
+    const rec = this.store.get(ref);
+    return this.serialize(rec.Id, () => buildCommit({
+      images: this.images, rec, upper: this.paths.rootfs(rec.Id).upper, lowers: this.lowerDirs(rec), config, createdBy,
+    }));
+  }
+
   // ---------------------------------------------------------------- attach
 
   /**
