@@ -44,6 +44,7 @@ const mods: Record<string, () => Loader> = {
   commit: () => require('./commands/commit').command,
   volume: () => require('./commands/volume').command,
   build: () => require('./commands/build').command,
+  resources: () => require('./commands/resources').command,
 };
 
 interface Entry { name: string; short: string; mod: string; id?: string; aliases?: string[] }
@@ -82,10 +83,12 @@ const OTHERS: Entry[] = [
   { name: 'rmi', short: 'Remove one or more images', mod: 'image' },
   { name: 'save', short: 'Save one or more images to a tar archive (streamed to STDOUT by default)', mod: 'image' },
   { name: 'start', short: 'Start one or more stopped containers', mod: 'stream' },
+  { name: 'stats', short: 'Display a live stream of container(s) resource usage statistics', mod: 'resources' },
   { name: 'stop', short: 'Stop one or more running containers', mod: 'container' },
   { name: 'tag', short: 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE', mod: 'image' },
   { name: 'top', short: 'Display the running processes of a container', mod: 'container' },
   { name: 'unpause', short: 'Unpause all processes within one or more containers', mod: 'container' },
+  { name: 'update', short: 'Update configuration of one or more containers', mod: 'resources' },
   { name: 'wait', short: 'Block until one or more containers stop, then print their exit codes', mod: 'container' },
 ];
 
@@ -110,9 +113,11 @@ const GROUPS: Group[] = [
       { name: 'rm', short: 'Remove one or more containers', mod: 'container', aliases: ['remove'] },
       { name: 'run', short: 'Create and run a new container from an image', mod: 'run' },
       { name: 'start', short: 'Start one or more stopped containers', mod: 'stream' },
+      { name: 'stats', short: 'Display a live stream of container(s) resource usage statistics', mod: 'resources' },
       { name: 'stop', short: 'Stop one or more running containers', mod: 'container' },
       { name: 'top', short: 'Display the running processes of a container', mod: 'container' },
       { name: 'unpause', short: 'Unpause all processes within one or more containers', mod: 'container' },
+      { name: 'update', short: 'Update configuration of one or more containers', mod: 'resources' },
       { name: 'wait', short: 'Block until one or more containers stop, then print their exit codes', mod: 'container' },
     ],
   },

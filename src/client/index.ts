@@ -9,7 +9,7 @@ import type {
   ContainerChange,
   ContainerInspect, ContainerSummary, CreateResponse, DiskUsage, ExecInspect, ImageDeleteItem, ImageHistoryItem, ImagesPruneReport,
   ImageSummary, JSONMessage, NetworkCreateResponse, NetworkSummary, NetworksPruneReport, Query,
-  TopResponse, VersionResponse, VolumeListResponse, VolumeSummary, VolumesPruneReport, WaitResponse,
+  TopResponse, UpdateResponse, VersionResponse, VolumeListResponse, VolumeSummary, VolumesPruneReport, WaitResponse,
 } from './types';
 
 export * from './types';
@@ -300,6 +300,14 @@ export class Client {
   }
   containerLogs(id: string, q: Query): Promise<http.IncomingMessage> {
     return this.request('GET', `/containers/${encodeURIComponent(id)}/logs`, { query: q });
+  }
+  /** POST /containers/{id}/update (resources and restart policy). */
+  containerUpdate(id: string, body: object): Promise<UpdateResponse> {
+    return this.json('POST', `/containers/${encodeURIComponent(id)}/update`, { body });
+  }
+  /** GET /containers/{id}/stats: a stream of JSON objects (one a second), or one with stream=false. Own connection. */
+  containerStats(id: string, stream: boolean): Promise<http.IncomingMessage> {
+    return this.send('GET', `/containers/${encodeURIComponent(id)}/stats`, { query: { stream: stream ? '1' : '0' } }, false);
   }
   containerAttach(id: string, q: Query): Promise<Hijacked> {
     return this.hijack(`/containers/${encodeURIComponent(id)}/attach`, { query: q });

@@ -139,3 +139,25 @@ export interface JSONMessage {
 
 /** Query values: arrays repeat the key; undefined/false-y optional values are left out by the caller. */
 export type Query = Record<string, string | number | boolean | string[] | undefined>;
+
+/** GET /containers/{id}/stats: the fields the CLI computes its table from. */
+export interface StatsResponse {
+  read?: string;
+  preread?: string;
+  name?: string;
+  id?: string;
+  pids_stats?: { current?: number; limit?: number };
+  blkio_stats?: { io_service_bytes_recursive?: { major: number; minor: number; op: string; value: number }[] | null };
+  cpu_stats?: StatsCpu;
+  precpu_stats?: StatsCpu;
+  memory_stats?: { usage?: number; max_usage?: number; stats?: Record<string, number>; failcnt?: number; limit?: number };
+  networks?: Record<string, { rx_bytes: number; tx_bytes: number }>;
+}
+export interface StatsCpu {
+  cpu_usage?: { total_usage?: number; percpu_usage?: number[]; usage_in_kernelmode?: number; usage_in_usermode?: number };
+  system_cpu_usage?: number;
+  online_cpus?: number;
+}
+
+/** POST /containers/{id}/update. */
+export interface UpdateResponse { Warnings?: string[] | null }

@@ -2,6 +2,7 @@
 // read-only paths, mounts, namespaces, device rules and the default seccomp profile.
 import { readFileSync } from 'fs';
 import { seccompFor, OciSeccomp } from './seccomp';
+import type { OciResources } from './cgroups';
 
 export const DEFAULT_CAPABILITIES = [
   'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID',
@@ -59,6 +60,13 @@ export interface SpecInput {
   ulimits?: Array<{ Name: string; Soft: number; Hard: number }>;
   /** the profile precompiled to BPF (base64) for crun; runc ignores it and uses the seccomp section */
   seccompBpf?: string;
+  /** cgroup limits (memory, cpu, pids, blkio): linux.resources beside the device rules */
+  resources?: OciResources;
+}
+
+/** --ulimit values as process.rlimits (the container's process and its execs alike, as in Docker). */
+export function ociRlimits(ulimits: Array<{ Name: string; Soft: number; Hard: number }>): Array<{ type: string; soft: number; hard: number }> {
+  return ulimits.map((u) => ({ type: `RLIMIT_${u.Name.toUpperCase()}`, soft: u.Soft, hard: u.Hard }));
 }
 
 /** CAP_ prefixed, upper case; docker accepts "net_admin", "NET_ADMIN", "CAP_NET_ADMIN" and "ALL". */
@@ -133,7 +141,7 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
       env: input.env,
       cwd: input.cwd,
       capabilities: { bounding: caps, effective: caps, permitted: caps },
-      ...(input.ulimits?.length ? { rlimits: input.ulimits.map((u) => ({ type: `RLIMIT_${u.Name.toUpperCase()}`, soft: u.Soft, hard: u.Hard })) } : {}),
+      ...(input.ulimits?.length ? { rlimits: ociRlimits(input.ulimits) } : {}),
       noNewPrivileges: input.noNewPrivileges ?? false,
       oomScoreAdj: 0,
     },
@@ -152,6 +160,7 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
           devAllow('c', 5, 0), devAllow('c', 5, 1), devAllow('c', 5, 2), devAllow('c', 136, null), devAllow('c', 10, 200),
           devAllow('c', null, null, 'm'), devAllow('b', null, null, 'm'),
         ],
+        ...input.resources,
       },
       ...(input.sysctl && Object.keys(input.sysctl).length ? { sysctl: input.sysctl } : {}),
       ...(input.privileged ? {} : { maskedPaths: MASKED_PATHS, readonlyPaths: READONLY_PATHS }),

@@ -1,7 +1,7 @@
 // /containers/* and /exec/* routes: HTTP in, engine calls out.
 import type { Daemon } from '../../daemon/daemon';
 import { Router, boolParam, intParam, parseFilters, compareVersions } from '../router';
-import { withStatus } from '../server';
+import { withStatus, commonHeaders } from '../server';
 import { invalidParameter } from '../../common/errors';
 import { listItem, inspectView } from '../../engine/containers/views';
 import { readLogs } from '../../engine/containers/logfile';
@@ -134,6 +134,22 @@ export function containerRoutes(r: Router, d: Daemon): void {
       pause: boolParam(q, 'pause', true), changes: q.getAll('changes'), config: await ctx.body(),
     });
     return withStatus(201, { Id: image.id });
+  });
+
+  r.add('POST', '/containers/{id}/update', async (ctx) => c.update(ctx.params.id, await ctx.body()));
+
+  r.add('GET', '/containers/{id}/stats', async (ctx) => {
+    const rec = c.store.get(ctx.params.id);
+    const stream = boolParam(ctx.query, 'stream', true);
+    const oneShot = compareVersions(ctx.apiVersion, '1.41') >= 0 && boolParam(ctx.query, 'one-shot');
+    if (stream && oneShot) throw invalidParameter('cannot have stream=true and one-shot=true');
+    const res = ctx.res!;
+    res.writeHead(200, { ...commonHeaders(), 'Content-Type': 'application/json' });
+    if (stream) res.flushHeaders();
+    const abort = new AbortController();
+    res.on('close', () => abort.abort());
+    await c.stats.run(rec, { stream, oneShot }, (json) => { res.write(json); }, abort.signal);
+    res.end();
   });
 
   r.add('POST', '/containers/{id}/wait', async (ctx) => {

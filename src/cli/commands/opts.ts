@@ -450,7 +450,7 @@ const kvMap = (values: string[]) => {
 };
 
 /** NanoCPUs from "1.5". */
-function parseCpus(v: string): number {
+export function parseCpus(v: string): number {
   const m = /^([+-]?)(\d*)(?:\.(\d*))?$/.exec(v);
   if (!m) throw new Error(`failed to parse ${v} as a rational number`);
   const frac = (m[3] ?? '').replace(/0+$/, '');

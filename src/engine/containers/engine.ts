@@ -25,6 +25,9 @@ import { parseSignal } from './signals';
 import { relay, parseDetachKeys } from './attach';
 import { buildCommit, commitConfig, commitTarget, containerChanges, CommitOptions } from './commit';
 import type { ContainerRecord, HostConfig } from './types';
+import { ContainerCgroup, applyResources, hostSupport, oomKillCount } from '../../runtime/cgroups';
+import { checkCreateResources, checkRestartPolicy, mergeUpdate, ociResources, parseUpdateBody, updateResources, verifyResources } from './resources';
+import { ContainerStatsReader } from './stats';
 import type { EventBus } from '../events';
 import type { VolumeStore } from '../volumes/store';
 import { planMounts } from './mount-spec';
@@ -131,9 +134,10 @@ export class ContainerEngine {
     const cmd = commandLine(config);
     if (!cmd.length) throw invalidParameter('no command specified');
     this.validateHostConfig(hostConfig);
+    const resourceWarnings = checkCreateResources(hostConfig, hostSupport());
     if (hostConfig.Runtime) this.driver(hostConfig.Runtime);
     const networks = this.endpointRequests(hostConfig, body.NetworkingConfig);
-    const warnings: string[] = [];
+    const warnings: string[] = [...resourceWarnings];
     if (hostConfig.NetworkMode === 'host' && Object.keys(hostConfig.PortBindings ?? {}).length) {
       warnings.push('Published ports are discarded when using host network mode');
     }
@@ -256,7 +260,7 @@ export class ContainerEngine {
         terminal: rec.Config.Tty, hostname: hostNet ? (await import('os')).hostname() : rec.Config.Hostname,
         netnsPath: hostNet ? null : netnsPath, joinPid,
         capAdd: rec.HostConfig.CapAdd ?? [], capDrop: rec.HostConfig.CapDrop ?? [], privileged: rec.HostConfig.Privileged,
-        cgroupsPath: `/berth/${rec.Id}`, shmSize: rec.HostConfig.ShmSize,
+        cgroupsPath: this.cgroupPath(rec), shmSize: rec.HostConfig.ShmSize, resources: ociResources(rec.HostConfig),
         etcFiles: [
           { destination: '/etc/hostname', source: this.paths.hostname(rec.Id) },
           { destination: '/etc/hosts', source: this.paths.hosts(rec.Id) },
@@ -447,7 +451,7 @@ export class ContainerEngine {
     const t0 = Date.now();
     const took = (what: string) => () => log.debug('released', { id: rec.Id.slice(0, 12), what, ms: Date.now() - t0 });
     await Promise.all([
-      this.driver(rec.Runtime).delete(rec.Id, `/berth/${rec.Id}`).catch((e) => log.warn('runtime delete failed', { id: rec.Id, error: errorMessage(e) })).then(took('runtime')),
+      this.driver(rec.Runtime).delete(rec.Id, this.cgroupPath(rec)).catch((e) => log.warn('runtime delete failed', { id: rec.Id, error: errorMessage(e) })).then(took('runtime')),
       network ? this.opts.network.detach(rec.Id, network).catch((e) => log.warn('network detach failed', { id: rec.Id, error: errorMessage(e) })).then(took('network')) : undefined,
       unmountOverlay(this.paths.rootfs(rec.Id)).catch((e) => log.warn('unmount failed', { id: rec.Id, error: errorMessage(e) })).then(took('rootfs')),
       fs.rm(this.paths.bundle(rec.Id), { recursive: true, force: true }),
@@ -464,9 +468,11 @@ export class ContainerEngine {
     if (live) live.shim = undefined;
     const t0 = Date.now();
     log.debug('exit seen', { id: rec.Id.slice(0, 12), sinceExitMs: t0 - Date.parse(status.finishedAt) });
+    const oomKilled = status.oomKilled || (await this.wasOomKilled(rec));
+    if (oomKilled) this.event(rec, 'oom');
     await this.releaseResources(rec);
     log.debug('resources released', { id: rec.Id.slice(0, 12), ms: Date.now() - t0 });
-    rec.State = { ...rec.State, Status: 'exited', Pid: 0, ExitCode: status.exitCode, OOMKilled: status.oomKilled, FinishedAt: status.finishedAt || nowIso() };
+    rec.State = { ...rec.State, Status: 'exited', Pid: 0, ExitCode: status.exitCode, OOMKilled: oomKilled, FinishedAt: status.finishedAt || nowIso() };
     rec.Network = undefined;
     // An auto-removed container's record is deleted next: no point making this state durable first.
     if (!rec.HostConfig.AutoRemove) await this.store.save(rec);
@@ -899,6 +905,47 @@ export class ContainerEngine {
     log.warn('rolled back a container start the daemon did not finish', { id: rec.Id });
     await this.releaseResources(rec);
     this.released.delete(rec.Id);
+  }
+
+  // ---------------------------------------------------------------- resources: update, stats, OOM
+
+  /** The container's cgroup, as given to the runtime (the same path in every v1 hierarchy, or under the v2 root). */
+  cgroupPath(rec: ContainerRecord): string { return `/berth/${rec.Id}`; }
+
+  /** Whether the kernel's OOM killer killed a process of the container (read before its cgroup is removed). */
+  private async wasOomKilled(rec: ContainerRecord): Promise<boolean> {
+    return (await oomKillCount(new ContainerCgroup(this.cgroupPath(rec))).catch(() => 0)) > 0;
+  }
+
+  /**
+   * POST /containers/{id}/update: resource limits and the restart policy. Persisted, and written into the
+   * cgroup at once when the container runs; a stopped one gets them at its next start.
+   */
+  async update(ref: string, body: unknown): Promise<{ Warnings: string[] | null }> {
+    const rec = this.store.get(ref);
+    const req = parseUpdateBody(body);
+    checkRestartPolicy(req.RestartPolicy);
+    const warnings = verifyResources(req, hostSupport(), true);
+    return this.serialize(rec.Id, async () => {
+      if (!this.store.tryGet(rec.Id) || rec.State.Status === 'removing') {
+        throw conflict(`Cannot update container ${rec.Id}: container is marked for removal and cannot be "update"`);
+      }
+      const next = mergeUpdate(rec.HostConfig, req, rec.Id);
+      if (this.isRunning(rec)) {
+        await applyResources(new ContainerCgroup(this.cgroupPath(rec)), updateResources(req, next))
+          .catch((e) => { throw systemError(`Cannot update container ${rec.Id}: ${errorMessage(e)}`); });
+      }
+      rec.HostConfig = next;
+      await this.store.save(rec);
+      this.event(rec, 'update');
+      return { Warnings: warnings.length ? warnings : null };
+    });
+  }
+
+  private statsReader?: ContainerStatsReader;
+  /** Samples of running containers' cgroups for GET /containers/{id}/stats. */
+  get stats(): ContainerStatsReader {
+    return this.statsReader ??= new ContainerStatsReader({ exists: (id) => !!this.store.tryGet(id), cgroupPath: (rec) => this.cgroupPath(rec) });
   }
 
   /** Detaches from shims without stopping containers (daemon shutdown). */

@@ -8,7 +8,7 @@ import { writeFileAtomic } from '../../common/atomic';
 import { Shim } from '../../runtime/shim';
 import { resolveUser } from '../../runtime/user';
 import { processEnv } from '../../runtime/env';
-import { resolveCapabilities } from '../../runtime/spec';
+import { resolveCapabilities, ociRlimits } from '../../runtime/spec';
 import type { ContainerEngine } from '../containers/engine';
 import type { ContainerRecord } from '../containers/types';
 import { relay, parseDetachKeys, frame } from '../containers/attach';
@@ -78,6 +78,7 @@ export class ExecEngine {
         terminal: tty, user: { uid: user.uid, gid: user.gid, ...(user.additionalGids.length ? { additionalGids: user.additionalGids } : {}) },
         args: ex.config.Cmd, env, cwd: ex.config.WorkingDir || rec.Config.WorkingDir || '/',
         capabilities: { bounding: caps, effective: caps, permitted: caps }, noNewPrivileges: false,
+        ...(rec.HostConfig.Ulimits?.length ? { rlimits: ociRlimits(rec.HostConfig.Ulimits) } : {}),
         ...(tty && opts.consoleSize ? { consoleSize: { height: opts.consoleSize[0], width: opts.consoleSize[1] } } : {}),
       };
       await fs.mkdir(stateDir, { recursive: true, mode: 0o700 });
