@@ -39,6 +39,7 @@ const mods: Record<string, () => Loader> = {
   registry: () => require('./commands/registry').command,
   du: () => require('./commands/disk-usage').command,
   network: () => require('./commands/network').command,
+  cp: () => require('./commands/cp').command,
 };
 
 interface Entry { name: string; short: string; mod: string; id?: string; aliases?: string[] }
@@ -58,7 +59,9 @@ const COMMON: Entry[] = [
 ];
 const OTHERS: Entry[] = [
   { name: 'attach', short: 'Attach local standard input, output, and error streams to a running container', mod: 'stream' },
+  { name: 'cp', short: 'Copy files/folders between a container and the local filesystem', mod: 'cp' },
   { name: 'create', short: 'Create a new container', mod: 'run' },
+  { name: 'export', short: "Export a container's filesystem as a tar archive", mod: 'cp' },
   { name: 'history', short: 'Show the history of an image', mod: 'image' },
   { name: 'import', short: 'Import the contents from a tarball to create a filesystem image', mod: 'image' },
   { name: 'inspect', short: 'Return low-level information on berth objects', mod: 'system' },
@@ -85,8 +88,10 @@ const GROUPS: Group[] = [
   {
     name: 'container', short: 'Manage containers', subs: [
       { name: 'attach', short: 'Attach local standard input, output, and error streams to a running container', mod: 'stream' },
+      { name: 'cp', short: 'Copy files/folders between a container and the local filesystem', mod: 'cp' },
       { name: 'create', short: 'Create a new container', mod: 'run' },
       { name: 'exec', short: 'Execute a command in a running container', mod: 'stream' },
+      { name: 'export', short: "Export a container's filesystem as a tar archive", mod: 'cp' },
       { name: 'inspect', short: 'Display detailed information on one or more containers', mod: 'system' },
       { name: 'kill', short: 'Kill one or more running containers', mod: 'container' },
       { name: 'logs', short: 'Fetch the logs of a container', mod: 'logs' },

@@ -69,6 +69,9 @@ export interface WaitResponse { StatusCode: number; Error?: { Message?: string }
 
 export interface ExecInspect { ID?: string; Running?: boolean; ExitCode?: number | null; Pid?: number }
 
+/** The X-Docker-Container-Path-Stat header of HEAD/GET /containers/{id}/archive; mode is Go's os.FileMode. */
+export interface ContainerPathStat { name: string; size: number; mode: number; mtime: string; linkTarget: string }
+
 export interface TopResponse { Titles: string[]; Processes: string[][] }
 
 export interface ImageDeleteItem { Untagged?: string; Deleted?: string }

@@ -8,6 +8,7 @@ import { readLogs } from '../../engine/containers/logfile';
 import { frame } from '../../engine/containers/attach';
 import { top } from '../../engine/containers/top';
 import type { ContainerRecord } from '../../engine/containers/types';
+import { archiveRoutes } from './archive';
 
 const streamType = (tty: boolean, apiVersion: string) =>
   !tty && compareVersions(apiVersion, '1.42') >= 0 ? 'application/vnd.docker.multiplexed-stream' : 'application/vnd.docker.raw-stream';
@@ -162,4 +163,7 @@ export function containerRoutes(r: Router, d: Daemon): void {
     return '';
   });
   r.add('GET', '/exec/{id}/json', (ctx) => d.execs.inspect(ctx.params.id));
+
+  // ---- cp and export
+  archiveRoutes(r, d);
 }
