@@ -42,6 +42,8 @@ export interface CommandSpec {
   /** cobra Use without the name, e.g. "[OPTIONS] CONTAINER [CONTAINER...]". */
   use: string;
   short: string;
+  /** cobra's Long: shown by --help instead of `short` when set. */
+  long?: string;
   /** "aliases" annotation text (with "docker" as "berth"). */
   aliases?: string;
   flags: FlagDef[];
@@ -330,7 +332,7 @@ function typeDisplay(t: string): string {
 
 /** Help of a runnable command (cobra usage template as docker customises it). */
 export function commandHelp(spec: CommandSpec): string {
-  let out = `Usage:  ${useLine(spec)}\n\n${spec.short}\n`;
+  let out = `Usage:  ${useLine(spec)}\n\n${spec.long ?? spec.short}\n`;
   if (spec.aliases) out += `\nAliases:\n  ${spec.aliases}\n`;
   const visible = spec.flags.filter((f) => !f.hidden);
   if (visible.length > 0) out += `\nOptions:\n${flagUsages(spec.flags, termWidth() - 1).replace(/\s+$/, '')}\n`;

@@ -45,6 +45,7 @@ const mods: Record<string, () => Loader> = {
   volume: () => require('./commands/volume').command,
   build: () => require('./commands/build').command,
   resources: () => require('./commands/resources').command,
+  cp: () => require('./commands/cp').command,
 };
 
 interface Entry { name: string; short: string; mod: string; id?: string; aliases?: string[] }
@@ -69,6 +70,9 @@ const OTHERS: Entry[] = [
   { name: 'create', short: 'Create a new container', mod: 'run' },
   { name: 'diff', short: "Inspect changes to files or directories on a container's filesystem", mod: 'commit' },
   { name: 'events', short: 'Get real time events from the server', mod: 'events' },
+  { name: 'cp', short: 'Copy files/folders between a container and the local filesystem', mod: 'cp' },
+  { name: 'create', short: 'Create a new container', mod: 'run' },
+  { name: 'export', short: "Export a container's filesystem as a tar archive", mod: 'cp' },
   { name: 'history', short: 'Show the history of an image', mod: 'image' },
   { name: 'import', short: 'Import the contents from a tarball to create a filesystem image', mod: 'image' },
   { name: 'inspect', short: 'Return low-level information on berth objects', mod: 'system' },
@@ -98,9 +102,11 @@ const GROUPS: Group[] = [
     name: 'container', short: 'Manage containers', subs: [
       { name: 'attach', short: 'Attach local standard input, output, and error streams to a running container', mod: 'stream' },
       { name: 'commit', short: "Create a new image from a container's changes", mod: 'commit' },
+      { name: 'cp', short: 'Copy files/folders between a container and the local filesystem', mod: 'cp' },
       { name: 'create', short: 'Create a new container', mod: 'run' },
       { name: 'diff', short: "Inspect changes to files or directories on a container's filesystem", mod: 'commit' },
       { name: 'exec', short: 'Execute a command in a running container', mod: 'stream' },
+      { name: 'export', short: "Export a container's filesystem as a tar archive", mod: 'cp' },
       { name: 'inspect', short: 'Display detailed information on one or more containers', mod: 'system' },
       { name: 'kill', short: 'Kill one or more running containers', mod: 'container' },
       { name: 'logs', short: 'Fetch the logs of a container', mod: 'logs' },

@@ -7,7 +7,7 @@ import type * as net from 'net';
 import type { Readable } from 'stream';
 import type {
   ContainerChange,
-  ContainerInspect, ContainerSummary, CreateResponse, DiskUsage, ExecInspect, ImageDeleteItem, ImageHistoryItem, ImagesPruneReport,
+  ContainerInspect, ContainerPathStat, ContainerSummary, CreateResponse, DiskUsage, ExecInspect, ImageDeleteItem, ImageHistoryItem, ImagesPruneReport,
   ImageSummary, JSONMessage, NetworkCreateResponse, NetworkSummary, NetworksPruneReport, Query,
   TopResponse, UpdateResponse, VersionResponse, VolumeListResponse, VolumeSummary, VolumesPruneReport, WaitResponse,
 } from './types';
@@ -333,6 +333,34 @@ export class Client {
     return { registered, result };
   }
 
+  /** HEAD /containers/{id}/archive: the path's stat from the X-Docker-Container-Path-Stat header. */
+  async containerStatPath(id: string, path: string): Promise<ContainerPathStat> {
+    const res = await this.request('HEAD', `/containers/${encodeURIComponent(id)}/archive`, { query: { path } });
+    res.resume();
+    return pathStatHeader(res);
+  }
+  /** GET /containers/{id}/archive: the path's stat and its tar (the response, to be read). */
+  async copyFromContainer(id: string, path: string): Promise<{ stat: ContainerPathStat; content: http.IncomingMessage }> {
+    const res = await this.request('GET', `/containers/${encodeURIComponent(id)}/archive`, { query: { path } });
+    try {
+      return { stat: pathStatHeader(res), content: res };
+    } catch (err) {
+      res.destroy();
+      throw err;
+    }
+  }
+  /** PUT /containers/{id}/archive: extracts the tar `content` into the directory `path` in the container. */
+  copyToContainer(id: string, path: string, content: Readable, opts: { copyUIDGID?: boolean; allowOverwriteDirWithFile?: boolean } = {}): Promise<number> {
+    return this.call('PUT', `/containers/${encodeURIComponent(id)}/archive`, {
+      query: { path, noOverwriteDirNonDir: opts.allowOverwriteDirWithFile ? undefined : 'true', copyUIDGID: opts.copyUIDGID ? 'true' : undefined },
+      body: content, contentType: 'application/x-tar',
+    });
+  }
+  /** GET /containers/{id}/export: the container's file system as a tar. */
+  containerExport(id: string): Promise<http.IncomingMessage> {
+    return this.request('GET', `/containers/${encodeURIComponent(id)}/export`);
+  }
+
   execCreate(id: string, body: object): Promise<{ Id: string }> {
     return this.json('POST', `/containers/${encodeURIComponent(id)}/exec`, { body });
   }
@@ -397,6 +425,18 @@ export function readAll(res: NodeJS.ReadableStream): Promise<Buffer> {
 }
 
 /** docker's checkResponseErr. */
+/** The stat header of an archive response, as docker's client decodes it. */
+function pathStatHeader(res: http.IncomingMessage): ContainerPathStat {
+  const raw = res.headers['x-docker-container-path-stat'];
+  const value = Array.isArray(raw) ? raw[0] : raw;
+  if (!value) return { name: '', size: 0, mode: 0, mtime: '', linkTarget: '' };
+  try {
+    return JSON.parse(Buffer.from(value, 'base64').toString('utf8')) as ContainerPathStat;
+  } catch (err) {
+    throw new Error(`unable to decode container path stat header: ${(err as Error).message}`);
+  }
+}
+
 function responseError(status: number, res: http.IncomingMessage, body: Buffer, method: string, path: string): Error {
   const statusMsg = `${status} ${res.statusMessage ?? ''}`.trim();
   if (body.length === 0) {

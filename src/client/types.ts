@@ -71,6 +71,8 @@ export interface ExecInspect { ID?: string; Running?: boolean; ExitCode?: number
 
 /** GET /containers/{id}/changes items: Kind 0 modified, 1 added, 2 deleted. */
 export interface ContainerChange { Path: string; Kind: 0 | 1 | 2 }
+/** The X-Docker-Container-Path-Stat header of HEAD/GET /containers/{id}/archive; mode is Go's os.FileMode. */
+export interface ContainerPathStat { name: string; size: number; mode: number; mtime: string; linkTarget: string }
 
 export interface TopResponse { Titles: string[]; Processes: string[][] }
 

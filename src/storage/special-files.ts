@@ -1,5 +1,6 @@
-// The filesystem calls Node lacks, for the unpack worker: mknod (device nodes, fifos, overlay whiteouts),
-// lsetxattr/fsetxattr (overlay opaque dirs, file capabilities) and utimensat/futimens (nanosecond mtimes, a
+// The filesystem calls Node lacks, for the unpack and archive workers: mknod (device nodes, fifos, overlay
+// whiteouts), lsetxattr/fsetxattr (overlay opaque dirs, file capabilities), fgetxattr (capabilities into cp and
+// export archives) and utimensat/futimens (nanosecond mtimes, a
 // symlink's own times). Through koffi FFI into libc, ~2 µs a call; synchronous, as the worker wants. Where koffi
 // cannot load, mknod and setxattr fall back to Debian's commands (coreutils' mknod, attr's setfattr; ~2-10 ms
 // each) and times to Node's (microsecond precision). Callers pass paths they have already confined; nothing
@@ -16,6 +17,7 @@ interface Libc {
   fsetxattr(fd: number, name: string, value: Buffer, size: number, flags: number): number;
   utimensat(dirfd: number, path: string, times: Buffer, flags: number): number;
   futimens(fd: number, times: Buffer): number;
+  fgetxattr(fd: number, name: string, value: Buffer, size: number): number;
   errno(): number;
 }
 
@@ -38,6 +40,7 @@ function calls(): Libc | null {
       fsetxattr: lib.func('int fsetxattr(int fd, const char *name, const void *value, size_t size, int flags)'),
       utimensat: lib.func('int utimensat(int dirfd, const char *path, const void *times, int flags)'),
       futimens: lib.func('int futimens(int fd, const void *times)'),
+      fgetxattr: lib.func('intptr_t fgetxattr(int fd, const char *name, void *value, size_t size)'),
       errno: () => koffi.errno() as number,
     };
   } catch (err) {
@@ -169,6 +172,22 @@ export function lutimensSync(path: string, sec: number, nsec: number): void {
     return;
   }
   lutimesSync(path, sec + nsec / 1e9, sec + nsec / 1e9);
+}
+
+const xattrValue = Buffer.alloc(4096); // the worker is single-threaded
+
+/** An extended attribute of an open file, or undefined when it has none (or without koffi: the archives of
+ * cp/export then go without file capabilities, as a getfattr per file would cost milliseconds). */
+export function fgetxattrSync(fd: number, name: string): Buffer | undefined {
+  const c = calls();
+  if (!c) return undefined;
+  const n = Number(c.fgetxattr(fd, name, xattrValue, xattrValue.length));
+  if (n < 0) {
+    const errno = c.errno();
+    if (errno === 61 /* ENODATA */ || errno === 95 /* ENOTSUP */) return undefined;
+    throw sysError('fgetxattr', errno, `fd ${fd}`);
+  }
+  return Buffer.from(xattrValue.subarray(0, n));
 }
 
 function run(cmd: string, args: string[], pkg: string): void {

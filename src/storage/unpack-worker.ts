@@ -18,7 +18,9 @@ import * as zlib from 'zlib';
 import { EngineError } from '../common/errors';
 import { Compression, detectCompression } from './compression';
 import { syncGunzip } from './gunzip-sync';
-import { TarReader } from './tar-reader';
+import { Extractor, ExtractSpec } from './archive-extract';
+import { fsetxattrSync, futimensSync, lsetxattrSync, lutimensSync, mknodSync } from './special-files';
+import { TarReader, TarSink } from './tar-reader';
 import { Unpacker } from './unpacker';
 
 export interface WorkerParams {
@@ -30,7 +32,17 @@ export interface WorkerParams {
   hash: boolean;
   /** Also write the input as received to this descriptor (a blob's temp file), hashing it. */
   blobFd?: number;
+  /** Extract into an existing directory with docker's cp rules (archive-extract.ts) instead of unpacking a
+   * layer into an empty one. */
+  extract?: ExtractSpec;
 }
+
+/** What a job feeds the tar into: a layer unpacker or a cp extractor. */
+type Sink = TarSink & { readonly counts: { size: number; entries: number }; finish(): void; abort(): void };
+
+const EXTRACT_SYSCALLS = {
+  futimens: futimensSync, lutimens: lutimensSync, mknod: mknodSync, lsetxattr: lsetxattrSync, fsetxattr: fsetxattrSync,
+};
 
 export type ToWorker =
   | { t: 'start'; id: number; params: WorkerParams }
@@ -60,7 +72,7 @@ interface Decompressor {
 }
 
 class Job {
-  private readonly unpacker: Unpacker;
+  private readonly unpacker: Sink;
   private readonly reader: TarReader;
   private readonly hash: Hash | undefined;
   private readonly blob: { fd: number; hash: Hash; size: number } | undefined;
@@ -80,7 +92,7 @@ class Job {
 
   constructor(readonly id: number, params: WorkerParams, private readonly onSettled: () => void) {
     // may throw (target missing or not empty): the caller reports it
-    this.unpacker = new Unpacker(params.root, params.noLchown);
+    this.unpacker = params.extract ? new Extractor(params.extract, EXTRACT_SYSCALLS) : new Unpacker(params.root, params.noLchown);
     this.reader = new TarReader(this.unpacker);
     this.hash = params.hash ? createHash('sha256') : undefined;
     this.blob = params.blobFd === undefined ? undefined : { fd: params.blobFd, hash: createHash('sha256'), size: 0 };

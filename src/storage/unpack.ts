@@ -12,6 +12,7 @@ import { Worker } from 'worker_threads';
 import { EngineError } from '../common/errors';
 import { log } from '../common/log';
 import type { BlobInfo } from './blobs';
+import type { ExtractSpec } from './archive-extract';
 import type { Compression } from './compression';
 import type { FromWorker, ToWorker, WorkerParams } from './unpack-worker';
 
@@ -44,6 +45,9 @@ export interface StreamUnpackOptions extends UnpackOptions {
   /** The worker writes the input bytes, as received and in order, to this descriptor and hashes them (ingest
    * keeps them as the blob: BlobWriter.fd). Untouched once the promise settles. */
   blobFd?: number;
+  /** Extract into the existing directory it names, with docker's cp rules, instead of unpacking a layer into the
+   * empty `root` (see archive-extract.ts; `root` is then its view's root). */
+  extract?: ExtractSpec;
 }
 
 /** Unpacks `source` (plain tar bytes) into the existing, empty directory `root`. */
@@ -188,6 +192,7 @@ export async function unpackStream(source: AsyncIterable<Uint8Array> | Iterable<
     decompress: opts.decompress ?? false,
     hash: opts.hash ?? false,
     blobFd: opts.blobFd,
+    extract: opts.extract,
   };
   const w = acquire();
   const id = nextJob++;

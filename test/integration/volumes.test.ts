@@ -259,3 +259,24 @@ test('system df counts volumes, their size and users; GET /containers/json lists
     await cleanup(['dfuser'], ['dfvol']);
   }
 });
+
+test('cp reaches into volumes and binds, of running and stopped containers', async () => {
+  mkdirSync(host('cpbind'), { recursive: true });
+  writeFileSync(host('cpbind/from-host'), 'bound\n');
+  writeFileSync(host('cp-in.txt'), 'copied in\n');
+  ok(await docker('volume', 'create', 'cpvol'), 'volume');
+  ok(await docker('run', '-d', '--name', 'cpv', '-v', 'cpvol:/vol', '-v', `${host('cpbind')}:/bind`, 'busybox', 'sleep', '60'), 'run');
+  try {
+    ok(await docker('cp', host('cp-in.txt'), 'cpv:/vol/in.txt'), 'cp into a volume (running)');
+    assert.equal(ok(await docker('exec', 'cpv', 'cat', '/vol/in.txt'), 'read').trim(), 'copied in');
+    ok(await docker('cp', 'cpv:/bind/from-host', host('back.txt')), 'cp out of a bind');
+    assert.equal(readFileSync(host('back.txt'), 'utf8'), 'bound\n');
+    ok(await docker('stop', '-t', '0', 'cpv'), 'stop');
+    ok(await docker('cp', host('cp-in.txt'), 'cpv:/vol/in2.txt'), 'cp into a volume (stopped)');
+    // the data is in the volume itself: a new container sees it
+    assert.equal(ok(await docker('run', '--rm', '-v', 'cpvol:/v', 'busybox', 'cat', '/v/in2.txt'), 'new container').trim(), 'copied in');
+  } finally {
+    await docker('rm', '-f', 'cpv');
+    await docker('volume', 'rm', 'cpvol');
+  }
+});

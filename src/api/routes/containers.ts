@@ -10,6 +10,7 @@ import { top } from '../../engine/containers/top';
 import type { ContainerRecord } from '../../engine/containers/types';
 import { matchKVList, parseTimestamp, validateFilters } from '../../storage/image-filters';
 import { dirSize } from '../../common/dir-size';
+import { archiveRoutes } from './archive';
 
 const streamType = (tty: boolean, apiVersion: string) =>
   !tty && compareVersions(apiVersion, '1.42') >= 0 ? 'application/vnd.docker.multiplexed-stream' : 'application/vnd.docker.raw-stream';
@@ -220,4 +221,7 @@ export function containerRoutes(r: Router, d: Daemon): void {
     return '';
   });
   r.add('GET', '/exec/{id}/json', (ctx) => d.execs.inspect(ctx.params.id));
+
+  // ---- cp and export
+  archiveRoutes(r, d);
 }

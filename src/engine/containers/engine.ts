@@ -32,6 +32,7 @@ import type { EventBus } from '../events';
 import type { VolumeStore } from '../volumes/store';
 import { planMounts } from './mount-spec';
 import { ContainerMounts } from './mounts';
+import { ContainerArchive, RootfsHold } from './archive';
 
 /** What the engine keeps about a container whose process is (or is about to be) running. */
 interface Live {
@@ -82,11 +83,21 @@ export class ContainerEngine {
   private drivers = new Map<string, RuntimeDriver>();
   /** containers whose runtime resources are released since they last ran */
   private released = new Set<string>();
+  /** holders of a container's mounted root file system besides its own run (cp, export): id → count */
+  private rootfsHolds = new Map<string, number>();
+  /** cp and export (archive.ts) */
+  readonly archive: ContainerArchive;
 
   constructor(private readonly opts: EngineOptions) {
     this.paths = new ContainerPaths(opts.dataRoot, opts.execRoot);
     this.store = new ContainerStore(`${opts.dataRoot}/containers`);
     this.mounts = new ContainerMounts(opts.volumes, opts.events);
+    this.archive = new ContainerArchive(this);
+    // cp reads and writes volumes and binds at their sources, as docker does (tmpfs mounts live only in the
+    // container's mount namespace: not reachable from here)
+    this.archive.addMountResolver((rec) => (rec.MountPoints ?? [])
+      .filter((m) => m.Type !== 'tmpfs' && m.Source)
+      .map((m) => ({ destination: m.Destination, source: m.Source, readOnly: !m.RW })));
   }
 
   get images() { return this.opts.images; }
@@ -118,7 +129,7 @@ export class ContainerEngine {
     return l;
   }
 
-  private event(rec: ContainerRecord, action: string, extra: Record<string, string> = {}): void {
+  event(rec: ContainerRecord, action: string, extra: Record<string, string> = {}): void {
     this.opts.events.emitEvent('container', action, rec.Id, { image: rec.ImageRef, name: rec.Name.slice(1), ...rec.Config.Labels, ...extra });
   }
 
@@ -230,7 +241,8 @@ export class ContainerEngine {
     try {
       // The rootfs and the network do not depend on each other: set both up at once.
       const [mounted, networked] = await Promise.allSettled([mountOverlay(lowerDirs, rootfs), this.setupNetwork(rec)]);
-      if (mounted.status === 'fulfilled') undo.push(() => unmountOverlay(rootfs));
+      // a cp or export may hold the mount (it was there before): then it stays
+      if (mounted.status === 'fulfilled') undo.push(async () => { if (!this.rootfsHolds.has(rec.Id)) await unmountOverlay(rootfs); });
       const net = networked.status === 'fulfilled' ? networked.value : undefined;
       const attachment = net?.attachment;
       if (attachment) undo.push(() => this.opts.network.detach(rec.Id, attachment));
@@ -453,7 +465,9 @@ export class ContainerEngine {
     await Promise.all([
       this.driver(rec.Runtime).delete(rec.Id, this.cgroupPath(rec)).catch((e) => log.warn('runtime delete failed', { id: rec.Id, error: errorMessage(e) })).then(took('runtime')),
       network ? this.opts.network.detach(rec.Id, network).catch((e) => log.warn('network detach failed', { id: rec.Id, error: errorMessage(e) })).then(took('network')) : undefined,
-      unmountOverlay(this.paths.rootfs(rec.Id)).catch((e) => log.warn('unmount failed', { id: rec.Id, error: errorMessage(e) })).then(took('rootfs')),
+      // A cp or export holding the root file system unmounts it when it is done, unless the container is going away.
+      (this.rootfsHolds.has(rec.Id) && rec.State.Status !== 'removing' ? Promise.resolve()
+        : unmountOverlay(this.paths.rootfs(rec.Id)).catch((e) => log.warn('unmount failed', { id: rec.Id, error: errorMessage(e) }))).then(took('rootfs')),
       fs.rm(this.paths.bundle(rec.Id), { recursive: true, force: true }),
       fs.rm(this.paths.shimState(rec.Id), { recursive: true, force: true }),
     ]);
@@ -654,6 +668,8 @@ export class ContainerEngine {
       this.notify(rec, 'next-exit', { StatusCode: status.exitCode });
     }
     rec.State.Status = 'removing';
+    // A stopped container's resources were released at its exit; a cp or export may have mounted its root since.
+    if (this.rootfsHolds.has(rec.Id)) await unmountOverlay(this.paths.rootfs(rec.Id)).catch((e) => log.warn('unmount failed', { id: rec.Id, error: errorMessage(e) }));
     await this.releaseResources(rec);
     await this.store.remove(rec);
     await this.mounts.forget(rec, !!opts.volumes);
@@ -805,6 +821,36 @@ export class ContainerEngine {
     return this.serialize(rec.Id, () => buildCommit({
       images: this.images, rec, upper: this.paths.rootfs(rec.Id).upper, lowers: this.lowerDirs(rec), config, createdBy,
     }));
+  }
+
+  // ---------------------------------------------------------------- root file system for cp / export
+
+  /**
+   * The container's root file system, mounted for a file operation (cp, export) until release(). A running
+   * container's is there already; a stopped one's is mounted now and unmounted after the last holder lets go,
+   * unless the container runs again by then. Holders are counted: concurrent operations never unmount under
+   * each other, and a container that exits while one holds its root leaves the unmount to the holder.
+   */
+  async holdRootfs(ref: string): Promise<RootfsHold> {
+    const rec = this.store.get(ref);
+    const rootfs = this.paths.rootfs(rec.Id);
+    await this.serialize(rec.Id, async () => {
+      if (rec.State.Status === 'removing' || !this.store.tryGet(rec.Id)) throw conflict(`container ${rec.Id} is marked for removal`);
+      if (!this.isRunning(rec)) await mountOverlay(this.lowerDirs(rec), rootfs);
+      this.rootfsHolds.set(rec.Id, (this.rootfsHolds.get(rec.Id) ?? 0) + 1);
+    });
+    let released = false;
+    const release = async () => {
+      if (released) return;
+      released = true;
+      await this.serialize(rec.Id, async () => {
+        const n = (this.rootfsHolds.get(rec.Id) ?? 1) - 1;
+        if (n > 0) { this.rootfsHolds.set(rec.Id, n); return; }
+        this.rootfsHolds.delete(rec.Id);
+        if (!this.isRunning(rec) && rec.State.Status !== 'removing' && this.store.tryGet(rec.Id)) await unmountOverlay(rootfs);
+      }).catch((e) => log.warn('unmount after a file operation failed', { id: rec.Id, error: errorMessage(e) }));
+    };
+    return { rec, root: rootfs.merged, release };
   }
 
   // ---------------------------------------------------------------- attach
