@@ -15,6 +15,7 @@ import * as tar from 'tar-stream';
 import { EngineError } from '../common/errors';
 import { decompress } from '../storage/compression';
 import { ConfinedTree, badEntry, entryParts } from '../storage/confined';
+import { feedTar } from '../storage/tar-feed';
 import { DockerIgnore } from './dockerignore';
 import { cleanPath, goMatch, hasWildcards } from './match';
 
@@ -224,7 +225,7 @@ export async function extractContext(input: AsyncIterable<Uint8Array>, dest: str
   // old V7 tars carry no ustar magic; tar-stream reads them when asked to (its types do not list the option)
   const extract = tar.extract({ allowUnknownFormat: true } as Parameters<typeof tar.extract>[0]);
   let sourceError: unknown;
-  const feeding = feed(decompress(input), extract).catch((err: unknown) => {
+  const feeding = feedTar(decompress(input), extract).catch((err: unknown) => {
     sourceError = err;
     extract.destroy(err as Error);
   });
@@ -246,25 +247,6 @@ export async function extractContext(input: AsyncIterable<Uint8Array>, dest: str
   return writer.finish();
 }
 
-/** Writes `source` into the tar reader with backpressure (the reader is a streamx stream, which Node's pipeline
- * does not drive reliably); ends it when the source ends. */
-async function feed(source: AsyncIterable<Uint8Array>, extract: tar.Extract): Promise<void> {
-  const sink = extract as unknown as {
-    write(b: Uint8Array): boolean; end(): void; destroyed: boolean;
-    once(e: string, f: () => void): void; off(e: string, f: () => void): void;
-  };
-  for await (const chunk of source) {
-    if (sink.destroyed) return;
-    if (!sink.write(chunk)) {
-      await new Promise<void>((resolve) => {
-        const done = () => { sink.off('drain', done); sink.off('close', done); resolve(); };
-        sink.once('drain', done);
-        sink.once('close', done);
-      });
-    }
-  }
-  if (!sink.destroyed) sink.end();
-}
 
 function asContextError(err: unknown): Error {
   if (err instanceof EngineError) return err;

@@ -16,6 +16,7 @@ import { chainIds, sha256Digest } from './digest';
 import { parseConfigFile } from './image-config';
 import type { ImageRecord, StagedLayer, CommitImageOptions } from './images';
 import { bytesOf } from './ingest';
+import { feedTar } from './tar-feed';
 import { familiarName, parseReference, Reference } from './reference';
 import { ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME } from './image-save';
 
@@ -84,7 +85,7 @@ async function readArchive(store: LoadStore, input: NodeJS.ReadableStream | Asyn
   staged: Set<StagedLayer>, opts: LoadOptions): Promise<void> {
   const extract = tar.extract();
   let sourceError: unknown;
-  const feeding = feed(coalesce(decompress(bytesOf(input))), extract).catch((err) => {
+  const feeding = feedTar(coalesce(decompress(bytesOf(input))), extract).catch((err) => {
     sourceError = err;
     extract.destroy(err as Error);
   });
@@ -393,24 +394,6 @@ export async function* coalesce(source: AsyncIterable<Uint8Array>, min = COALESC
   if (size > 0) yield Buffer.concat(parts, size);
 }
 
-/** Writes `source` into the extractor with backpressure; ends it when the source ends. */
-async function feed(source: AsyncIterable<Uint8Array>, extract: tar.Extract): Promise<void> {
-  const sink = extract as unknown as {
-    write(b: Uint8Array): boolean; end(): void; destroyed: boolean;
-    once(e: string, f: () => void): void; off(e: string, f: () => void): void;
-  };
-  for await (const chunk of source) {
-    if (sink.destroyed) return;
-    if (!sink.write(chunk)) {
-      await new Promise<void>((resolve) => {
-        const done = () => { sink.off('drain', done); sink.off('close', done); resolve(); };
-        sink.once('drain', done);
-        sink.once('close', done);
-      });
-    }
-  }
-  if (!sink.destroyed) sink.end();
-}
 
 /** Entry names as paths inside the archive: no leading ./ or /, no trailing /; escapes above the root are dropped. */
 export function normalize(name: string): string | undefined {

@@ -370,25 +370,14 @@ function pruneCommand(id: string): Cmd {
     spec,
     async run(ctx, p) {
       const all = p.bool('all');
-      const filters = [...p.list('filter'), `dangling=${all ? 'false' : 'true'}`];
       const warning = all
         ? 'WARNING! This will remove all images without at least one container associated to them.\nAre you sure you want to continue?'
         : 'WARNING! This will remove all dangling images.\nAre you sure you want to continue?';
       if (!p.bool('force') && !(await confirm(ctx, warning))) return 0;
-      const report = await ctx.client().imagesPrune(filtersJson(filters));
-      let out = '';
-      const deleted = report?.ImagesDeleted ?? [];
-      if (deleted.length > 0) {
-        out += 'Deleted Images:\n';
-        for (const d of deleted) {
-          if (d.Untagged) out += `untagged: ${d.Untagged}\n`;
-          if (d.Deleted) out += `deleted: ${d.Deleted}\n`;
-        }
-        out += '\n';
-      }
+      const { pruneImages } = require('./prune') as typeof import('./prune');
+      const { text, space } = await pruneImages(ctx, p.list('filter'), all);
       const { humanSize } = require('../format/units') as typeof import('../format/units');
-      out += `Total reclaimed space: ${humanSize(report?.SpaceReclaimed ?? 0)}\n`;
-      ctx.out(out);
+      ctx.out(`${text}Total reclaimed space: ${humanSize(space)}\n`);
       return 0;
     },
   };

@@ -28,7 +28,8 @@ async function pruneVolumes(ctx: Ctx, filters: string[], all: boolean): Promise<
   return { text: names.length ? `Deleted Volumes:\n${names.map((n) => n + '\n').join('')}\n` : '', space: r?.SpaceReclaimed ?? 0 };
 }
 
-async function pruneImages(ctx: Ctx, filters: string[], all: boolean): Promise<{ text: string; space: number }> {
+/** POST /images/prune and docker's "Deleted Images:" report (image prune and system prune print the same). */
+export async function pruneImages(ctx: Ctx, filters: string[], all: boolean): Promise<{ text: string; space: number }> {
   const r = await ctx.client().imagesPrune(filtersJson([...filters, `dangling=${all ? 'false' : 'true'}`]));
   let text = '';
   const deleted = r?.ImagesDeleted ?? [];
