@@ -30,6 +30,7 @@ import {
 import { DockerIgnore, parseDockerignore } from './dockerignore';
 import { expandFrom, expandInstruction } from './expand';
 import { removeIgnored } from './context';
+import { failpoint } from '../common/failpoint';
 
 type Obj = Record<string, unknown>;
 
@@ -394,6 +395,7 @@ export class Builder {
         throw new BuildStepError(`The command '${cmd.join(' ')}' returned a non-zero code: ${StatusCode}`, StatusCode);
       }
       made = await this.host.commitForBuild(id, { ...st.config }, createdBy);
+      await failpoint('build.after-step');
       failed = false;
     } finally {
       if (!failed ? this.opts.rm !== false : this.opts.forceRm) {

@@ -22,6 +22,7 @@ import { EndpointFiles, EndpointRecord, normalize } from './records';
 import { NameTable } from './names';
 import { DnsServer, hostNameservers } from './dns';
 import { bridgeNetworkObject, builtinNetworkObject, endpointSettings, networkSettings } from './views';
+import { failpoint } from '../common/failpoint';
 
 export { Attachment, AttachRequest, Endpoint, EndpointRequest, NetworkMode, PortBinding, PortSpec } from './types';
 export { CreateNetworkBody, NetworkConfig } from './config';
@@ -493,6 +494,7 @@ export class NetworkManager {
       Object.assign(rec, { netnsPath: warmNs?.file ?? this.newNetnsPath(), ports: alloc.ports, endpoints: alloc.eps });
       try {
         await this.saveRecord(rec);
+        await failpoint('network.attach.after-record');
         const first = alloc.eps[0];
         const results = await Promise.allSettled([
           createBridgedNetns(rec.netnsPath!, this.vethConfig(first, primary), { netns: warmNs, ip: warmIp }),
@@ -501,6 +503,7 @@ export class NetworkManager {
         const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
         if (failed) throw failed.reason;
         for (const [i, ep] of alloc.eps.entries()) if (i > 0) await addVeth(rec.netnsPath!, this.vethConfig(ep, planned[i].net, false));
+        await failpoint('network.attach.after-setup');
       } catch (err) {
         if (warmIp?.alive) void warmIp.discard();
         if (warmNs?.inside.alive) void warmNs.inside.discard();

@@ -19,6 +19,7 @@ import { bytesOf } from './ingest';
 import { feedTar } from './tar-feed';
 import { familiarName, parseReference, Reference } from './reference';
 import { ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME } from './image-save';
+import { failpoint } from '../common/failpoint';
 
 /** What load needs from the image store. */
 export interface LoadStore {
@@ -591,6 +592,7 @@ async function commitImages(store: LoadStore, specs: ImageSpec[], files: Map<str
         renamed.push(`The image ${familiarName(tag)} already exists, renaming the old one with ID ${previous.id} to empty string\n`);
       }
     }
+    await failpoint('load.before-commit');
     const image = await store.commitImage(spec.configBytes, mine, { tags: spec.tags, event: 'load' });
     for (const line of renamed) opts.onOutput?.(line);
     const tags = spec.tags.map((t) => familiarName(t));

@@ -24,6 +24,7 @@ import { LayerBlob, LayerStaging, LayerStore, syncFilesystem } from './layers';
 import { familiarName, ID_HEX_RE, parseReference, Reference } from './reference';
 import { ReferenceStore } from './refstore';
 import { Serial } from './serial';
+import { failpoint } from '../common/failpoint';
 
 export interface ImageRecord {
   /** 'sha256:<hex>' of the config document. */
@@ -499,6 +500,7 @@ export class ImageStore {
       }
       committed.push(chains[i]);
     }
+    await failpoint('image.commit.after-layers');
     const id = (await this.blobs.putBytes(configBytes)).digest;
     let manifests = this.images.get(id)?.manifests ?? [];
     if (opts.manifest) {

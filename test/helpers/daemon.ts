@@ -35,6 +35,8 @@ export class TestDaemon {
   log = '';
   /** more daemon flags (e.g. -D for step timings in the log) */
   extraArgs: string[] = [];
+  /** more environment for the daemon process (e.g. BERTH_FAILPOINTS for the fault tests) */
+  env: NodeJS.ProcessEnv = {};
 
   constructor(name = 'itest') {
     const n = (process.pid % 200) + (counter++);
@@ -48,23 +50,37 @@ export class TestDaemon {
   }
 
   async start(): Promise<void> {
-    this.proc = spawn(process.execPath, [BERTH, 'daemon', '--data-root', this.dataRoot, '--exec-root', this.execRoot, '-H', this.host, '--bridge', this.bridge, '--bip', this.subnet, ...this.extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.proc = spawn(process.execPath, [BERTH, 'daemon', '--data-root', this.dataRoot, '--exec-root', this.execRoot, '-H', this.host, '--bridge', this.bridge, '--bip', this.subnet, ...this.extraArgs], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...this.env } });
     this.proc.stderr!.on('data', (d) => { this.log += String(d); });
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
       if (existsSync(this.socket)) {
         try { await this.api('GET', '/_ping'); return; } catch { /* not yet */ }
       }
-      if (this.proc.exitCode !== null) break;
+      if (!this.running()) break;
       await new Promise((r) => setTimeout(r, 50));
     }
     throw new Error(`daemon did not start:\n${this.log}`);
   }
 
+  /** The daemon process is alive (neither exited nor killed by a signal). */
+  running(): boolean { return !!this.proc && this.proc.exitCode === null && this.proc.signalCode === null; }
+
+  /** Resolves when the daemon process has exited (a failpoint crashed it); rejects after `timeoutMs`. */
+  async exited(timeoutMs = 30_000): Promise<NodeJS.Signals | number | null> {
+    const p = this.proc;
+    if (!p) return null;
+    if (p.exitCode !== null || p.signalCode !== null) return p.signalCode ?? p.exitCode;
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`daemon still running after ${timeoutMs} ms`)), timeoutMs);
+      p.once('exit', (code, sig) => { clearTimeout(t); resolve(sig ?? code); });
+    });
+  }
+
   /** SIGKILL: the crash the survival tests simulate. */
   async kill(): Promise<void> {
     const p = this.proc;
-    if (!p || p.exitCode !== null) return;
+    if (!p || !this.running()) return;
     const exited = new Promise((r) => p.once('exit', r));
     p.kill('SIGKILL');
     await exited;
@@ -72,7 +88,7 @@ export class TestDaemon {
 
   async stopDaemon(): Promise<void> {
     const p = this.proc;
-    if (!p || p.exitCode !== null) return;
+    if (!p || !this.running()) return;
     const exited = new Promise((r) => p.once('exit', r));
     p.kill('SIGTERM');
     await exited;
@@ -81,7 +97,7 @@ export class TestDaemon {
   /** Removes every container (killing them), stops the daemon and removes its files. */
   async stop(): Promise<void> {
     try {
-      if (this.proc && this.proc.exitCode === null) {
+      if (this.running()) {
         const list = (await this.api('GET', '/containers/json?all=1').catch(() => ({ body: [] }))).body as Array<{ Id: string }>;
         await Promise.all(list.map((c) => this.api('DELETE', `/containers/${c.Id}?force=1`).catch(() => undefined)));
       }

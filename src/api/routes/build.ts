@@ -88,7 +88,8 @@ export function buildRoutes(r: Router, d: Daemon): void {
       };
       const builder = new Builder({
         images: d.images, cache, tmpDir,
-        create: (body) => d.containers.create(body),
+        // transient: a build cut by a daemon crash leaves no step container behind (test/faults)
+        create: (body) => d.containers.create(body, undefined, { transient: opts.rm !== false }),
         attach: (id, client, aq) => d.containers.attach(id, client, aq),
         start: (id) => d.containers.start(id),
         wait: (id, c) => d.containers.wait(id, c),

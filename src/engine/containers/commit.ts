@@ -10,6 +10,7 @@ import {
 } from '../../storage';
 import { validateBody } from './create';
 import type { ContainerRecord } from './types';
+import { failpoint } from '../../common/failpoint';
 
 /**
  * What the runtime creates in the rootfs when an image lacks it, as mount targets (runtime/spec.ts mounts /proc,
@@ -94,6 +95,7 @@ export async function buildCommit(input: BuildCommitInput): Promise<ImageRecord>
     const exclude = await runtimeCreatedTargets(upper, lowers, RUNTIME_MOUNT_TARGETS);
     staged = await images.stageLayer(layerTar(upper, { exclude, reuseBuffers: true }));
     mark('layer staged');
+    await failpoint('commit.after-layer');
     if (staged.diffId === EMPTY_TAR_DIGEST) {
       await images.discardStaged(staged);
       staged = undefined;

@@ -33,6 +33,8 @@ import type { VolumeStore } from '../volumes/store';
 import { planMounts } from './mount-spec';
 import { ContainerMounts } from './mounts';
 import { ContainerArchive, RootfsHold } from './archive';
+import { failpoint } from '../../common/failpoint';
+import { killCgroupProcesses, killShim, mountsUnder, shimPidOf, shimProcesses, cgroupExists, isFrozen } from '../../runtime/leftovers';
 
 /** What the engine keeps about a container whose process is (or is about to be) running. */
 interface Live {
@@ -135,7 +137,7 @@ export class ContainerEngine {
 
   // ---------------------------------------------------------------- create
 
-  async create(rawBody: unknown, requestedName?: string): Promise<{ Id: string; Warnings: string[] }> {
+  async create(rawBody: unknown, requestedName?: string, opts: { transient?: boolean } = {}): Promise<{ Id: string; Warnings: string[] }> {
     const body: CreateBody = validateBody(rawBody);
     if (!body.Image) throw invalidParameter('Config cannot be empty in order to create a container');
     const image: ImageRecord = this.images.get(body.Image);
@@ -178,8 +180,10 @@ export class ContainerEngine {
       Layers: [...image.chainIds],
       Networks: networks,
       MountPoints: registered.mountPoints,
+      ...(opts.transient ? { Transient: true } : {}),
     };
     try {
+      await failpoint('container.create.before-record');
       await this.store.add(rec);
     } catch (err) {
       this.store.releaseName(name, id);
@@ -187,6 +191,7 @@ export class ContainerEngine {
       await this.mounts.rollback(id, registered.mountPoints.filter((m) => m.Type === 'volume').map((m) => m.Name!), registered.created);
       throw systemError(`failed to create container: ${errorMessage(err)}`);
     }
+    await failpoint('container.create.after-record');
     this.event(rec, 'create');
     return { Id: id, Warnings: warnings };
   }
@@ -250,6 +255,7 @@ export class ContainerEngine {
       if (networked.status === 'rejected') throw networked.reason;
       const { netnsPath, joinPid } = net!;
       mark('rootfs+network');
+      await failpoint('container.start.after-rootfs');
 
       const user = await resolveUser(rootfs.merged, rec.Config.User);
       const cwd = rec.Config.WorkingDir || '/';
@@ -298,14 +304,22 @@ export class ContainerEngine {
         tty: rec.Config.Tty, stdin: rec.Config.OpenStdin, stdinOnce: rec.Config.StdinOnce && !rec.Config.Tty, logPath: this.paths.log(rec.Id),
         run: true,
       }).catch((err) => { throw this.runtimeError(err, rootfs.merged); });
-      undo.push(async () => shim.close());
+      // Fault "error after the shim was spawned": closing our connection alone left the shim (and a started
+      // process) running with no owner; the shim goes with the failed start.
+      undo.push(async () => {
+        shim.close();
+        const shimPid = await shimPidOf(this.paths.shimState(rec.Id));
+        if (shimPid) await killShim(shimPid);
+      });
       live.shim = shim;
       mark('shim-create');
+      await failpoint('container.start.after-shim');
       // Clients that attached before start must see the very first output.
       for (const join of live.pendingAttach.splice(0)) join(shim);
       const pid = await shim.start().catch((err) => { throw this.runtimeError(err, rootfs.merged, rec.Path); });
 
       mark('shim-start');
+      await failpoint('container.start.after-run');
       rec.Network = attachment;
       rec.State = { ...rec.State, Status: 'running', Pid: pid, ExitCode: 0, Error: '', OOMKilled: false, StartedAt: nowIso(), FinishedAt: rec.State.FinishedAt };
       await this.store.save(rec);
@@ -591,12 +605,12 @@ export class ContainerEngine {
     await this.serialize(rec.Id, () => this.pauseLocked(rec));
   }
 
-  private async pauseLocked(rec: ContainerRecord): Promise<void> {
+  private async pauseLocked(rec: ContainerRecord, persist = true): Promise<void> {
     if (rec.State.Status === 'paused') throw conflict(`Container ${rec.Id} is already paused`);
     if (rec.State.Status !== 'running') throw conflict(`Container ${rec.Id} is not running`);
     await this.driver(rec.Runtime).pause(rec.Id).catch((e) => { throw systemError(`cannot pause container ${rec.Id}: ${errorMessage(e)}`); });
     rec.State.Status = 'paused';
-    await this.store.save(rec);
+    if (persist) await this.store.save(rec);
     this.event(rec, 'pause');
   }
 
@@ -668,9 +682,11 @@ export class ContainerEngine {
       this.notify(rec, 'next-exit', { StatusCode: status.exitCode });
     }
     rec.State.Status = 'removing';
+    await failpoint('container.rm.before-release');
     // A stopped container's resources were released at its exit; a cp or export may have mounted its root since.
     if (this.rootfsHolds.has(rec.Id)) await unmountOverlay(this.paths.rootfs(rec.Id)).catch((e) => log.warn('unmount failed', { id: rec.Id, error: errorMessage(e) }));
     await this.releaseResources(rec);
+    await failpoint('container.rm.after-release');
     await this.store.remove(rec);
     await this.mounts.forget(rec, !!opts.volumes);
     this.live.delete(rec.Id);
@@ -795,7 +811,8 @@ export class ContainerEngine {
       if (rec.State.Status === 'removing') throw conflict(`You cannot commit container ${rec.Id} which is being removed`);
       if (rec.State.Status === 'dead') throw conflict(`You cannot commit container ${rec.Id} which is Dead`);
       const freeze = opts.pause !== false && rec.State.Status === 'running';
-      if (freeze) await this.pauseLocked(rec);
+      // not persisted: a daemon killed during the commit restarts with the container "running", and unfreezes it
+      if (freeze) await this.pauseLocked(rec, false);
       try {
         const image = await buildCommit({
           images: this.images, rec, upper: this.paths.rootfs(rec.Id).upper, lowers: this.lowerDirs(rec),
@@ -897,17 +914,39 @@ export class ContainerEngine {
     await this.store.load();
     // every reference first: an auto-removed container's exit below must not take a volume another one uses
     for (const rec of this.store.all()) this.mounts.addRefs(rec);
+    const mounted = new Set(await mountsUnder(this.store.root).catch(() => [] as string[]));
     const alive = new Map<string, Attachment>();
     await Promise.all(this.store.all().map(async (rec) => {
+      if (rec.Transient) {
+        // a build step's container whose build died with the daemon: nobody will commit or remove it
+        const shimPid = await shimPidOf(this.paths.shimState(rec.Id));
+        if (shimPid) await killShim(shimPid);
+        await killCgroupProcesses(this.cgroupPath(rec));
+        rec.State = { ...rec.State, Status: 'exited', Pid: 0 };
+        await this.serialize(rec.Id, () => this.removeLocked(rec, { force: true, volumes: true }))
+          .catch((e) => log.warn('removing a build container at daemon start failed', { id: rec.Id, error: errorMessage(e) }));
+        return;
+      }
       // the daemon went down during a restart back-off: the container is simply exited (policies below apply)
       if (rec.State.Status === 'restarting') rec.State.Status = 'exited';
       if (rec.State.Status === 'created' || rec.State.Status === 'exited') {
-        await this.rollBackInterruptedStart(rec);
+        await this.rollBackInterruptedStart(rec, mounted);
+        // Fault "SIGKILL during `run --rm`": the cut run stayed behind as Created. Like dockerd's restore, an
+        // auto-remove container that is not running when the daemon comes back is removed.
+        if (rec.HostConfig.AutoRemove) {
+          await this.serialize(rec.Id, () => this.removeLocked(rec, { force: true, volumes: true }))
+            .catch((e) => log.warn('auto-remove at daemon start failed', { id: rec.Id, error: errorMessage(e) }));
+        }
         return;
       }
       if (!this.isRunning(rec) && rec.State.Status !== 'removing') return;
       const shim = await Shim.connect(this.paths.shimState(rec.Id));
       if (shim) {
+        // Fault "SIGKILL during commit": commit's freeze is not persisted, so a container whose record says
+        // running but whose cgroup is frozen was frozen by a commit that died with the daemon: thaw it.
+        if (rec.State.Status === 'running' && (await isFrozen(this.cgroupPath(rec)))) {
+          await this.driver(rec.Runtime).resume(rec.Id).catch((e) => log.warn('thawing a container frozen by a cut commit failed', { id: rec.Id, error: errorMessage(e) }));
+        }
         await this.mounts.adopt(rec);
         this.liveOf(rec.Id).shim = shim;
         if (rec.Network) alive.set(rec.Id, rec.Network);
@@ -922,6 +961,7 @@ export class ContainerEngine {
       }
       await this.serialize(rec.Id, () => this.handleExit(rec, status));
     }));
+    await this.removeOrphans();
     await this.opts.network.reconcile(alive).catch((e) => log.warn('network reconcile failed', { error: errorMessage(e) }));
     await this.opts.volumes.reconcileMounts().catch((e) => log.warn('volume mount reconcile failed', { error: errorMessage(e) }));
     // Restart policies after a daemon restart: always, and unless-stopped unless the user stopped it.
@@ -934,23 +974,57 @@ export class ContainerEngine {
   }
 
   /**
-   * A daemon killed in the middle of a start leaves a record that says created/exited and, maybe, a process
-   * under a shim, a mounted rootfs and runtime state. The start never completed, so it is undone.
+   * A daemon killed in the middle of a start leaves a record that says created/exited and, maybe, a shim (with or
+   * without a started process), a mounted rootfs, a cgroup and runtime state. The start never completed, so it is
+   * undone. Fault "SIGKILL between mount and bundle": the mount alone is a leftover too (it used to stay mounted).
    */
-  private async rollBackInterruptedStart(rec: ContainerRecord): Promise<void> {
+  private async rollBackInterruptedStart(rec: ContainerRecord, mounted: Set<string>): Promise<void> {
     const stateDir = this.paths.shimState(rec.Id);
-    const leftovers = existsSync(stateDir) || existsSync(this.paths.bundle(rec.Id));
+    const leftovers = existsSync(stateDir) || existsSync(this.paths.bundle(rec.Id)) || mounted.has(this.paths.rootfs(rec.Id).merged)
+      || existsSync(`${this.driver(rec.Runtime).root}/${rec.Id}`) || (await cgroupExists(this.cgroupPath(rec)));
     if (!leftovers) return;
-    const shim = await Shim.connect(stateDir);
-    if (shim) {
-      const pid = parseInt(await fs.readFile(`${stateDir}/pid`, 'utf8').catch(() => ''), 10);
-      if (pid > 0) { try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ } }
-      else shim.close();
-      await Promise.race([shim.exited, new Promise((r) => setTimeout(r, 5000))]);
-    }
+    // Fault "SIGKILL after the shim was spawned, before `start`": the shim waits for a start that never comes and
+    // a connect-then-close left it running forever. It is killed with whatever it started (a `crun run` in
+    // flight); processes that already made it into the container's cgroup go with the cgroup.
+    const shimPid = await shimPidOf(stateDir);
+    if (shimPid) await killShim(shimPid);
+    await killCgroupProcesses(this.cgroupPath(rec));
     log.warn('rolled back a container start the daemon did not finish', { id: rec.Id });
     await this.releaseResources(rec);
     this.released.delete(rec.Id);
+  }
+
+  /**
+   * What belongs to no container any more (fault "SIGKILL during rm or a cut start of a container that is gone"):
+   * shims of unknown containers, overlay mounts and directories of containers without a record (a create or an
+   * rm cut short). Exec shims of running containers are left alone: their processes are the user's.
+   */
+  private async removeOrphans(): Promise<void> {
+    const known = new Map(this.store.all().map((r) => [r.Id.slice(0, 16), r]));
+    const shimRoot = `${this.opts.execRoot}/shim`;
+    for (const p of await shimProcesses(shimRoot).catch(() => [])) {
+      const [cid, execId] = p.stateDir.slice(shimRoot.length + 1).split('-');
+      const rec = known.get(cid);
+      const owned = rec && (execId ? this.isRunning(rec) : this.live.get(rec.Id)?.shim !== undefined);
+      if (owned) continue;
+      log.warn('killing an orphaned container shim', { pid: p.pid, stateDir: p.stateDir });
+      await killShim(p.pid);
+    }
+    for (const name of await fs.readdir(shimRoot).catch(() => [] as string[])) {
+      const rec = known.get(name.split('-')[0]);
+      if (!rec) await fs.rm(`${shimRoot}/${name}`, { recursive: true, force: true }).catch(() => undefined);
+    }
+    for (const id of await fs.readdir(this.store.root).catch(() => [] as string[])) {
+      if (!/^[0-9a-f]{64}$/.test(id) || this.store.tryGet(id)) continue;
+      const dir = this.store.dir(id);
+      for (const m of await mountsUnder(dir).catch(() => [] as string[])) {
+        await unmountOverlay({ upper: '', work: '', merged: m }).catch((e) => log.warn('unmount of an orphaned rootfs failed', { mount: m, error: errorMessage(e) }));
+      }
+      await killCgroupProcesses(this.cgroupPath({ Id: id } as ContainerRecord)).catch(() => 0);
+      await this.driver(this.opts.defaultRuntime.name).delete(id, this.cgroupPath({ Id: id } as ContainerRecord)).catch(() => undefined);
+      log.warn('removing the files of a container that has no record (a create or rm was cut short)', { id });
+      await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    }
   }
 
   // ---------------------------------------------------------------- resources: update, stats, OOM

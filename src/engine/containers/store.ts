@@ -81,6 +81,9 @@ export class ContainerStore {
   async remove(rec: ContainerRecord): Promise<void> {
     this.byId.delete(rec.Id);
     this.releaseName(rec.Name, rec.Id);
+    // The record goes first, in one unlink: an rm cut by a crash then never leaves a half-deleted container that
+    // still lists (the rest of the directory is removed at the next start: ContainerEngine.removeOrphans).
+    await fs.rm(path.join(this.dir(rec.Id), 'config.v2.json'), { force: true });
     await fs.rm(this.dir(rec.Id), { recursive: true, force: true });
   }
 }

@@ -123,6 +123,9 @@ export interface ContainerRecord {
   MountPoints?: MountPoint[];
   /** the image's layer chain ids, so the container still starts after `rmi -f` of its image */
   Layers?: string[];
+  /** a container the daemon made for its own work (a build step): removed at the next start if the daemon died
+   * before it did (fault "SIGKILL during a build"), whatever its state */
+  Transient?: boolean;
   /** set when the user asked to stop/kill, so restart policies know it was deliberate. */
   StoppedByUser?: boolean;
 }

@@ -13,6 +13,7 @@ import {
 } from '../../distribution';
 import { Limiter, settleAll } from './limit';
 import type { ProgressSink } from './progress';
+import { failpoint } from '../../common/failpoint';
 
 export interface PullOptions {
   auth?: AuthConfig;
@@ -110,6 +111,7 @@ async function downloadLayers(
       onBytes: (n) => { received += n; progress.bytes('Downloading', id, received, l.size); },
     }), { expectedDigest: l.digest, mediaType: l.mediaType });
     staged.push(layer);
+    await failpoint('pull.after-layer');
     if (layer.diffId !== l.diffId) throw new EngineError(502, `layer ${l.digest}: diff id ${layer.diffId} does not match the config's ${l.diffId}`);
     progress.status('Verifying Checksum', id);
     progress.status('Download complete', id);
