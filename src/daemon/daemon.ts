@@ -80,6 +80,9 @@ export class Daemon {
       execs: this.execs, events: this.events, get: (id) => this.containers.store.tryGet(id), save: (rec) => this.containers.store.save(rec),
     });
     await this.containers.recover();
+    // layers of an image commit that a crash cut short (containers keep the layers of images removed under them)
+    const containerLayers = new Set(this.containers.store.all().flatMap((c) => c.Layers ?? []));
+    await this.images.removeUnusedLayers(containerLayers).catch((e) => log.warn('removing unused layers failed', { error: errorMessage(e) }));
     // containers that kept running across a daemon restart keep being probed (their health state is kept)
     for (const rec of this.containers.store.all()) if (rec.State.Status === 'running') this.health.watch(rec.Id, false);
 

@@ -538,6 +538,22 @@ export class ImageStore {
     }
   }
 
+  /**
+   * Removes layers that no image uses and `keep` (the chain ids of containers, whose image may be gone) does not
+   * name: what a commit cut by a crash between its layers and its image record leaves (fault
+   * image.commit.after-layers). Run once at daemon start, after the containers are known. Returns the removed ones.
+   */
+  async removeUnusedLayers(keep: ReadonlySet<string>): Promise<string[]> {
+    return this.serial.run(async () => {
+      const inUse = new Set(keep);
+      for (const img of this.images.values()) for (const c of img.chainIds) inUse.add(c);
+      const unused = [...this.layers.all()].map((l) => l.chainId).filter((c) => !inUse.has(c));
+      if (unused.length) log.warn('removing layers no image uses (an image commit was cut short)', { layers: unused.length });
+      await this.rollBackLayers(unused);
+      return unused;
+    });
+  }
+
   /** A diff id that occurs twice in one image (empty layers often do) needs a second copy of the files once the
    * first copy was committed under another chain id. */
   private async restageCommitted(diffId: string, staged: readonly StagedLayer[]): Promise<StagedLayer | undefined> {

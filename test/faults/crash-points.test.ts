@@ -10,6 +10,9 @@ import * as path from 'path';
 import { TestDaemon, RunResult, runCmd } from '../helpers/daemon';
 import { startDockerRegistry, dockerRegistryAvailable, DockerRegistry } from '../helpers/registry';
 import { leakReport } from './leaks';
+import { createHash } from 'crypto';
+
+const sha256 = (s: string) => `sha256:${createHash('sha256').update(s).digest('hex')}`;
 
 const canRun = process.getuid?.() === 0;
 const T = { skip: canRun ? false : 'needs root', timeout: 180_000 };
@@ -131,11 +134,15 @@ async function uniqueImage(tag: string): Promise<void> {
 async function noHalfImage(ref: string): Promise<void> {
   assert.equal((await d.api('GET', `/images/${encodeURIComponent(ref)}/json`)).status, 404, `${ref} exists after the crash`);
   const images = (await d.api('GET', '/images/json?all=1')).body as Array<{ Id: string }>;
-  const used = new Set<string>();
+  // layers: each one belongs to a listed image (a commit cut between layers and image record leaves none)
+  const chains = new Set<string>();
   for (const img of images) {
-    const inspect = (await d.api('GET', `/images/${img.Id}/json`)).body;
-    for (const l of inspect?.RootFS?.Layers ?? []) used.add(l);
+    const diffs: string[] = (await d.api('GET', `/images/${img.Id}/json`)).body?.RootFS?.Layers ?? [];
+    let chain = '';
+    for (const diff of diffs) { chain = chain ? sha256(`${chain} ${diff}`) : diff; chains.add(chain.replace(/^sha256:/, '')); }
   }
+  const layerDirs = readdirSync(path.join(d.dataRoot, 'image', 'layers')).filter((l) => /^[0-9a-f]{64}$/.test(l));
+  assert.deepEqual(layerDirs.filter((l) => !chains.has(l.replace(/^sha256:/, ''))), [], 'layers that no image uses');
   assert.equal(readdirSync(path.join(d.dataRoot, 'image', 'images')).filter((f) => f.endsWith('.json')).length, images.length, 'image records that are not listed');
   const tmp = path.join(d.dataRoot, 'image', 'tmp');
   assert.deepEqual(existsSync(tmp) ? readdirSync(tmp) : [], [], 'staging left in image/tmp');

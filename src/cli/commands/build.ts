@@ -84,7 +84,8 @@ async function runBuild(ctx: Ctx, p: Parsed): Promise<number> {
     nocache: p.bool('no-cache') ? '1' : undefined,
     pull: p.bool('pull') ? '1' : undefined,
     q: quiet ? '1' : undefined,
-    rm: p.bool('rm') ? '1' : '0',
+    // --rm defaults to true as in docker (found by test/faults: every build kept its step containers)
+    rm: p.bool('rm', true) ? '1' : '0',
     forcerm: p.bool('force-rm') ? '1' : undefined,
     networkmode: p.str('network') || undefined,
     platform: p.str('platform') || undefined,

@@ -953,7 +953,8 @@ export class ContainerEngine {
         this.watchExit(rec, shim);
         return;
       }
-      if (rec.Network) alive.set(rec.Id, rec.Network); // detached in handleExit below
+      // Its exit is handled below (which detaches its network) before reconcile runs: it is not alive for
+      // reconcile. (Fault "SIGKILL during rm -f": listing it re-created the endpoint record of a dead container.)
       const status = await readExitStatus(this.paths.shimState(rec.Id));
       if (rec.State.Status === 'removing') {
         await this.serialize(rec.Id, () => this.removeLocked({ ...rec, State: { ...rec.State, Status: 'exited' } }, { force: true }));
