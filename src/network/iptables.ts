@@ -133,6 +133,15 @@ export class Firewall {
     await dropChains([this.chains.dnat, this.chains.post], saved);
   }
 
+  /** Whether the chains, their jumps and static rules are all there (something else may have flushed them). */
+  intact(saved: Saved): boolean {
+    const { dnat, post } = this.chains;
+    const nat = saved.rules.get('nat')!;
+    const chains = saved.chains.get('nat')!;
+    return chains.has(dnat) && chains.has(post) && hasJump(nat, 'PREROUTING', dnat) && hasJump(nat, 'OUTPUT', dnat)
+      && hasJump(nat, 'POSTROUTING', post) && nat.filter((r) => chainOf(r) === post).length === this.staticRules().length;
+  }
+
   dnatRule(containerId: string, containerIp: string, p: PortBinding): string {
     const dst = p.hostIp && p.hostIp !== '0.0.0.0' ? `-d ${p.hostIp}/32 ` : '';
     return `${this.chains.dnat} ${dst}-p ${p.protocol} -m ${p.protocol} --dport ${p.hostPort} ` +
@@ -214,5 +223,12 @@ export class ForwardFilter {
 
   async teardown(saved?: Saved): Promise<void> {
     await dropChains([this.chain], saved);
+  }
+
+  /** Whether the chain holds exactly its rules for `nets` and FORWARD jumps to it. */
+  intact(nets: FilterNetwork[], saved: Saved): boolean {
+    const filter = saved.rules.get('filter')!;
+    return saved.chains.get('filter')!.has(this.chain) && hasJump(filter, 'FORWARD', this.chain)
+      && filter.filter((r) => chainOf(r) === this.chain).length === this.rules(nets).length;
   }
 }

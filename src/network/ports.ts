@@ -1,6 +1,11 @@
 // Host port allocation for published ports. Two sources of conflict are checked:
 //   - our own published ports (an in-memory table rebuilt from the endpoint records at start-up), and
-//   - sockets of other host processes: we try to bind the port for a moment (TCP listen / UDP bind).
+//   - sockets of other host processes: we bind the port ourselves (TCP listen / UDP bind).
+// The bound socket is then held for as long as the port is published (PortHolder), as docker's port allocator
+// and docker-proxy hold theirs: no other process, and no second daemon, can take a published port meanwhile.
+// (Fault closed: ports were only checked at start, so after a daemon restart any process could take them while
+// `ps` still showed them.) Traffic never reaches these sockets — the DNAT rules take it first — so a connection
+// that does (the rules were flushed) is reset at once instead of hanging.
 // Random ports (hostPort 0) come from the kernel's ephemeral range, like Docker's.
 import * as net from 'net';
 import * as dgram from 'dgram';
@@ -41,6 +46,58 @@ export class PortTable {
   clear(): void { this.used.clear(); }
 }
 
+type Held = { close(): void };
+
+/** Bound sockets of published ports, by owner (container id). */
+export class PortHolder {
+  private held = new Map<string, Held[]>();
+
+  /** Binds the port and keeps it bound under `owner`; PortInUse when another socket holds it. */
+  async hold(owner: string, b: PortBinding): Promise<void> {
+    const sock = await bindPort(b.protocol, b.hostIp, b.hostPort);
+    if (!sock) throw new PortInUse(b.hostIp, b.hostPort, b.protocol, 'in use by a host process');
+    const list = this.held.get(owner) ?? [];
+    list.push(sock);
+    this.held.set(owner, list);
+  }
+
+  release(owner: string): void {
+    for (const s of this.held.get(owner) ?? []) s.close();
+    this.held.delete(owner);
+  }
+
+  releaseAll(): void { for (const owner of [...this.held.keys()]) this.release(owner); }
+
+  /** How many ports `owner` holds (tests). */
+  count(owner: string): number { return this.held.get(owner)?.length ?? 0; }
+}
+
+/** Binds and keeps the socket; undefined on EADDRINUSE; other bind errors are thrown. */
+function bindPort(protocol: 'tcp' | 'udp', hostIp: string, port: number): Promise<Held | undefined> {
+  const host = wildcard(hostIp) ? '0.0.0.0' : hostIp;
+  return new Promise((resolve, reject) => {
+    const fail = (err: NodeJS.ErrnoException) => (err.code === 'EADDRINUSE' ? resolve(undefined) : reject(err));
+    if (protocol === 'tcp') {
+      const srv = net.createServer({ pauseOnConnect: true }, (c) => c.resetAndDestroy());
+      srv.once('error', fail);
+      srv.listen({ port, host, exclusive: true, backlog: 1 }, () => {
+        srv.removeListener('error', fail);
+        srv.on('error', () => undefined);
+        resolve({ close: () => srv.close() });
+      });
+    } else {
+      const s = dgram.createSocket({ type: 'udp4', reuseAddr: false });
+      s.once('error', (err) => { try { s.close(); } catch { /* not bound */ } fail(err as NodeJS.ErrnoException); });
+      s.bind({ port, address: host, exclusive: true }, () => {
+        s.removeAllListeners('error');
+        s.on('error', () => undefined);
+        s.on('message', () => undefined); // what the DNAT rules missed is dropped
+        resolve({ close: () => { try { s.close(); } catch { /* closed */ } } });
+      });
+    }
+  });
+}
+
 /** true when some host socket holds the port (EADDRINUSE); other bind errors are thrown. */
 export function probe(protocol: 'tcp' | 'udp', hostIp: string, port: number): Promise<boolean> {
   const host = wildcard(hostIp) ? '0.0.0.0' : hostIp;
@@ -75,7 +132,7 @@ export async function ephemeralRange(): Promise<[number, number]> {
  * Resolves the specs of one container into bindings and records them in `table` under `owner`.
  * All-or-nothing: on a conflict nothing stays recorded and PortInUse is thrown.
  */
-export async function allocatePorts(table: PortTable, owner: string, specs: PortSpec[]): Promise<PortBinding[]> {
+export async function allocatePorts(table: PortTable, owner: string, specs: PortSpec[], holder?: PortHolder): Promise<PortBinding[]> {
   const out: PortBinding[] = [];
   try {
     for (const s of specs) {
@@ -85,15 +142,18 @@ export async function allocatePorts(table: PortTable, owner: string, specs: Port
         port = await randomPort(table, s.protocol, hostIp);
       } else {
         if (table.conflicts(s.protocol, port, hostIp)) throw new PortInUse(hostIp, port, s.protocol, 'published by a container');
-        if (await probe(s.protocol, hostIp, port)) throw new PortInUse(hostIp, port, s.protocol, 'in use by a host process');
+        if (!holder && await probe(s.protocol, hostIp, port)) throw new PortInUse(hostIp, port, s.protocol, 'in use by a host process');
       }
       const b: PortBinding = { containerPort: s.containerPort, protocol: s.protocol, hostIp, hostPort: port };
+      // the same port published twice by one container (two container ports) is one socket
+      if (holder && !out.some((o) => o.protocol === b.protocol && o.hostPort === b.hostPort && o.hostIp === b.hostIp)) await holder.hold(owner, b);
       table.add(owner, b);
       out.push(b);
     }
     return out;
   } catch (err) {
     table.removeOwner(owner);
+    holder?.release(owner);
     throw err;
   }
 }

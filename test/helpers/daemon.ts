@@ -29,8 +29,8 @@ export class TestDaemon {
   readonly execRoot: string;
   readonly socket: string;
   readonly host: string;
-  readonly bridge: string;
-  readonly subnet: string;
+  bridge: string;
+  subnet: string;
   proc?: ChildProcess;
   log = '';
   /** more daemon flags (e.g. -D for step timings in the log) */
@@ -164,7 +164,9 @@ async function cleanupLeftovers(d: TestDaemon): Promise<void> {
   await net?.destroy().catch(() => undefined);
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m) => m && m.startsWith(d.dir));
   for (const m of mounts.sort().reverse()) await runCmd('umount', ['-l', m]);
-  await runCmd('ip', ['link', 'del', d.bridge]);
+  // only the daemon's own bridge: a test may point a second daemon at another one's bridge (it must refuse it)
+  const alias = (await runCmd('cat', [`/sys/class/net/${d.bridge}/ifalias`])).stdout.trim();
+  if (!alias || alias === `berth:${path.resolve(d.dataRoot)}`) await runCmd('ip', ['link', 'del', d.bridge]);
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
