@@ -97,7 +97,8 @@ export class Dockerd {
   proc?: ChildProcess;
   bridge?: { name: string; subnet: string };
 
-  constructor(private readonly opts: { network?: boolean } = {}) {}
+  /** `bridge`: the bridge device and subnet to use with `network` (default bd<pid> on a free 10.252.x.0/24) */
+  constructor(private readonly opts: { network?: boolean; bridge?: { name: string; subnet: string } } = {}) {}
 
   async start(extraArgs: string[] = []): Promise<void> {
     if (!existsSync('/usr/sbin/dockerd')) throw new Error('dockerd missing: bench/run installs docker.io');
@@ -106,8 +107,8 @@ export class Dockerd {
       // Our own bridge device rather than docker0 (dockerd only creates docker0 itself; --bip and -b exclude each
       // other). --ip-forward stays off: host-to-container traffic, published ports included, is not forwarded, and
       // with it dockerd sets the host's FORWARD policy to DROP when it finds forwarding off.
-      const name = `bd${process.pid % 100000}`;
-      const subnet = await freeSubnet();
+      const name = this.opts.bridge?.name ?? `bd${process.pid % 100000}`;
+      const subnet = this.opts.bridge?.subnet ?? await freeSubnet();
       this.bridge = { name, subnet };
       await runCmd('ip', ['link', 'del', name]);
       await must(runCmd('ip', ['link', 'add', name, 'type', 'bridge']), 'ip link add');
@@ -133,6 +134,9 @@ export class Dockerd {
     writeFileSync(tarFile, tar);
     await must(runCmd('sh', ['-c', `${DOCKER} import -c 'CMD ["sh"]' - busybox:latest < ${tarFile}`], { env: { DOCKER_HOST: `unix://${this.sock}`, DOCKER_CONFIG: path.join(this.dir, 'config') } }), 'docker import');
   }
+
+  /** dockerd's pid (while it runs) */
+  get pid(): number | undefined { return this.proc?.pid; }
 
   async stop(): Promise<void> {
     const list = (await this.docker(['ps', '-aq'])).stdout.split('\n').filter(Boolean);
