@@ -21,6 +21,8 @@ export interface StressOptions {
   /** every other iteration runs an exec in the container */
   exec: boolean;
   image?: string;
+  /** how long the daemon idles before each resource sample (default 8) */
+  idleSeconds?: number;
   /** resource samples during the run (default: 10 per run) */
   sampleEverySeconds?: number;
 }
@@ -135,8 +137,9 @@ export async function runStress(target: string, socket: string, pid: number, opt
     }
   };
 
-  // Two phases with the same workers: a warm-up, then the measured run. Resources are sampled when the daemon is
-  // idle (1.5 s after the last lifecycle of a phase), so the start and end figures compare like with like.
+  // Two phases with the same workers: a warm-up, then the measured run. Resources are sampled when the daemon has
+  // been idle for a while (V8 shrinks its heap once allocation stops; the lowest of a few samples), so the start
+  // and end figures compare like with like instead of catching the heap at a random point of its GC cycle.
   const phase = async (seconds: number) => {
     const deadline = Date.now() + seconds * 1000;
     await Promise.all(Array.from({ length: opts.workers }, async (_, w) => {
@@ -151,10 +154,16 @@ export async function runStress(target: string, socket: string, pid: number, opt
         }
       }
     }));
-    await sleep(1500);
   };
+  const idleSample = async (): Promise<ProcSample> => {
+    await sleep(idleMs * 0.6);
+    const xs: ProcSample[] = [];
+    for (let i = 0; i < 5; i++) { xs.push(procSample(pid)); await sleep((idleMs * 0.4) / 5); }
+    return { rssKiB: Math.min(...xs.map((x) => x.rssKiB)), fds: Math.min(...xs.map((x) => x.fds)), threads: Math.min(...xs.map((x) => x.threads)) };
+  };
+  const idleMs = (opts.idleSeconds ?? 8) * 1000;
   await phase(opts.warmupSeconds);
-  const startSample = procSample(pid);
+  const startSample = await idleSample();
   const startLoad = os.loadavg();
   const timeline: ProcSample[] = [];
   const sampler = setInterval(() => { try { timeline.push(procSample(pid)); } catch { /* daemon gone */ } },
@@ -163,8 +172,8 @@ export async function runStress(target: string, socket: string, pid: number, opt
   const measureStart = Date.now();
   await phase(opts.seconds);
   clearInterval(sampler);
-  const seconds = (Date.now() - measureStart - 1500) / 1000;
-  const end = procSample(pid);
+  const seconds = (Date.now() - measureStart) / 1000;
+  const end = await idleSample();
   const endLoad = os.loadavg();
   const left = (await api.call('GET', '/containers/json?all=1')).body as unknown[];
   api.close();

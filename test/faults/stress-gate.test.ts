@@ -1,7 +1,7 @@
 // Stress gate (bench/stress.ts, containerd-stress style): workers loop create/start/wait/delete and
 // create/start/exec/delete against a test daemon. The gate: no failed lifecycle, no container left, and no
 // growth of the daemon's open fds and threads between the idle moment after the warm-up and the one at the end;
-// RSS within ±5% in the long run. CI runs a short version (2 workers, 20 s: RSS within +20%, as a short run's heap
+// RSS within ±5% in the long run. CI runs a short version (2 workers, 20 s: RSS within +15%, as a short run's heap
 // still settles); BERTH_STRESS_LONG=1 runs the full figure (4 workers, 300 s, RSS ±5%). Timing is printed, never
 // asserted.
 import { test, before, after } from 'node:test';
@@ -13,7 +13,7 @@ const canRun = process.getuid?.() === 0;
 const long = process.env.BERTH_STRESS_LONG === '1';
 const opts = long
   ? { workers: 4, seconds: 300, warmupSeconds: 20, exec: true }
-  : { workers: 2, seconds: 20, warmupSeconds: 6, exec: true };
+  : { workers: 2, seconds: 20, warmupSeconds: 10, exec: true };
 const d = new TestDaemon('stress');
 
 before(async () => { if (canRun) { await d.start(); await d.loadBusybox(); } });
@@ -27,6 +27,6 @@ test(`stress gate: ${opts.workers} workers for ${opts.seconds} s — 0 failures,
   assert.equal(r.leftoverContainers, 0, 'containers left after the loop');
   assert.ok(r.end.fds <= r.start.fds + 2, `daemon fds grew: ${r.start.fds} → ${r.end.fds}`);
   assert.ok(r.end.threads <= r.start.threads + 1, `daemon threads grew: ${r.start.threads} → ${r.end.threads}`);
-  const rssLimit = long ? 1.05 : 1.2;
+  const rssLimit = long ? 1.05 : 1.15;
   assert.ok(r.end.rssKiB <= r.start.rssKiB * rssLimit, `daemon RSS grew: ${r.start.rssKiB} → ${r.end.rssKiB} KiB`);
 });
