@@ -155,6 +155,13 @@ static void emit(int stream, const unsigned char *p, size_t n, const struct time
         else if (w < 0 && errno == EINTR) continue;
         else break;
     }
+    /* Fault "disk full while logging": a short write left half an entry without its newline, and the next entry
+     * (once there is room again) was glued to it, so readers lost both. The shim is the file's only writer:
+     * cut the half entry off again. */
+    if (off > 0 && off < len) {
+        off_t end = lseek(log_fd, 0, SEEK_END);
+        if (end >= (off_t)off && ftruncate(log_fd, end - (off_t)off) != 0) { /* nothing more to do */ }
+    }
 }
 
 void jlog_feed(int stream, const char *data_, size_t len, const struct timespec *ts)
