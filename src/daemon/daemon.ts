@@ -29,6 +29,8 @@ export interface DaemonOptions {
   dataRoot: string; execRoot: string; hosts: string[]; runtime?: string; bridgeName?: string; subnet?: string;
   /** Registries reached over plain HTTP (host[:port] or CIDR), besides loopback which always is. */
   insecureRegistries?: string[];
+  /** `--add-runtime name=path`: more OCI runtimes containers may name in HostConfig.Runtime (dockerd's flag) */
+  addedRuntimes?: Record<string, string>;
 }
 
 export class Daemon {
@@ -60,8 +62,9 @@ export class Daemon {
     this.readOsRelease();
     this.cgroupVersion = existsSync('/sys/fs/cgroup/cgroup.controllers') ? '2' : '1';
 
-    this.runtime = await chooseRuntime(this.options.runtime);
-    this.runtimes = ['crun', 'runc'].map((n) => findRuntime(n)).filter((r): r is RuntimeInfo => !!r);
+    const added = this.options.addedRuntimes ?? {};
+    this.runtime = await chooseRuntime(this.options.runtime, added);
+    this.runtimes = ['crun', 'runc', ...Object.keys(added)].map((n) => findRuntime(n, added)).filter((r): r is RuntimeInfo => !!r);
     log.info('OCI runtime selected', { runtime: this.runtime.name, path: this.runtime.path });
 
     [this.images, this.network, this.volumes] = await Promise.all([
@@ -71,6 +74,7 @@ export class Daemon {
     ]);
     this.containers = new ContainerEngine({
       dataRoot, execRoot, images: this.images, network: this.network, events: this.events, volumes: this.volumes, defaultRuntime: this.runtime,
+      addedRuntimes: added,
     });
     this.execs = new ExecEngine(this.containers, this.events);
     this.events.on('event', (ev: { Type: string; Action: string; Actor: { ID: string } }) => {

@@ -15,12 +15,13 @@ Options:
       --bridge string           Name of the default bridge device (default "berth0")
       --bip string              Subnet of the default bridge network (default: a free private /16)
       --insecure-registry list  Registries to reach over plain HTTP (host[:port] or CIDR); loopback always is
+      --add-runtime name=path   Register an additional OCI runtime (containers pick it with --runtime name)
   -l, --log-level string        Set the logging level ("debug"|"info"|"warn"|"error") (default "info")
   -D, --debug                   Enable debug mode
 `;
 
 export function main(argv: string[]): void {
-  const opts = { dataRoot: '/var/lib/berth', execRoot: '/run/berth', hosts: [] as string[], runtime: undefined as string | undefined, bridgeName: undefined as string | undefined, subnet: undefined as string | undefined, insecureRegistries: undefined as string[] | undefined };
+  const opts = { dataRoot: '/var/lib/berth', execRoot: '/run/berth', hosts: [] as string[], runtime: undefined as string | undefined, bridgeName: undefined as string | undefined, subnet: undefined as string | undefined, insecureRegistries: undefined as string[] | undefined, addedRuntimes: {} as Record<string, string> };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].includes('=') ? [argv[i].slice(0, argv[i].indexOf('=')), argv[i].slice(argv[i].indexOf('=') + 1)] : [argv[i], undefined];
     const value = () => {
@@ -36,6 +37,14 @@ export function main(argv: string[]): void {
       case '--bridge': opts.bridgeName = value(); break;
       case '--bip': opts.subnet = value(); break;
       case '--insecure-registry': (opts.insecureRegistries ??= []).push(value()); break;
+      case '--add-runtime': {
+        const v = value();
+        const m = /^([A-Za-z0-9][A-Za-z0-9_.-]*)=(\/.+)$/.exec(v);
+        if (!m) fail(`invalid --add-runtime ${v}: want name=/absolute/path`);
+        if (m[1] === 'crun' || m[1] === 'runc') fail(`runtime name '${m[1]}' is reserved`);
+        opts.addedRuntimes[m[1]] = m[2];
+        break;
+      }
       case '-l': case '--log-level': setLogLevel(value() as Level); break;
       case '-D': case '--debug': setLogLevel('debug'); break;
       case '-h': case '--help': process.stdout.write(USAGE); return;

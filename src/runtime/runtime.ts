@@ -8,8 +8,14 @@ export interface RuntimeInfo { name: string; path: string }
 
 const KNOWN: Record<string, string[]> = { crun: ['/usr/bin/crun', '/usr/local/bin/crun'], runc: ['/usr/sbin/runc', '/usr/bin/runc', '/usr/local/sbin/runc'] };
 
-export function findRuntime(name: string): RuntimeInfo | undefined {
-  const path = (KNOWN[name] ?? [name]).find((p) => existsSync(p));
+/**
+ * The runtime called `name`: crun or runc at their usual places, or one the daemon was given with
+ * `--add-runtime name=path` (`added`). Never an arbitrary path from a request: HostConfig.Runtime used to accept
+ * any existing file, so an API client could make the daemon run any host binary as root.
+ */
+export function findRuntime(name: string, added: Record<string, string> = {}): RuntimeInfo | undefined {
+  const candidates = KNOWN[name] ?? (Object.prototype.hasOwnProperty.call(added, name) ? [added[name]] : []);
+  const path = candidates.find((p) => existsSync(p));
   return path ? { name, path } : undefined;
 }
 
@@ -38,9 +44,9 @@ export async function prepareCgroupsForCrun(): Promise<boolean> {
 }
 
 /** Pick the runtime: the one asked for, else crun where it works on this host, else runc. */
-export async function chooseRuntime(requested?: string): Promise<RuntimeInfo> {
+export async function chooseRuntime(requested?: string, added: Record<string, string> = {}): Promise<RuntimeInfo> {
   if (requested) {
-    const r = findRuntime(requested);
+    const r = findRuntime(requested, added);
     if (!r) throw new Error(`runtime ${requested} not found`);
     if (r.name === 'crun') await prepareCgroupsForCrun();
     return r;

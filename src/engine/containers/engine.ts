@@ -53,6 +53,8 @@ interface Waiter { condition: 'next-exit' | 'removed' | 'not-running'; resolve: 
 export interface EngineOptions {
   dataRoot: string; execRoot: string; images: ImageStore; network: NetworkManager; events: EventBus;
   volumes: VolumeStore; defaultRuntime: RuntimeInfo;
+  /** runtimes given with `berth daemon --add-runtime name=path` */
+  addedRuntimes?: Record<string, string>;
 }
 
 const nowIso = () => new Date().toISOString();
@@ -107,7 +109,7 @@ export class ContainerEngine {
   driver(name: string): RuntimeDriver {
     let d = this.drivers.get(name);
     if (!d) {
-      const info = name === this.opts.defaultRuntime.name ? this.opts.defaultRuntime : findRuntime(name);
+      const info = name === this.opts.defaultRuntime.name ? this.opts.defaultRuntime : findRuntime(name, this.opts.addedRuntimes);
       if (!info) throw invalidParameter(`unknown or invalid runtime name: ${name}`);
       d = new RuntimeDriver(info, `${this.opts.execRoot}/runtime-${info.name}`);
       this.drivers.set(name, d);
