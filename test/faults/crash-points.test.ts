@@ -204,3 +204,38 @@ test('fault: SIGKILL at build.after-step — no build container left, build repe
   ok(await d.berth(['build', '-t', 'faults/built:1', ctx]), 'build again');
   ok(await d.berth(['rmi', 'faults/built:1']), 'rmi');
 });
+
+/** Restarts the daemon with `point` armed to fail (error action), runs `op`, restarts it clean. */
+async function failAt(point: string, op: () => Promise<RunResult>): Promise<RunResult> {
+  await d.stopDaemon();
+  d.env = { BERTH_FAILPOINTS: `${point}=error` };
+  await d.start();
+  try {
+    return await op();
+  } finally {
+    await d.stopDaemon();
+    d.env = {};
+    await d.start();
+  }
+}
+
+for (const point of ['container.start.after-rootfs', 'network.attach.after-record', 'network.attach.after-setup', 'container.start.after-shim', 'container.start.after-run']) {
+  test(`fault: an error at ${point} — a clean 500, the start rolled back at once (no restart needed), start repeats`, T, async () => {
+    const name = `fe-${point.replace(/\W/g, '-')}`;
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const id = await createNamed(name, ['-p', `${port}:80`]);
+    let problems: string[] = [];
+    const r = await failAt(point, async () => {
+      const res = await d.docker(['start', name]);
+      problems = await leakReport(d, { known }); // while the failpoint's daemon still runs: the rollback was immediate
+      return res;
+    });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, new RegExp(`Error response from daemon: .*failpoint ${point.replace(/\./g, '\\.')}: injected error`));
+    assert.deepEqual(problems, [], `leftovers right after the failed start:\n${problems.join('\n')}`);
+    ok(await d.berth(['start', name]), 'start again');
+    ok(await d.berth(['rm', '-f', name]), 'rm -f');
+    await noLeaks(`${point} (error)`);
+    assert.ok(id);
+  });
+}

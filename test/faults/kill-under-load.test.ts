@@ -75,3 +75,17 @@ test(`fault: SIGKILL of the daemon ${KILLS} times under load — no --rm leftove
     assert.deepEqual(gaps.slice(0, 5), [], `log lines lost or out of order in ${id.slice(0, 12)} (${why})`);
   }
 });
+
+test('fault: the daemon down for 5 s — a container logging numbered lines meanwhile loses none, and logs -f follows on', { skip: canRun ? false : 'needs root', timeout: 120_000 }, async () => {
+  const id = (await d.docker(['run', '-d', 'busybox', 'sh', '-c', 'i=0; while [ $i -lt 400 ]; do i=$((i+1)); echo line $i; sleep 0.02; done'])).stdout.trim();
+  assert.match(id, /^[0-9a-f]{64}$/);
+  await sleep(1000);
+  await d.kill();
+  await sleep(5000); // the container keeps writing into its log under the shim
+  await d.start();
+  const follow = await d.berth(['logs', '-f', id], { timeoutMs: 60_000 });
+  const nums = follow.stdout.split('\n').filter(Boolean).map((l) => Number(/^line (\d+)$/.exec(l)?.[1]));
+  assert.deepEqual(nums, Array.from({ length: 400 }, (_, i) => i + 1));
+  assert.equal((await d.api('GET', `/containers/${id}/json`)).body.State.ExitCode, 0);
+  await d.docker(['rm', id]);
+});

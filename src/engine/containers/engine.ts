@@ -34,7 +34,7 @@ import { planMounts } from './mount-spec';
 import { ContainerMounts } from './mounts';
 import { ContainerArchive, RootfsHold } from './archive';
 import { failpoint } from '../../common/failpoint';
-import { killCgroupProcesses, killShim, mountsUnder, shimPidOf, shimProcesses, cgroupExists, isFrozen } from '../../runtime/leftovers';
+import { killCgroupProcesses, killShim, mountsUnder, shimPidOf, shimProcesses, cgroupExists, isFrozen, ShimProcess } from '../../runtime/leftovers';
 
 /** What the engine keeps about a container whose process is (or is about to be) running. */
 interface Live {
@@ -917,6 +917,9 @@ export class ContainerEngine {
     // every reference first: an auto-removed container's exit below must not take a volume another one uses
     for (const rec of this.store.all()) this.mounts.addRefs(rec);
     const mounted = new Set(await mountsUnder(this.store.root).catch(() => [] as string[]));
+    // the shims that exist before anything is started again: restart policies may spawn new ones while the
+    // recovery goes on, and those are never orphans
+    const shimsAtStart = await shimProcesses(`${this.opts.execRoot}/shim`).catch(() => []);
     const alive = new Map<string, Attachment>();
     await Promise.all(this.store.all().map(async (rec) => {
       if (rec.Transient) {
@@ -964,7 +967,7 @@ export class ContainerEngine {
       }
       await this.serialize(rec.Id, () => this.handleExit(rec, status));
     }));
-    await this.removeOrphans();
+    await this.removeOrphans(shimsAtStart);
     await this.opts.network.reconcile(alive).catch((e) => log.warn('network reconcile failed', { error: errorMessage(e) }));
     await this.opts.volumes.reconcileMounts().catch((e) => log.warn('volume mount reconcile failed', { error: errorMessage(e) }));
     // Restart policies after a daemon restart: always, and unless-stopped unless the user stopped it.
@@ -1002,10 +1005,10 @@ export class ContainerEngine {
    * shims of unknown containers, overlay mounts and directories of containers without a record (a create or an
    * rm cut short). Exec shims of running containers are left alone: their processes are the user's.
    */
-  private async removeOrphans(): Promise<void> {
+  private async removeOrphans(shimsAtStart: ShimProcess[]): Promise<void> {
     const known = new Map(this.store.all().map((r) => [r.Id.slice(0, 16), r]));
     const shimRoot = `${this.opts.execRoot}/shim`;
-    for (const p of await shimProcesses(shimRoot).catch(() => [])) {
+    for (const p of shimsAtStart) {
       const [cid, execId] = p.stateDir.slice(shimRoot.length + 1).split('-');
       const rec = known.get(cid);
       const owned = rec && (execId ? this.isRunning(rec) : this.live.get(rec.Id)?.shim !== undefined);
@@ -1015,6 +1018,7 @@ export class ContainerEngine {
     }
     for (const name of await fs.readdir(shimRoot).catch(() => [] as string[])) {
       const rec = known.get(name.split('-')[0]);
+      // (a state dir whose shim is still there is left alone: that shim is either owned or was killed above)
       if (!rec) await fs.rm(`${shimRoot}/${name}`, { recursive: true, force: true }).catch(() => undefined);
     }
     for (const id of await fs.readdir(this.store.root).catch(() => [] as string[])) {
