@@ -61,6 +61,7 @@ test(`fault: SIGKILL of the daemon ${KILLS} times under load — no --rm leftove
   stop = true;
   await Promise.all(loops);
   const why = `seed ${seed}, ${runs} runs ok, ${failedRuns} cut by the kills`;
+  console.log(`# ${KILLS} kills: ${why}`);
 
   const listed = (await d.api('GET', '/containers/json?all=1')).body as Array<{ Id: string; State: string; Names: string[] }>;
   assert.deepEqual(listed.filter((c) => !loggers.includes(c.Id)).map((c) => `${c.Names[0]} ${c.State}`), [], `cut --rm runs stayed behind (${why})`);

@@ -69,6 +69,12 @@ export async function leakReport(d: TestDaemon, opts: LeakCheckOptions = {}): Pr
     const prefix = path.basename(s.stateDir).split('-')[0];
     if (![...running].some((id) => id.startsWith(prefix))) problems.push(`orphaned berth-shim pid ${s.pid} (${s.stateDir})`);
   }
+  // the OCI runtime's state of containers that are not running
+  for (const rt of readdirSync(d.execRoot).filter((n) => n.startsWith('runtime-'))) {
+    for (const id of readdirSync(path.join(d.execRoot, rt))) {
+      if (!running.has(id)) problems.push(`runtime state of no running container: ${rt}/${id}`);
+    }
+  }
   // cgroups of the containers the test made that are not running
   for (const id of opts.known ?? []) {
     if (running.has(id)) continue;
