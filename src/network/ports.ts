@@ -138,15 +138,18 @@ export async function allocatePorts(table: PortTable, owner: string, specs: Port
     for (const s of specs) {
       const hostIp = wildcard(s.hostIp) ? '' : s.hostIp;
       let port = s.hostPort;
+      let held = false;
       if (port === 0) {
-        port = await randomPort(table, s.protocol, hostIp);
+        // with a holder the random port is taken by binding it (no window between the check and the hold)
+        port = await randomPort(table, s.protocol, hostIp, holder && { holder, owner, containerPort: s.containerPort });
+        held = !!holder;
       } else {
         if (table.conflicts(s.protocol, port, hostIp)) throw new PortInUse(hostIp, port, s.protocol, 'published by a container');
         if (!holder && await probe(s.protocol, hostIp, port)) throw new PortInUse(hostIp, port, s.protocol, 'in use by a host process');
       }
       const b: PortBinding = { containerPort: s.containerPort, protocol: s.protocol, hostIp, hostPort: port };
       // the same port published twice by one container (two container ports) is one socket
-      if (holder && !out.some((o) => o.protocol === b.protocol && o.hostPort === b.hostPort && o.hostIp === b.hostIp)) await holder.hold(owner, b);
+      if (holder && !held && !out.some((o) => o.protocol === b.protocol && o.hostPort === b.hostPort && o.hostIp === b.hostIp)) await holder.hold(owner, b);
       table.add(owner, b);
       out.push(b);
     }
@@ -158,13 +161,23 @@ export async function allocatePorts(table: PortTable, owner: string, specs: Port
   }
 }
 
-async function randomPort(table: PortTable, protocol: 'tcp' | 'udp', hostIp: string): Promise<number> {
+async function randomPort(table: PortTable, protocol: 'tcp' | 'udp', hostIp: string,
+  hold?: { holder: PortHolder; owner: string; containerPort: number }): Promise<number> {
   const [lo, hi] = await ephemeralRange();
   const span = hi - lo + 1;
   const start = Math.floor(Math.random() * span);
   for (let i = 0; i < Math.min(span, 200); i++) {
     const port = lo + ((start + i) % span);
     if (table.conflicts(protocol, port, hostIp)) continue;
+    if (hold) {
+      try {
+        await hold.holder.hold(hold.owner, { containerPort: hold.containerPort, protocol, hostIp, hostPort: port });
+        return port;
+      } catch (err) {
+        if (err instanceof PortInUse) continue;
+        throw err;
+      }
+    }
     if (await probe(protocol, hostIp, port)) continue;
     return port;
   }

@@ -6,7 +6,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { contains, formatCidr, formatIp, hostRange, overlaps, parseCidr, parseIp, defaultCandidates } from '../../src/network/ipv4';
 import { Ipam } from '../../src/network/ipam';
-import { PortTable, allocatePorts, PortInUse } from '../../src/network/ports';
+import { PortTable, PortHolder, allocatePorts, PortInUse } from '../../src/network/ports';
 import { Firewall } from '../../src/network/iptables';
 
 test('ipv4 helpers', () => {
@@ -86,6 +86,32 @@ test('port table: wildcard and specific addresses, protocols, owners', async () 
   const random = await allocatePorts(t, 'c', [{ containerPort: 1, protocol: 'udp', hostIp: '', hostPort: 0 }]);
   assert.ok(random[0].hostPort > 1024);
   assert.ok(t.conflicts('udp', random[0].hostPort, ''));
+});
+
+test('port holder: published ports stay bound until released; allocation holds them, all or nothing', async () => {
+  const net = await import('net');
+  const canBind = (port: number) => new Promise<boolean>((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen({ port, host: '127.0.0.1', exclusive: true }, () => srv.close(() => resolve(true)));
+  });
+  const t = new PortTable();
+  const h = new PortHolder();
+  const [fixed] = await allocatePorts(t, 'a', [{ containerPort: 80, protocol: 'tcp', hostIp: '', hostPort: 0 }], h);
+  assert.equal(h.count('a'), 1);
+  assert.equal(await canBind(fixed.hostPort), false, 'a held port could be bound');
+  // a port some other socket holds is refused, and nothing of the failed allocation stays held
+  const other = net.createServer();
+  await new Promise<void>((r) => other.listen({ port: 0, host: '0.0.0.0' }, () => r()));
+  const busy = (other.address() as { port: number }).port;
+  await assert.rejects(allocatePorts(t, 'b', [
+    { containerPort: 1, protocol: 'udp', hostIp: '', hostPort: 0 },
+    { containerPort: 2, protocol: 'tcp', hostIp: '', hostPort: busy },
+  ], h), (err: unknown) => err instanceof PortInUse && err.hostPort === busy);
+  assert.equal(h.count('b'), 0);
+  await new Promise((r) => other.close(r));
+  h.release('a');
+  assert.equal(await canBind(fixed.hostPort), true, 'a released port stayed bound');
 });
 
 test('DNAT rule text', () => {
