@@ -7,7 +7,8 @@ import { log } from '../common/log';
 import { writeFileAtomic } from '../common/atomic';
 import { mountSyscall } from '../runtime/syscalls';
 import { run } from '../runtime/exec';
-import { ParentPortForwarder } from './control';
+import { ParentPortForwarder, connectThroughParent } from './control';
+import { setLoopbackConnector } from '../distribution';
 import { RootlessChildContext } from './child-context';
 import { cgroupDelegation, CgroupDelegation } from './cgroups';
 import { adjustSpecForRootless } from './spec';
@@ -75,6 +76,8 @@ export async function enterRootless(ctx: RootlessChildContext): Promise<Rootless
     if (!mountSyscall(file, target, '', MS_BIND, '')) await run('mount', ['--bind', file, target]);
   }
   await remountSysfs(ctx.rootlessDir);
+  // registries on the host's 127.0.0.1 (push/pull to a loopback registry) are dialled by the parent
+  setLoopbackConnector((host, port) => connectThroughParent(ctx.controlSocket, host, port));
   const cgroups = await cgroupDelegation();
   const limitsUnavailable = cgroups.available ? undefined
     : `resource limits are not available to rootless berth on this host: ${cgroups.reason}`;

@@ -147,9 +147,21 @@ class Session {
     void this.startDaemon(false).catch((err) => { log.error(`rootless: ${errorMessage(err)}`); void this.stop('restart failed').finally(() => process.exit(1)); });
   }
 
-  private async handle(req: ControlRequest): Promise<ControlAnswer> {
+  /** Only the host's loopback: the daemon reaches everything else through the user-mode network itself. */
+  private connectLoopback(host: string, port: number): Promise<ControlAnswer & { stream?: net.Socket }> {
+    const loopback = host === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(host) || host === '::1' || host === '[::1]';
+    if (!loopback || !Number.isInteger(port) || port < 1 || port > 65535) return Promise.resolve({ ok: false, error: `not a loopback address: ${host}:${port}` });
+    return new Promise((resolve) => {
+      const s = net.connect({ host: host.replace(/^\[|\]$/g, ''), port });
+      s.once('connect', () => { s.removeAllListeners('error'); resolve({ ok: true, stream: s }); });
+      s.once('error', (err) => resolve({ ok: false, error: errorMessage(err) }));
+    });
+  }
+
+  private async handle(req: ControlRequest): Promise<ControlAnswer & { stream?: net.Socket }> {
     if (req.op === 'add-port') return this.addPort(req.binding);
     if (req.op === 'remove-port') return this.removePort(req.binding);
+    if (req.op === 'connect') return this.connectLoopback(req.host, req.port);
     return { ok: false, error: `unknown request ${(req as { op: string }).op}` };
   }
 
