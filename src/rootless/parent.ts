@@ -64,6 +64,8 @@ class Session {
   private daemon?: ChildProcess;
   private locks: string[] = [];
   private stopping = false;
+  /** set once the locks are held: a refused second daemon must not remove the first one's sockets */
+  private owner = false;
   private restarts: number[] = [];
   private forwards = new Map<string, number>();
   private readonly rootlessDir: string;
@@ -81,6 +83,7 @@ class Session {
       await this.opts.lock.acquire(lock);
       this.locks.push(lock);
     }
+    this.owner = true; // from here on the sockets and the exec root's files are this session's
     await fs.mkdir(this.rootlessDir, { recursive: true, mode: 0o700 });
 
     const { user, subuids, subgids, newuidmap, newgidmap } = this.pre;
@@ -213,9 +216,11 @@ class Session {
     if (this.holder) await killAll(this.holder.userNs).catch((e) => log.warn('rootless: killing the namespace failed', { error: errorMessage(e) }));
     this.slirp?.stop();
     this.control?.close();
-    await fs.rm(path.join(this.rootlessDir, 'ctl.sock'), { force: true });
-    await fs.rm(path.join(this.rootlessDir, 'slirp.sock'), { force: true });
-    for (const h of this.opts.hosts) await fs.rm(h.replace(/^unix:\/\//, ''), { force: true });
+    if (this.owner) {
+      await fs.rm(path.join(this.rootlessDir, 'ctl.sock'), { force: true });
+      await fs.rm(path.join(this.rootlessDir, 'slirp.sock'), { force: true });
+      for (const h of this.opts.hosts) await fs.rm(h.replace(/^unix:\/\//, ''), { force: true });
+    }
     for (const lock of this.locks.reverse()) await this.opts.lock.release(lock).catch(() => undefined);
   }
 }

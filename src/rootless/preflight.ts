@@ -12,8 +12,8 @@ export interface Preflight {
   subgids: IdRange[];
   newuidmap: string;
   newgidmap: string;
-  /** the user-mode network: slirp4netns (preferred) or pasta */
-  network: { kind: 'slirp4netns' | 'pasta'; path: string };
+  /** the user-mode network */
+  network: { kind: 'slirp4netns'; path: string };
   /** the host's net.ipv4.ip_unprivileged_port_start: lower ports cannot be published */
   unprivilegedPortStart: number;
 }
@@ -22,8 +22,10 @@ export class PreflightError extends Error {}
 
 const SEARCH = ['/usr/bin', '/usr/sbin', '/bin', '/sbin', '/usr/local/bin'];
 
+/** BERTH_ROOTLESS_PATH replaces the search path (tests prove the missing-helper errors with it). */
 export function findCommand(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  for (const dir of [...(env.PATH ?? '').split(':').filter(Boolean), ...SEARCH]) {
+  const dirs = env.BERTH_ROOTLESS_PATH !== undefined ? env.BERTH_ROOTLESS_PATH.split(':').filter(Boolean) : [...(env.PATH ?? '').split(':').filter(Boolean), ...SEARCH];
+  for (const dir of dirs) {
     const p = `${dir}/${name}`;
     try {
       accessSync(p, constants.X_OK);
@@ -77,12 +79,8 @@ export async function preflight(env: NodeJS.ProcessEnv = process.env): Promise<P
   }
 
   const slirp = findCommand('slirp4netns', env);
-  const pasta = findCommand('pasta', env);
-  const wanted = env.BERTH_ROOTLESS_NET;
-  const network = wanted === 'pasta' && pasta ? { kind: 'pasta' as const, path: pasta }
-    : slirp ? { kind: 'slirp4netns' as const, path: slirp }
-    : pasta ? { kind: 'pasta' as const, path: pasta } : undefined;
-  if (!network) throw new PreflightError(`neither slirp4netns nor pasta found: rootless berth connects its network namespace to the host through one of them; install the Debian package slirp4netns (${setupHint})`);
+  if (!slirp) throw new PreflightError(`slirp4netns not found: rootless berth connects its network namespace to the host through it; install the Debian package slirp4netns (${setupHint})`);
+  const network = { kind: 'slirp4netns' as const, path: slirp };
   try {
     closeSync(openSync('/dev/net/tun', 'r+'));
   } catch (err) {
