@@ -8,7 +8,6 @@ import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
 import { RootlessUser, sh, testUserName } from '../helpers/rootless';
-import { REPO } from '../helpers/daemon';
 import { RegistryServer, tempDir } from './registry-fixture';
 
 const isRoot = process.getuid?.() === 0;
@@ -280,4 +279,3 @@ test('bad input: no subordinate ids, no newuidmap: clear errors and nothing set 
   }
 });
 
-void REPO;
