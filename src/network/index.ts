@@ -84,6 +84,11 @@ class Locks {
   }
 }
 
+/** Rootless: the host refused a published port (a privileged one); docker's 500 with the forwarder's reason. */
+class HostForwardError extends EngineError {
+  constructor(message: string) { super(500, message); }
+}
+
 /** Where an endpoint is to be made: the network and what the container asked of it. */
 interface Planned { net: BridgeNetwork; req: EndpointRequest }
 
@@ -515,7 +520,7 @@ export class NetworkManager {
         if (err instanceof PortInUse) {
           throw new EngineError(500, `driver failed programming external connectivity on endpoint ${req.name ?? containerId.slice(0, 12)} (${endpointId}): ${err.message}`);
         }
-        if (err instanceof EngineError) throw err;
+        if (err instanceof HostForwardError) throw err;
         throw systemError(`failed to set up container networking: ${errorMessage(err)}`);
       }
       return this.toAttachment(rec);
@@ -786,7 +791,7 @@ export class NetworkManager {
     for (const p of ports) {
       await fwd.add(p).catch((err) => {
         if (err instanceof PortInUse) throw err;
-        throw new EngineError(500, `driver failed programming external connectivity on endpoint ${name} (${endpointId}): ${errorMessage(err)}`);
+        throw new HostForwardError(`driver failed programming external connectivity on endpoint ${name} (${endpointId}): ${errorMessage(err)}`);
       });
     }
   }

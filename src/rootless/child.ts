@@ -79,7 +79,11 @@ export async function enterRootless(ctx: RootlessChildContext): Promise<Rootless
   // registries on the host's 127.0.0.1 (push/pull to a loopback registry) are dialled by the parent
   setLoopbackConnector((host, port) => connectThroughParent(ctx.controlSocket, host, port));
   const cgroups = await cgroupDelegation();
-  const limitsUnavailable = cgroups.available ? undefined
+  // A delegated subtree is detected, but giving crun paths under it (after moving this session's processes into a
+  // leaf, as cgroup v2's no-internal-processes rule wants) is not written yet: limits are refused there too, with
+  // the reason, rather than failing every start on a cgroup the runtime may not create.
+  const limitsUnavailable = cgroups.available
+    ? `resource limits are not available to rootless berth yet: the delegated cgroup v2 subtree ${cgroups.path} is not used`
     : `resource limits are not available to rootless berth on this host: ${cgroups.reason}`;
   log.info('rootless: running as root of a user namespace', { hostUid: ctx.hostUid, cgroups: cgroups.available ? cgroups.path : cgroups.reason });
   return {
@@ -87,8 +91,8 @@ export async function enterRootless(ctx: RootlessChildContext): Promise<Rootless
     hostPorts: new ParentPortForwarder(ctx.controlSocket),
     cgroups,
     limitsUnavailable,
-    adjustSpec: (spec, opts) => adjustSpecForRootless(spec, { ...opts, cgroups: cgroups.available }),
-    securityOptions: ['name=rootless', 'name=userns', ...(cgroups.available ? ['name=cgroupns'] : [])],
-    warnings: cgroups.available ? [] : [`WARNING: Running in rootless-mode without cgroups (${cgroups.reason}). To enable cgroups in rootless-mode, boot the system in cgroup v2 mode and delegate controllers to the user.`],
+    adjustSpec: (spec, opts) => adjustSpecForRootless(spec, { ...opts, cgroups: false }),
+    securityOptions: ['name=rootless', 'name=userns'],
+    warnings: [`WARNING: Running in rootless-mode without cgroups (${cgroups.available ? 'the delegated subtree is not used yet' : cgroups.reason}). To enable cgroups in rootless-mode, boot the system in cgroup v2 mode and delegate controllers to the user.`],
   };
 }
