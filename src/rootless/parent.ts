@@ -118,8 +118,7 @@ class Session {
     const startedAt = Date.now();
     const exited = new Promise<number>((resolve) => child.once('exit', (code, sig) => resolve(code ?? (sig ? 128 : 1))));
     if (first) {
-      const ready = await Promise.race([this.waitReady(child), exited.then((code) => { throw new Error(`the daemon exited during start-up (status ${code})`); })]);
-      void ready;
+      await Promise.race([this.waitReady(child), exited.then((code) => { throw new Error(`the daemon exited during start-up (status ${code})`); })]);
     }
     void exited.then((code) => this.onDaemonExit(code, startedAt));
   }

@@ -115,6 +115,33 @@ async function freePortIsFree(port: number): Promise<boolean> {
   });
 }
 
+test('seed workflow through the berth CLI, which finds the rootless socket by itself', { skip }, async () => {
+  const port = await freePort();
+  const b = (args: string[]) => user.berth(args);
+  const run = await b(['run', '-d', '--name', 'bweb', '-p', `${port}:80`, 'busybox', 'sh', '-c', 'echo up; mkdir -p /www && echo via-berth > /www/index.html && httpd -f -p 80 -h /www']);
+  assert.equal(run.code, 0, run.stderr);
+  let got: { status: number; body: string } | undefined;
+  for (let i = 0; i < 50 && !got; i++) {
+    got = await httpGet(port).catch(() => undefined);
+    if (!got) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(got?.body, 'via-berth\n');
+  assert.match((await b(['ps'])).stdout, new RegExp(`0\\.0\\.0\\.0:${port}->80/tcp\\s+bweb`));
+  assert.match((await b(['logs', 'bweb'])).stdout, /up/);
+  const it = await user.exec('script', ['-qec', `${process.execPath} ${path.join(user.root, 'bin/berth')} exec -it bweb sh -c 'tty'`, '/dev/null']);
+  assert.match(it.stdout, /\/dev\/pts\/\d+/, it.stderr);
+  assert.equal((await b(['stop', '-t', '1', 'bweb'])).code, 0);
+  assert.equal((await b(['rm', 'bweb'])).code, 0);
+  assert.equal((await b(['volume', 'create', 'bvol'])).code, 0);
+  assert.equal((await b(['run', '--rm', '-v', 'bvol:/v', 'busybox', 'sh', '-c', 'echo x > /v/x'])).code, 0);
+  assert.match((await b(['volume', 'ls', '-q'])).stdout, /^bvol$/m);
+  assert.equal((await b(['volume', 'rm', 'bvol'])).code, 0);
+  assert.equal((await b(['network', 'create', 'bnet'])).code, 0);
+  const look = await b(['run', '--rm', '--network', 'bnet', '--name', 'bself', 'busybox', 'nslookup', 'bself']);
+  assert.equal(look.code, 0, look.stderr);
+  assert.equal((await b(['network', 'rm', 'bnet'])).code, 0);
+});
+
 test('volumes: data written in a container is kept, owned on the host by the user and its subordinate ids', { skip }, async () => {
   assert.equal((await user.docker(['volume', 'create', 'data'])).code, 0);
   const w = await user.docker(['run', '--rm', '-v', 'data:/data', 'busybox', 'sh', '-c', 'echo kept > /data/f && chown 1000:1000 /data/f']);
