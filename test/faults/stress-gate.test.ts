@@ -15,6 +15,8 @@ const opts = long
   ? { workers: 4, seconds: 300, warmupSeconds: 20, exec: true }
   : { workers: 2, seconds: 20, warmupSeconds: 10, exec: true };
 const d = new TestDaemon('stress');
+// the network self-repair checks often during the loop: it must never mistake an attach in flight for damage
+d.env = { BERTH_NET_REPAIR_MS: '500' };
 
 before(async () => { if (canRun) { await d.start(); await d.loadBusybox(); } });
 after(async () => { if (canRun) await d.stop(); });
@@ -27,6 +29,7 @@ test(`stress gate: ${opts.workers} workers for ${opts.seconds} s — 0 failures,
   assert.equal(r.leftoverContainers, 0, 'containers left after the loop');
   assert.ok(r.end.fds <= r.start.fds + 2, `daemon fds grew: ${r.start.fds} → ${r.end.fds}`);
   assert.ok(r.end.threads <= r.start.threads + 1, `daemon threads grew: ${r.start.threads} → ${r.end.threads}`);
+  assert.doesNotMatch(d.log, /repairing state that something else removed/, 'the network self-repair fired on a healthy daemon');
   const rssLimit = long ? 1.05 : 1.15;
   assert.ok(r.end.rssKiB <= r.start.rssKiB * rssLimit, `daemon RSS grew: ${r.start.rssKiB} → ${r.end.rssKiB} KiB`);
 });

@@ -491,7 +491,8 @@ export class ContainerEngine {
     const t0 = Date.now();
     const took = (what: string) => () => log.debug('released', { id: rec.Id.slice(0, 12), what, ms: Date.now() - t0 });
     await Promise.all([
-      this.driver(rec.Runtime).delete(rec.Id, this.cgroupPath(rec)).catch((e) => log.warn('runtime delete failed', { id: rec.Id, error: errorMessage(e) })).then(took('runtime')),
+      // (a runtime this daemon no longer knows — an --add-runtime dropped at restart — must not stop the rest)
+      Promise.resolve().then(() => this.driver(rec.Runtime).delete(rec.Id, this.cgroupPath(rec))).catch((e) => log.warn('runtime delete failed', { id: rec.Id, error: errorMessage(e) })).then(took('runtime')),
       network ? this.opts.network.detach(rec.Id, network).catch((e) => log.warn('network detach failed', { id: rec.Id, error: errorMessage(e) })).then(took('network')) : undefined,
       // A cp or export holding the root file system unmounts it when it is done, unless the container is going away.
       (this.rootfsHolds.has(rec.Id) && rec.State.Status !== 'removing' ? Promise.resolve()
@@ -999,7 +1000,7 @@ export class ContainerEngine {
   private async rollBackInterruptedStart(rec: ContainerRecord, mounted: Set<string>): Promise<void> {
     const stateDir = this.paths.shimState(rec.Id);
     const leftovers = existsSync(stateDir) || existsSync(this.paths.bundle(rec.Id)) || mounted.has(this.paths.rootfs(rec.Id).merged)
-      || existsSync(`${this.driver(rec.Runtime).root}/${rec.Id}`) || (await cgroupExists(this.cgroupPath(rec)));
+      || this.runtimeStateExists(rec) || (await cgroupExists(this.cgroupPath(rec)));
     if (!leftovers) return;
     // Fault "SIGKILL after the shim was spawned, before `start`": the shim waits for a start that never comes and
     // a connect-then-close left it running forever. It is killed with whatever it started (a `crun run` in
@@ -1010,6 +1011,11 @@ export class ContainerEngine {
     log.warn('rolled back a container start the daemon did not finish', { id: rec.Id });
     await this.releaseResources(rec);
     this.released.delete(rec.Id);
+  }
+
+  /** The runtime keeps state for the container (false when its runtime is no longer known to this daemon). */
+  private runtimeStateExists(rec: ContainerRecord): boolean {
+    try { return existsSync(`${this.driver(rec.Runtime).root}/${rec.Id}`); } catch { return false; }
   }
 
   /**
