@@ -1042,6 +1042,8 @@ export class ContainerEngine {
     for (const id of await fs.readdir(this.store.root).catch(() => [] as string[])) {
       if (!/^[0-9a-f]{64}$/.test(id) || this.store.tryGet(id)) continue;
       const dir = this.store.dir(id);
+      // only a directory without any record: an unreadable record is kept for a human to look at
+      if (existsSync(`${dir}/config.v2.json`)) continue;
       for (const m of await mountsUnder(dir).catch(() => [] as string[])) {
         await unmountOverlay({ upper: '', work: '', merged: m }).catch((e) => log.warn('unmount of an orphaned rootfs failed', { mount: m, error: errorMessage(e) }));
       }
