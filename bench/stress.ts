@@ -21,6 +21,8 @@ export interface StressOptions {
   /** every other iteration runs an exec in the container */
   exec: boolean;
   image?: string;
+  /** keep warming up (10 s at a time) until RSS plateaus, at most this long in all (default: warmupSeconds) */
+  maxWarmupSeconds?: number;
   /** how long the daemon idles before each resource sample (default 8) */
   idleSeconds?: number;
   /** resource samples during the run (default: 10 per run) */
@@ -40,6 +42,8 @@ export interface StressResult {
   latency: Record<string, { n: number; p50: number; p95: number; p99: number; max: number }>;
   start: ProcSample;
   end: ProcSample;
+  /** seconds of warm-up it took for RSS to plateau */
+  warmupSeconds: number;
   /** RSS/fds/threads over the measured time, one sample per `sampleEverySeconds` */
   timeline: ProcSample[];
   leftoverContainers: number;
@@ -162,7 +166,19 @@ export async function runStress(target: string, socket: string, pid: number, opt
     return { rssKiB: Math.min(...xs.map((x) => x.rssKiB)), fds: Math.min(...xs.map((x) => x.fds)), threads: Math.min(...xs.map((x) => x.threads)) };
   };
   const idleMs = (opts.idleSeconds ?? 8) * 1000;
+  let warmupTaken = 0;
+  // Warm-up: at least warmupSeconds, then on in 10 s slices until the daemon's RSS stops climbing (< 3% per slice;
+  // V8 sizes its heap to the allocation rate, which takes a while under load) or maxWarmupSeconds have passed. A
+  // leak shows as growth after that plateau, not as the heap reaching it.
   await phase(opts.warmupSeconds);
+  let warmed = opts.warmupSeconds;
+  for (let prev = procSample(pid).rssKiB; warmed < (opts.maxWarmupSeconds ?? opts.warmupSeconds); warmed += 10) {
+    await phase(10);
+    const now = procSample(pid).rssKiB;
+    if (Math.abs(now - prev) / prev < 0.03) break;
+    prev = now;
+  }
+  warmupTaken = warmed;
   const startSample = await idleSample();
   const startLoad = os.loadavg();
   const timeline: ProcSample[] = [];
@@ -185,7 +201,7 @@ export async function runStress(target: string, socket: string, pid: number, opt
   }
   return {
     target, iterations, failures, failureSamples, seconds, opsPerSecond: iterations / seconds, latency,
-    start: startSample, end, timeline, leftoverContainers: Array.isArray(left) ? left.length : -1, loadAvg: { start: startLoad, end: endLoad },
+    start: startSample, end, timeline, warmupSeconds: warmupTaken, leftoverContainers: Array.isArray(left) ? left.length : -1, loadAvg: { start: startLoad, end: endLoad },
   };
 }
 
@@ -193,7 +209,7 @@ const mib = (kib: number) => (kib / 1024).toFixed(1);
 const change = (a: number, b: number) => (a ? `${b >= a ? '+' : ''}${(((b - a) / a) * 100).toFixed(1)}%` : 'n/a');
 
 export function printResult(r: StressResult): void {
-  console.log(`== ${r.target}: ${r.iterations} lifecycles in ${r.seconds.toFixed(0)} s = ${r.opsPerSecond.toFixed(2)}/s, ${r.failures} failures, ${r.leftoverContainers} containers left` +
+  console.log(`== ${r.target}: after ${r.warmupSeconds} s of warm-up, ${r.iterations} lifecycles in ${r.seconds.toFixed(0)} s = ${r.opsPerSecond.toFixed(2)}/s, ${r.failures} failures, ${r.leftoverContainers} containers left` +
     `   (load average ${r.loadAvg.start.map((x) => x.toFixed(2)).join(' ')} → ${r.loadAvg.end.map((x) => x.toFixed(2)).join(' ')})`);
   for (const [k, l] of Object.entries(r.latency)) {
     console.log(`   ${k.padEnd(10)} n=${String(l.n).padStart(6)}  p50 ${l.p50.toFixed(1).padStart(8)} ms  p95 ${l.p95.toFixed(1).padStart(8)} ms  p99 ${l.p99.toFixed(1).padStart(8)} ms  max ${l.max.toFixed(1).padStart(8)} ms`);
@@ -207,7 +223,8 @@ async function main(): Promise<void> {
   const opts: StressOptions = {
     workers: Number(process.env.STRESS_WORKERS ?? 4),
     seconds: Number(process.env.STRESS_SECONDS ?? 300),
-    warmupSeconds: Number(process.env.STRESS_WARMUP ?? 15),
+    warmupSeconds: Number(process.env.STRESS_WARMUP ?? 20),
+    maxWarmupSeconds: Number(process.env.STRESS_MAX_WARMUP ?? 180),
     exec: process.env.STRESS_EXEC !== '0',
   };
   const targets = (process.env.STRESS_TARGETS ?? 'berth,dockerd').split(',');

@@ -12,7 +12,7 @@ import { runStress, printResult } from '../../bench/stress';
 const canRun = process.getuid?.() === 0;
 const long = process.env.BERTH_STRESS_LONG === '1';
 const opts = long
-  ? { workers: 4, seconds: 300, warmupSeconds: 20, exec: true }
+  ? { workers: 4, seconds: 300, warmupSeconds: 20, maxWarmupSeconds: 180, exec: true }
   : { workers: 2, seconds: 20, warmupSeconds: 10, exec: true };
 const d = new TestDaemon('stress');
 // the network self-repair checks often during the loop: it must never mistake an attach in flight for damage
