@@ -32,6 +32,9 @@ export interface NetworkConfig {
   Default: boolean;
   /** set while `network rm` tears it down, so a crash in the middle is finished at the next start */
   Removing?: boolean;
+  /** set until `network create` has finished: a create cut by a crash is undone at the next start (fault
+   * network.create.after-record: finishing it instead raced other daemons for the subnet it had not yet taken) */
+  Creating?: boolean;
 }
 
 /** The body of POST /networks/create (the parts berth reads). */

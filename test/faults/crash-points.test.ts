@@ -240,17 +240,10 @@ for (const point of ['container.start.after-rootfs', 'network.attach.after-recor
   });
 }
 
-test('fault: SIGKILL at network.create.after-record — the network is there whole (finished at restart) or not at all; rm and create repeat', T, async () => {
+test('fault: SIGKILL at network.create.after-record — the cut create is undone at restart (no record, bridge or rules); create repeats', T, async () => {
   await crashAt('network.create.after-record', () => d.berth(['network', 'create', 'fnet']));
-  const inspect = await d.api('GET', '/networks/fnet');
-  if (inspect.status === 200) {
-    // whole: its bridge is up and a container on it gets an address and resolves by name
-    const r = await d.docker(['run', '--rm', '--network', 'fnet', '--name', 'fnet-c', 'busybox', 'nslookup', 'fnet-c']);
-    assert.equal(r.code, 0, `a container on the recovered network: ${r.stderr}${r.stdout}`);
-    ok(await d.berth(['network', 'rm', 'fnet']), 'network rm');
-  } else {
-    assert.equal(inspect.status, 404);
-  }
+  assert.equal((await d.api('GET', '/networks/fnet')).status, 404, 'the cut network is listed');
+  assert.deepEqual(readdirSync(path.join(d.dataRoot, 'network', 'networks')), [], 'a network record is left');
   ok(await d.berth(['network', 'create', 'fnet']), 'network create again');
   ok(await d.docker(['run', '--rm', '--network', 'fnet', 'busybox', 'true']), 'run on it');
   ok(await d.berth(['network', 'rm', 'fnet']), 'network rm');
