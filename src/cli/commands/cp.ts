@@ -6,7 +6,7 @@
 // archives (writing a tar, extracting one confined to the destination) is cp-archive.ts, a bundle of its own.
 import type { Readable } from 'stream';
 import { CommandSpec, StatusError, flagDefs, BIN } from '../command';
-import type { Cmd, Ctx } from '../main';
+import type { Cmd, Ctx } from '../cmd';
 import type { ContainerPathStat } from '../../client';
 
 // Go's os.FileMode bits the CLI looks at.

@@ -1,7 +1,7 @@
 // Registry commands: pull, push, login, logout — docker's flags, output and texts. The CLI keeps the
 // credentials (docker's config.json or a credential helper) and hands them to the daemon per request.
 import { CommandSpec, StatusError, flagDefs, Parsed, BIN } from '../command';
-import type { Cmd, Ctx } from '../main';
+import type { Cmd, Ctx } from '../cmd';
 import { parseNormalizedNamed, refName, tagNameOnly, ReferenceError, Ref } from './reference';
 import { registryAuthHeader } from './registry-auth';
 

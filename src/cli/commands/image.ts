@@ -1,6 +1,6 @@
 // Image commands: images / image ls, rmi / image rm, tag, import, save, load, history, image prune.
 import { CommandSpec, StatusError, flagDefs, Parsed, BIN } from '../command';
-import type { Cmd, Ctx } from '../main';
+import type { Cmd, Ctx } from '../cmd';
 import { ApiError } from '../../client';
 import { imageFormat, imageHeaders, imageRows, writeFormatted, FormatError } from '../format/formatter';
 import { confirm, filtersJson } from './util';

@@ -1,7 +1,7 @@
 // `logs`: inspect (for the id and the TTY flag), then GET /containers/{id}/logs; a non-TTY body is
 // stdcopy-framed and goes to stdout/stderr, a TTY body is raw.
 import { StatusError, flagDefs } from '../command';
-import type { Cmd } from '../main';
+import type { Cmd } from '../cmd';
 import { getTimestamp } from '../format/units';
 import { StdcopyDemuxer } from '../../client/stdcopy';
 

@@ -2,7 +2,7 @@
 // attach (hijack) before start, wait (next-exit, or removed with --rm) registered before start, start,
 // then stream until the container exits; the exit status is the wait result's StatusCode.
 import { CommandSpec, FlagTuple, StatusError, flagDefs, Parsed, BIN } from '../command';
-import type { Cmd, Ctx } from '../main';
+import type { Cmd, Ctx } from '../cmd';
 import { ApiError, type Client } from '../../client';
 import { CONTAINER_FLAGS, CONTAINER_VALIDATORS, buildContainerConfig, type ContainerConfig } from './opts';
 import { validateEnv, validateLabel, bounded } from './util';

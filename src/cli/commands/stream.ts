@@ -1,6 +1,6 @@
 // Commands that stream a container's stdio: exec, attach, start (with -a/-i).
 import { CommandSpec, StatusError, flagDefs, Parsed, BIN } from '../command';
-import type { Cmd, Ctx } from '../main';
+import type { Cmd, Ctx } from '../cmd';
 import { readEnv, validateEnv, bounded } from './util';
 import * as hijack from './hijack';
 
