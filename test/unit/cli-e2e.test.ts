@@ -8,17 +8,14 @@ import * as path from 'path';
 import * as fs from 'fs';
 import * as os from 'os';
 import { MockDaemon } from './cli-mockdaemon';
+import { BERTH } from '../helpers/daemon';
 
-const MAIN = path.join(__dirname, '../../src/cli/main.js');
-// A file entry point (node -e would take words like "inspect" as its own subcommands).
-const RUNNER = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'berth-cli-run-')), 'berth.js');
-fs.writeFileSync(RUNNER, `require(${JSON.stringify(MAIN)}).main(process.argv.slice(2));\n`);
 
 interface Result { code: number; stdout: string; stderr: string }
 
 function berth(args: string[], opts: { host?: string; input?: string; env?: Record<string, string> } = {}): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [RUNNER, ...args], {
+    const child = spawn(BERTH, args, {
       env: { ...process.env, BERTH_HOST: opts.host ?? daemon.host, DOCKER_HOST: '', ...(opts.env ?? {}) },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -42,7 +39,6 @@ before(async () => {
 
 after(async () => {
   await daemon.close();
-  fs.rmSync(path.dirname(RUNNER), { recursive: true, force: true });
 });
 
 /** The requests made by the last command, e.g. ["POST /containers/create", …]. */

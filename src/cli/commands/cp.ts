@@ -227,10 +227,11 @@ export function validateOutputPath(p: string): void {
 }
 
 /** The local side of the archives (writing and extracting tars with storage's modules): a separate bundle,
- * dist/cli-archive.js, loaded only by cp, so every other command's start-up does not parse it. */
+ * dist/cli-archive.js, loaded only by cp, so every other command's start-up does not parse it. Beside the Node
+ * bundle (__dirname), beside the Bun executable (its __dirname is inside the executable), or the tsc output. */
 function archiveSide(): typeof import('./cp-archive') {
   const path = nodePath();
-  const candidates = [path.join(__dirname, 'cli-archive.js'), path.join(__dirname, 'cp-archive.js')];
+  const candidates = [path.join(__dirname, 'cli-archive.js'), path.join(path.dirname(process.execPath), 'cli-archive.js'), path.join(__dirname, 'cp-archive.js')];
   const found = candidates.find((f) => fsm().existsSync(f));
   if (!found) throw new StatusError(1, `cp's archive module not found (looked for ${candidates.join(', ')}); run npm run build`);
   return require(found) as typeof import('./cp-archive');
