@@ -180,23 +180,25 @@ async function runRun(ctx: Ctx, p: Parsed, _spec: CommandSpec): Promise<number> 
   const client = ctx.client();
   if (p.bool('sig-proxy', true)) hijack.forwardSignals(client, id);
 
+  // Attach and wait both go out before start, as docker's: attach so no output is lost, wait so the exit is not
+  // missed. They go out together rather than one after the other (one round trip less, same guarantees).
   const attach = config.AttachStdin || config.AttachStdout || config.AttachStderr;
+  const detachKeys = p.str('detach-keys');
+  const conn = attach ? client.containerAttach(id, {
+    stream: '1',
+    stdin: config.AttachStdin ? '1' : undefined,
+    stdout: config.AttachStdout ? '1' : undefined,
+    stderr: config.AttachStderr ? '1' : undefined,
+    detachKeys: detachKeys || undefined,
+  }) : undefined;
+  const wait = client.containerWait(id, autoRemove ? 'removed' : 'next-exit');
+  wait.result.catch(() => undefined); // a failed attach leaves it unread
   let streamer: import('./hijack').Streamer | undefined;
-  if (attach) {
-    const detachKeys = p.str('detach-keys');
-    const conn = await client.containerAttach(id, {
-      stream: '1',
-      stdin: config.AttachStdin ? '1' : undefined,
-      stdout: config.AttachStdout ? '1' : undefined,
-      stderr: config.AttachStderr ? '1' : undefined,
-      detachKeys: detachKeys || undefined,
-    });
-    streamer = hijack.streamHijacked(conn, {
+  if (conn) {
+    streamer = hijack.streamHijacked(await conn, {
       tty: config.Tty, stdin: config.AttachStdin, stdout: config.AttachStdout, stderr: config.AttachStderr, detachKeys,
     });
   }
-
-  const wait = client.containerWait(id, autoRemove ? 'removed' : 'next-exit');
   await registered(wait.registered);
   const status = wait.result.then(
     (r) => {
