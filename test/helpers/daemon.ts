@@ -38,15 +38,16 @@ export class TestDaemon {
   /** more daemon flags (e.g. -D for step timings in the log) */
   extraArgs: string[] = [];
 
-  constructor(name = 'itest') {
+  /** `network` overrides the bridge name and subnet (a benchmark's daemon keeps to its own range). */
+  constructor(name = 'itest', network?: { bridge: string; subnet: string }) {
     const n = (process.pid % 200) + (counter++);
     this.dir = mkdtempSync(path.join(os.tmpdir(), `berth-${name}-`));
     this.dataRoot = path.join(this.dir, 'data');
     this.execRoot = path.join(this.dir, 'run');
     this.socket = path.join(this.execRoot, 'berth.sock');
     this.host = `unix://${this.socket}`;
-    this.bridge = `bt${process.pid % 10000}x${counter}`;
-    this.subnet = `10.${200 + (n % 50)}.${n % 250}.0/24`;
+    this.bridge = network?.bridge ?? `bt${process.pid % 10000}x${counter}`;
+    this.subnet = network?.subnet ?? `10.${200 + (n % 50)}.${n % 250}.0/24`;
   }
 
   async start(): Promise<void> {
