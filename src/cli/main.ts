@@ -8,6 +8,7 @@ import {
 import type { Cmd, Ctx } from './cmd';
 import { COMMON, GROUPS, MODULES, OTHERS, type Entry, type Group } from './table';
 import { handOffToNode, onBun } from './node-handoff';
+import { drained, write } from './stdio';
 import type { Client } from '../client';
 
 export { VERSION };
@@ -81,8 +82,8 @@ function makeCtx(host: string, debug: boolean): Ctx {
       }
       return client;
     },
-    out: (s) => { process.stdout.write(s); },
-    err: (s) => { process.stderr.write(s); },
+    out: (s) => write(1, s),
+    err: (s) => write(2, s),
   };
 }
 
@@ -97,7 +98,7 @@ async function dispatch(argv: string[]): Promise<number> {
     throw new StatusError(125, `${(err as Error).message}\n\nUsage:  ${BIN} [OPTIONS] COMMAND\n\nRun '${BIN} --help' for more information`);
   }
   if (g.bool('version')) {
-    process.stdout.write(`berth version ${VERSION}\n`);
+    write(1, `berth version ${VERSION}\n`);
     return 0;
   }
   const hosts = g.list('host');
@@ -106,8 +107,8 @@ async function dispatch(argv: string[]): Promise<number> {
   if (context && context !== 'default') throw new StatusError(1, `context "${context}" does not exist`);
   const args = g.args;
   if (args.length === 0) {
-    if (g.help) { process.stdout.write(rootHelp()); return 0; }
-    process.stderr.write(rootHelp());
+    if (g.help) { write(1, rootHelp()); return 0; }
+    write(2, rootHelp());
     return 0;
   }
   if (args[0] === 'help') return help(args.slice(1));
@@ -119,13 +120,13 @@ async function dispatch(argv: string[]): Promise<number> {
         throw new StatusError(1, `${BIN}: unknown command: ${BIN} ${found.group.name} ${found.unknown}\n\nUsage:  ${BIN} ${found.group.name}\n\nRun '${BIN} ${found.group.name} --help' for more information`);
       }
       const rest = found.rest;
-      if (rest.includes('--help') || rest.includes('-h')) { process.stdout.write(groupHelpText(found.group)); return 0; }
+      if (rest.includes('--help') || rest.includes('-h')) { write(1, groupHelpText(found.group)); return 0; }
       if (rest.length > 0) {
         const flag = rest[0];
         const msg = flag.startsWith('--') ? `unknown flag: ${flag.split('=')[0]}` : `unknown shorthand flag: '${flag[1]}' in ${flag}`;
         throw new StatusError(125, `${msg}\n\nUsage:  ${BIN} ${found.group.name}\n\nRun '${BIN} ${found.group.name} --help' for more information`);
       }
-      process.stderr.write(groupHelpText(found.group));
+      write(2, groupHelpText(found.group));
       return 0;
     }
     throw new StatusError(1, `${BIN}: unknown command: ${BIN} ${found.unknown}\n\nRun '${BIN} --help' for more information`);
@@ -137,7 +138,7 @@ async function dispatch(argv: string[]): Promise<number> {
   } catch (err) {
     throw flagError(cmd.spec, (err as Error).message);
   }
-  if (p.help) { process.stdout.write(commandHelp(cmd.spec)); return 0; }
+  if (p.help) { write(1, commandHelp(cmd.spec)); return 0; }
   checkArgs(cmd.spec, p.args);
   // servers run on Node: the Bun-built executable replaces itself with Node running the same command line
   if (found.entry.node && onBun()) handOffToNode(argv);
@@ -148,42 +149,31 @@ async function dispatch(argv: string[]): Promise<number> {
 }
 
 function help(topic: string[]): number {
-  if (topic.length === 0) { process.stdout.write(rootHelp()); return 0; }
+  if (topic.length === 0) { write(1, rootHelp()); return 0; }
   const found = lookup(topic);
-  if (found.entry && found.rest.length === 0) { process.stdout.write(commandHelp(load(found).spec)); return 0; }
-  if (found.group && !found.unknown && found.rest.length === 0) { process.stdout.write(groupHelpText(found.group)); return 0; }
+  if (found.entry && found.rest.length === 0) { write(1, commandHelp(load(found).spec)); return 0; }
+  if (found.group && !found.unknown && found.rest.length === 0) { write(1, groupHelpText(found.group)); return 0; }
   throw new StatusError(1, `unknown help topic: ${topic.join(' ')}`);
 }
 
 /** Flushes stdout/stderr, then exits (keep-alive sockets and stdin must not hold the process). */
 export function exit(code: number): void {
   for (const c of clients) c.close();
-  let pending = 0;
-  const done = () => { if (--pending <= 0) process.exit(code); };
-  for (const s of [process.stdout, process.stderr]) {
-    if (s.writableLength > 0) {
-      pending++;
-      s.once('drain', done);
-    }
-  }
-  if (pending === 0) process.exit(code);
+  drained().then(() => process.exit(code));
 }
 
 /** Prints an error the way docker's main does and returns the exit status. */
 export function reportError(err: unknown): number {
   if (err instanceof StatusError) {
-    if (err.message) process.stderr.write(err.message + '\n');
+    if (err.message) write(2, err.message + '\n');
     return err.status || 1;
   }
   const msg = err instanceof Error ? err.message : String(err);
-  if (msg) process.stderr.write(msg + '\n');
+  if (msg) write(2, msg + '\n');
   return 1;
 }
 
 export function main(argv: string[]): void {
-  // A closed stdout pipe (`berth logs x | head -1`) ends the CLI quietly, like Go's SIGPIPE death.
-  const onPipeError = (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') process.exit(141); throw err; };
-  process.stdout.on('error', onPipeError);
   if (argv[0] === 'daemon' && onBun()) {
     // `berth daemon` runs on Node (bin/berth-node loads the daemon bundle); on Node it never gets here
     try { handOffToNode(argv); } catch (err) { exit(reportError(err)); }

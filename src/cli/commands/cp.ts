@@ -7,6 +7,7 @@
 import type { Readable } from 'stream';
 import { CommandSpec, StatusError, flagDefs, BIN } from '../command';
 import type { Cmd, Ctx } from '../cmd';
+import { isTerminal, stdout } from '../stdio';
 import type { ContainerPathStat } from '../../client';
 
 // Go's os.FileMode bits the CLI looks at.
@@ -266,7 +267,7 @@ container source to stdout.`,
       const [source, destination] = p.args;
       if (source === '') throw new StatusError(1, 'source can not be empty');
       if (destination === '') throw new StatusError(1, 'destination can not be empty');
-      const quiet = p.has('quiet') ? p.bool('quiet') : !process.stdout.isTTY;
+      const quiet = p.has('quiet') ? p.bool('quiet') : !isTerminal(1);
       const src = splitCpArg(source);
       const dst = splitCpArg(destination);
       const cfg: CpConfig = {
@@ -307,7 +308,7 @@ async function copyFromContainer(ctx: Ctx, cfg: CpConfig): Promise<number> {
   const { stat, content } = await client.copyFromContainer(cfg.container, srcPath);
   if (dstPath === '-') {
     const { pipeline } = require('stream/promises') as typeof import('stream/promises');
-    await pipeline(content, process.stdout, { end: false });
+    await pipeline(content, stdout(), { end: false });
     return 0;
   }
   const srcInfo: CopyInfo = { path: srcPath, exists: true, isDir: has(stat.mode, MODE_DIR), rebaseName: rebase };
@@ -390,7 +391,7 @@ function exportCommand(id: string): Cmd {
     spec,
     async run(ctx, p) {
       const output = p.str('output');
-      if (output === '' && process.stdout.isTTY) throw new StatusError(1, 'cowardly refusing to save to a terminal. Use the -o flag or redirect');
+      if (output === '' && isTerminal(1)) throw new StatusError(1, 'cowardly refusing to save to a terminal. Use the -o flag or redirect');
       try {
         validateOutputPath(output);
       } catch (err) {
@@ -399,7 +400,7 @@ function exportCommand(id: string): Cmd {
       const res = await ctx.client().containerExport(p.args[0]);
       const { pipeline } = require('stream/promises') as typeof import('stream/promises');
       if (output === '') {
-        await pipeline(res, process.stdout, { end: false });
+        await pipeline(res, stdout(), { end: false });
         return 0;
       }
       // docker's CopyToFile: a temp file beside the target, renamed into place once complete

@@ -6,6 +6,7 @@ import type { Cmd, Ctx } from '../cmd';
 import { ApiError, type Client } from '../../client';
 import { CONTAINER_FLAGS, CONTAINER_VALIDATORS, buildContainerConfig, type ContainerConfig } from './opts';
 import { validateEnv, validateLabel, bounded } from './util';
+import { isTerminal, stderr, stdout } from '../stdio';
 import { parseAnyReference, familiarString, tagNameOnly, refName, apiTag, type Ref } from './reference';
 
 const RUN_ONLY: FlagTuple[] = [
@@ -95,7 +96,7 @@ export async function pullImage(client: Client, ref: Ref, platform: string, quie
     undefined,
     { 'X-Registry-Auth': await registryAuthHeader(ref.domain) },
   );
-  await displayJsonMessages(res, quiet ? null : process.stderr);
+  await displayJsonMessages(res, quiet ? null : stderr());
 }
 
 /** createContainer: cidfile, pull policy, create with the "Unable to find image" pull-and-retry. */
@@ -150,8 +151,9 @@ export async function createContainer(ctx: Ctx, cfg: ContainerConfig, p: Parsed)
 }
 
 function ttySizeOf(): [number, number] {
-  const out = process.stdout as NodeJS.WriteStream;
-  return out.isTTY ? [out.rows || 0, out.columns || 0] : [0, 0];
+  if (!isTerminal(1)) return [0, 0];
+  const out = stdout();
+  return [out.rows || 0, out.columns || 0];
 }
 
 async function runRun(ctx: Ctx, p: Parsed, _spec: CommandSpec): Promise<number> {
@@ -222,7 +224,7 @@ async function runRun(ctx: Ctx, p: Parsed, _spec: CommandSpec): Promise<number> 
     ctx.out(id + '\n');
     return 0;
   }
-  if (config.Tty && (process.stdout as NodeJS.WriteStream).isTTY) hijack.monitorTtySize(client, id, false);
+  if (config.Tty && isTerminal(1)) hijack.monitorTtySize(client, id, false);
 
   const s = streamer!;
   const first = await Promise.race([
