@@ -12,7 +12,6 @@ import { drained, write } from './stdio';
 import type { Client } from '../client';
 
 export { VERSION };
-export type { Cmd, Ctx };
 
 const GLOBAL_FLAGS = flagDefs([
   ['', 'config', 'string', 'Location of client config files', '"/root/.docker"', 'hidden'],

@@ -137,6 +137,25 @@ test('signals: SIGTERM to `berth run` reaches the container; exit statuses 7, 12
   assert.equal(missing.code, 127, missing.stderr);
 });
 
+test('streamed answers: logs -f until the exit, events, stats --no-stream, top, wait, save to a pipe', async () => {
+  const since = Math.floor(Date.now() / 1000) - 1;
+  ok(await d.berth(['run', '-d', '--name', 'str1', 'busybox', 'sh', '-c', 'for i in 1 2 3; do echo out$i; echo err$i >&2; sleep 0.3; done; sleep 3']), 'run -d');
+  const stats = ok(await d.berth(['stats', '--no-stream', '--format', '{{.Name}} {{.PIDs}}', 'str1']), 'stats');
+  assert.match(stats.stdout, /^str1 \d+\n$/);
+  assert.match(ok(await d.berth(['top', 'str1']), 'top').stdout, /^UID +PID +PPID .*\n.*(sh -c|sleep)/s);
+  // -f ends when the container does
+  const logs = ok(await d.berth(['logs', '-f', 'str1']), 'logs -f');
+  assert.equal(logs.stdout, 'out1\nout2\nout3\n');
+  assert.equal(logs.stderr, 'err1\nerr2\nerr3\n');
+  assert.equal(ok(await d.berth(['wait', 'str1']), 'wait').stdout, '0\n');
+  const events = ok(await d.berth(['events', '--since', String(since), '--until', String(Math.floor(Date.now() / 1000) + 1), '--filter', 'container=str1', '--format', '{{.Action}}']), 'events');
+  assert.deepEqual(events.stdout.split('\n').filter((l) => /^(create|start|die)$/.test(l)), ['create', 'start', 'die']);
+  // a binary stream to a pipe (the stdout stream, not the descriptor writes)
+  const saved = await runCmd('sh', ['-c', `${shq(BERTH)} save busybox | wc -c`], { env: env() });
+  assert.ok(parseInt(saved.stdout, 10) > 500_000, saved.stdout + saved.stderr);
+  ok(await d.berth(['rm', 'str1']), 'rm');
+});
+
 test('build: the context (with .dockerignore) is uploaded and the image runs', async () => {
   const dir = path.join(work, 'ctx');
   mkdirSync(path.join(dir, 'sub'), { recursive: true });
