@@ -14,6 +14,7 @@ export const MODULES: Record<string, () => CommandFactory> = {
   distribution: () => require('./commands/distribution').command,
   system: () => require('./commands/system').command,
   registry: () => require('./commands/registry').command,
+  rootless: () => require('./commands/rootless').command,
   du: () => require('./commands/disk-usage').command,
   prune: () => require('./commands/prune').command,
   events: () => require('./commands/events').command,
@@ -141,6 +142,12 @@ export const GROUPS: Group[] = [
   {
     name: 'registry', short: 'Run a local image registry', subs: [
       { name: 'serve', short: 'Run an OCI distribution registry (a local Docker Hub) in the foreground', mod: 'registry', node: true },
+    ],
+  },
+  {
+    name: 'rootless', short: 'Run berth as an ordinary user', subs: [
+      // on Node: host set-up with its own bundle (dist/rootless-setup.js, found beside dist/cli.js), rare and not timed
+      { name: 'setup', short: 'Prepare this host for USER\'s rootless daemon (packages, subordinate ids, devices); run as root', mod: 'rootless', node: true },
     ],
   },
   {
