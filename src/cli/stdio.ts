@@ -42,11 +42,28 @@ export function isTerminal(fd: 0 | 1 | 2): boolean {
 }
 
 let sleeper: Int32Array | undefined;
+// writes handed to a stream and not yet reported written (the stream's callback), and who waits for none
+const pending = { 1: 0, 2: 0 };
+let waiters: Array<() => void> = [];
 
-/** Writes all of `data` to stdout (1) or stderr (2). */
+function settle(): void {
+  if (pending[1] + pending[2] > 0) return;
+  const w = waiters;
+  waiters = [];
+  for (const f of w) f();
+}
+
+/**
+ * Writes all of `data` to stdout (1) or stderr (2): straight to the descriptor (blocking, so it is in the pipe or
+ * file before the CLI exits), or through the descriptor's stream once one exists, counted until it is written.
+ */
 export function write(fd: 1 | 2, data: string | Uint8Array): void {
   const s = streams[fd];
-  if (s) { s.write(data); return; }
+  if (s) {
+    pending[fd]++;
+    s.write(data, () => { pending[fd]--; settle(); });
+    return;
+  }
   const fs: typeof import('fs') = require('fs');
   let buf = typeof data === 'string' ? Buffer.from(data) : data;
   while (buf.length > 0) {
@@ -62,8 +79,23 @@ export function write(fd: 1 | 2, data: string | Uint8Array): void {
   }
 }
 
-/** Resolves once the streams made so far have handed their buffered output to the system. */
+/** Resolves once everything handed to write() is written (exit waits for it). */
 export function drained(): Promise<void> {
-  const pending = [streams[1], streams[2]].filter((s): s is WriteStream => !!s && s.writableLength > 0);
-  return Promise.all(pending.map((s) => new Promise<void>((r) => s.once('drain', () => r())))).then(() => undefined);
+  if (pending[1] + pending[2] === 0) return Promise.resolve();
+  return new Promise((resolve) => waiters.push(resolve));
+}
+
+/**
+ * Copies a download (save, export, cp to `-`) to stdout chunk by chunk through write(). Not pipeline() into
+ * process.stdout: under Bun that stream may still hold data when the CLI exits, and the reader of the pipe
+ * sees a truncated archive.
+ */
+export async function copyTo(fd: 1 | 2, src: AsyncIterable<string | Uint8Array>): Promise<void> {
+  for await (const chunk of src) write(fd, chunk);
+}
+
+/** Output for the progress renderer: write() for the text; the stream is made only for a terminal's width. */
+export function progressOut(fd: 1 | 2): { write(s: string): void; isTTY: boolean; columns?: number } {
+  const tty = isTerminal(fd);
+  return { write: (s: string) => write(fd, s), isTTY: tty, columns: tty ? (fd === 1 ? stdout() : stderr()).columns : undefined };
 }

@@ -59,6 +59,10 @@ export function defaultHost(env: NodeJS.ProcessEnv = process.env, uid = process.
 
 interface Endpoint { socketPath?: string; hostname?: string; port?: number }
 
+/** The Host of a request to the endpoint: docker's name for the unix socket, else host:port ([v6]:port). */
+const authority = (ep: Endpoint): string =>
+  ep.socketPath ? 'api.moby.localhost' : `${ep.hostname!.includes(':') ? `[${ep.hostname}]` : ep.hostname}:${ep.port}`;
+
 export function parseHost(host: string): Endpoint {
   if (host.startsWith('unix://')) return { socketPath: host.slice('unix://'.length) };
   if (host.startsWith('/')) return { socketPath: host };
@@ -226,7 +230,7 @@ export class Client {
     const b = opts.body;
     if (Buffer.isBuffer(b) || typeof b === 'string') { body = b; headers['Content-Type'] = opts.contentType ?? 'text/plain'; }
     else if (b !== undefined) { body = JSON.stringify(b); headers['Content-Type'] = 'application/json'; }
-    const url = ep.socketPath ? `http://api.moby.localhost${path}` : `http://${ep.hostname!.includes(':') ? `[${ep.hostname}]` : ep.hostname}:${ep.port}${path}`;
+    const url = `http://${authority(ep)}${path}`;
     let res: Response;
     try {
       // unix, timeout and decompress are Bun's own fetch() options
@@ -284,7 +288,7 @@ export class Client {
     const path = this.path(p, opts.query);
     const ep = this.endpoint;
     const payload = opts.body === undefined ? '' : JSON.stringify(opts.body);
-    const request = `POST ${path} HTTP/1.1\r\nHost: ${ep.socketPath ? 'api.moby.localhost' : `${ep.hostname}:${ep.port}`}\r\n` +
+    const request = `POST ${path} HTTP/1.1\r\nHost: ${authority(ep)}\r\n` +
       `User-Agent: berth-cli/${CLIENT_VERSION} (${process.platform})\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n` +
       `Content-Type: ${opts.body === undefined ? 'text/plain' : 'application/json'}\r\nContent-Length: ${Buffer.byteLength(payload)}\r\n\r\n${payload}`;
     const socket = ep.socketPath ? net.connect(ep.socketPath) : net.connect(ep.port!, ep.hostname!);

@@ -7,7 +7,7 @@
 import type { Readable } from 'stream';
 import { CommandSpec, StatusError, flagDefs, BIN } from '../command';
 import type { Cmd, Ctx } from '../cmd';
-import { isTerminal, stdout } from '../stdio';
+import { copyTo, isTerminal } from '../stdio';
 import type { ContainerPathStat } from '../../client';
 
 // Go's os.FileMode bits the CLI looks at.
@@ -308,7 +308,7 @@ async function copyFromContainer(ctx: Ctx, cfg: CpConfig): Promise<number> {
   const { stat, content } = await client.copyFromContainer(cfg.container, srcPath);
   if (dstPath === '-') {
     const { pipeline } = require('stream/promises') as typeof import('stream/promises');
-    await pipeline(content, stdout(), { end: false });
+    await copyTo(1, content);
     return 0;
   }
   const srcInfo: CopyInfo = { path: srcPath, exists: true, isDir: has(stat.mode, MODE_DIR), rebaseName: rebase };
@@ -400,7 +400,7 @@ function exportCommand(id: string): Cmd {
       const res = await ctx.client().containerExport(p.args[0]);
       const { pipeline } = require('stream/promises') as typeof import('stream/promises');
       if (output === '') {
-        await pipeline(res, stdout(), { end: false });
+        await copyTo(1, res);
         return 0;
       }
       // docker's CopyToFile: a temp file beside the target, renamed into place once complete

@@ -1,7 +1,7 @@
 // Image commands: images / image ls, rmi / image rm, tag, import, save, load, history, image prune.
 import { CommandSpec, StatusError, flagDefs, Parsed, BIN } from '../command';
 import type { Cmd, Ctx } from '../cmd';
-import { isTerminal, stdout } from '../stdio';
+import { copyTo, isTerminal, progressOut } from '../stdio';
 import { ApiError } from '../../client';
 import { imageFormat, imageHeaders, imageRows, writeFormatted, FormatError } from '../format/formatter';
 import { confirm, filtersJson } from './util';
@@ -196,7 +196,7 @@ function importCommand(id: string): Cmd {
         changes: p.list('change').length ? p.list('change') : undefined,
       }, body as import('stream').Readable | undefined);
       const { displayJsonMessages } = require('./progress') as typeof import('./progress');
-      await displayJsonMessages(res, stdout());
+      await displayJsonMessages(res, progressOut(1));
       return 0;
     },
   };
@@ -239,7 +239,7 @@ function saveCommand(id: string): Cmd {
       const res = await ctx.client().imageSave(p.args);
       const { pipeline } = require('stream/promises') as typeof import('stream/promises');
       if (output === '') {
-        await pipeline(res, stdout(), { end: false });
+        await copyTo(1, res);
         return 0;
       }
       // like docker's CopyToFile: a temp file beside the target, renamed into place when complete
@@ -305,14 +305,14 @@ function loadCommand(id: string): Cmd {
       if (String(res.headers['content-type'] ?? '').startsWith('application/json')) {
         const { displayJsonMessages } = require('./progress') as typeof import('./progress');
         try {
-          await displayJsonMessages(res, stdout());
+          await displayJsonMessages(res, progressOut(1));
         } catch (err) {
           throw new StatusError(1, (err as Error).message);
         }
         return 0;
       }
       const { pipeline } = require('stream/promises') as typeof import('stream/promises');
-      await pipeline(res, stdout(), { end: false });
+      await copyTo(1, res);
       return 0;
     },
   };

@@ -6,7 +6,7 @@ import type { Cmd, Ctx } from '../cmd';
 import { ApiError, type Client } from '../../client';
 import { CONTAINER_FLAGS, CONTAINER_VALIDATORS, buildContainerConfig, type ContainerConfig } from './opts';
 import { validateEnv, validateLabel, bounded } from './util';
-import { isTerminal, stderr, stdout } from '../stdio';
+import { isTerminal, progressOut, stdout } from '../stdio';
 import { parseAnyReference, familiarString, tagNameOnly, refName, apiTag, type Ref } from './reference';
 
 const RUN_ONLY: FlagTuple[] = [
@@ -96,7 +96,7 @@ export async function pullImage(client: Client, ref: Ref, platform: string, quie
     undefined,
     { 'X-Registry-Auth': await registryAuthHeader(ref.domain) },
   );
-  await displayJsonMessages(res, quiet ? null : stderr());
+  await displayJsonMessages(res, quiet ? null : progressOut(2));
 }
 
 /** createContainer: cidfile, pull policy, create with the "Unable to find image" pull-and-retry. */
