@@ -89,7 +89,8 @@ export function containerRoutes(r: Router, d: Daemon): void {
     const all = boolParam(ctx.query, 'all');
     const limit = intParam(ctx.query, 'limit') ?? -1;
     const filters = parseFilters(ctx.query);
-    let list = c.store.all()
+    // the CRI server's pods and containers are listed too (read-only here: they stay under the CRI's control)
+    let list = [...c.store.all(), ...c.store.foreign()]
       .filter((rec) => all || limit > 0 || rec.State.Status === 'running' || rec.State.Status === 'paused' || rec.State.Status === 'restarting' || filters.status?.length)
       .filter((rec) => matchesFilters(d, rec, filters))
       .sort((a, b) => Date.parse(b.Created) - Date.parse(a.Created));
@@ -98,7 +99,7 @@ export function containerRoutes(r: Router, d: Daemon): void {
   });
 
   r.add('GET', '/containers/{id}/json', (ctx) => {
-    const rec = c.store.get(ctx.params.id);
+    const rec = c.store.tryGet(ctx.params.id) ?? c.store.tryGetForeign(ctx.params.id) ?? c.store.get(ctx.params.id);
     return inspectView(rec, c.paths, d.network, d.execs.idsFor(rec.Id));
   });
 
