@@ -200,8 +200,22 @@ export class ContainerManager {
       const timedOut = await Promise.race([exited.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), timeout * 1000).unref())]);
       if (!timedOut) return;
     }
-    this.signal(c, 'SIGKILL');
+    // every process of the container: with the pod's PID namespace shared, the init's children are not killed
+    // with it, and they would hold its output open (containerd's shim kills them all as well)
+    await this.killAll(c);
     await exited;
+  }
+
+  private async killAll(c: ContainerRecord): Promise<void> {
+    this.signal(c, 'SIGKILL');
+    const pod = this.ctx.store.pods.get(c.podId);
+    if (!pod) return;
+    const cg = new ContainerCgroup(`${pod.cgroupParent}/${c.id}`);
+    const dir = cg.dir('pids') ?? cg.dir('memory') ?? cg.dir('cpu');
+    const text = dir ? await fs.readFile(`${dir.dir}/cgroup.procs`, 'utf8').catch(() => '') : '';
+    for (const pid of text.split('\n').map(Number).filter((p) => p > 0)) {
+      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    }
   }
 
   private signal(c: ContainerRecord, sig: string): void {
