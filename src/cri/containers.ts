@@ -111,13 +111,17 @@ export class ContainerManager {
     const { layout, driver } = this.ctx;
     const rootfs = layout.rootfs(c.id);
     const undo: Array<() => Promise<unknown>> = [];
+    const t0 = process.hrtime.bigint();
+    const mark = (step: string) => log.debug('start step', { id: c.id.slice(0, 12), step, ms: Number(process.hrtime.bigint() - t0) / 1e6 });
     try {
       await mountOverlay(this.lowerDirs(c), rootfs);
+      mark('rootfs');
       undo.push(() => unmountOverlay(rootfs));
       const { spec, process: proc } = await containerSpec(layout, pod, c, this.imageConfig(c), rootfs.merged);
       const bundle = layout.bundle(c.id);
       await fs.mkdir(bundle, { recursive: true, mode: 0o700 });
       await writeFileAtomic(path.join(bundle, 'config.json'), JSON.stringify(spec), 0o600, false);
+      mark('spec');
       undo.push(() => fs.rm(bundle, { recursive: true, force: true }));
       if (c.logPath) await fs.mkdir(path.dirname(c.logPath), { recursive: true, mode: 0o755 });
       const stateDir = layout.shimState(c.id);
@@ -129,6 +133,7 @@ export class ContainerManager {
         logPath: c.logPath || undefined, logFormat: 'cri', run: true,
       });
       undo.push(async () => shim.close());
+      mark('shim');
       const pid = await shim.start().catch((err) => { throw internal(`failed to start containerd task "${c.id}": ${errorMessage(err)}`); });
       c.pid = pid;
       c.state = 'running';
@@ -137,6 +142,7 @@ export class ContainerManager {
       this.ctx.shims.set(c.id, shim);
       await this.ctx.store.saveContainer(c);
       this.watch(c, shim);
+      mark('started');
       this.event(c, ContainerEventType.STARTED);
     } catch (err) {
       for (const step of undo.reverse()) await step().catch((e) => log.warn('undoing a container start step failed', { id: c.id, error: errorMessage(e) }));

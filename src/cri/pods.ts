@@ -65,8 +65,11 @@ export class PodManager {
       cgroupParent: userParent || `/berth-cri/${id}`, ownCgroupParent: !userParent,
     };
     const undo: Array<() => Promise<unknown>> = [];
+    const t0 = process.hrtime.bigint();
+    const mark = (step: string) => log.debug('runp step', { id: id.slice(0, 12), step, ms: Number(process.hrtime.bigint() - t0) / 1e6 });
     try {
       await this.writeSandboxFiles(pod);
+      mark('files');
       undo.push(() => fs.rm(this.ctx.layout.sandboxDir(id), { recursive: true, force: true }));
       if (ns.ipc !== NamespaceMode.NODE) {
         pod.shm = await this.mountShm(id);
@@ -76,6 +79,7 @@ export class PodManager {
         const net = await loadNetwork(this.ctx.cni.confDir);
         if (!net) throw failedPrecondition(`failed to setup network for sandbox "${id}": cni config uninitialized: no network config found in ${this.ctx.cni.confDir}`);
         pod.netns = await this.createNetns(id);
+        mark('netns');
         undo.push(() => this.removeNetns(id));
         // CNI and the pause container do not depend on each other (the pause joins the namespace, CNI fills it)
         const [cni, pause] = await Promise.allSettled([
@@ -85,8 +89,9 @@ export class PodManager {
               hostPort: p.host_port, containerPort: p.container_port, protocol: protocolName(p.protocol), hostIP: p.host_ip || '',
             })),
           }),
-          this.startPause(pod),
+          this.startPause(pod, mark),
         ]);
+        mark('cni+pause');
         if (cni.status === 'fulfilled') {
           pod.cni = cni.value;
           const ips = podIps(cni.value.result);
@@ -103,6 +108,7 @@ export class PodManager {
         undo.push(() => this.killPause(pod));
       }
       await this.ctx.store.savePod(pod);
+      mark('saved');
       return id;
     } catch (err) {
       for (const step of undo.reverse()) await step().catch((e) => log.warn('undoing a pod sandbox step failed', { id, error: errorMessage(e) }));
@@ -187,7 +193,7 @@ export class PodManager {
 
   // ------------------------------------------------------------------------------------------- pause
 
-  private async startPause(pod: PodRecord): Promise<void> {
+  private async startPause(pod: PodRecord, mark: (step: string) => void = () => {}): Promise<void> {
     const { layout, driver } = this.ctx;
     const ns = namespaceOptions(pod.config);
     const sysctls = pod.config.linux?.sysctls ?? {};
@@ -218,9 +224,12 @@ export class PodManager {
     const stateDir = layout.shimState(pod.id);
     await fs.rm(stateDir, { recursive: true, force: true });
     let shim: Shim | undefined;
+    mark('pause spec');
     try {
       shim = await Shim.spawn({ runtimePath: driver.info.path, runtimeRoot: driver.root, id: pod.id, bundle, stateDir, tty: false, stdin: false, stdinOnce: false, run: true });
+      mark('pause shim');
       pod.pausePid = await shim.start();
+      mark('pause started');
     } catch (err) {
       shim?.close();
       await driver.delete(pod.id, `${pod.cgroupParent}/${pod.id}`).catch(() => undefined);
