@@ -198,12 +198,11 @@ export class StreamServer {
     if (!netns) {
       // the host's network: a plain connection
       const c = net.connect({ host: '127.0.0.1', port });
-      c.on('connect', () => {
-        s.on('data', (d: Buffer) => c.write(d));
-        s.on('end', () => c.end());
-        c.on('data', (d: Buffer) => s.write(d));
-        c.on('end', () => { s.end(); done(); });
-      });
+      // the client sends as soon as the stream exists: a socket queues writes until it is connected
+      s.on('data', (d: Buffer) => { if (!c.destroyed) c.write(d); });
+      s.on('end', () => { if (!c.destroyed) c.end(); });
+      c.on('data', (d: Buffer) => s.write(d));
+      c.on('end', () => { s.end(); done(); });
       c.on('error', (e) => fail(`failed to connect to localhost:${port}: ${e.message}`));
       s.on('close', () => c.destroy());
       return;

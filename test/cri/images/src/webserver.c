@@ -5,7 +5,7 @@
  *    $NGINX_PORT (default 80);
  *  - as httpd-foreground it prints Apache's start-up notice with "Command line: 'httpd -D FOREGROUND'" on stderr
  *    and serves /usr/local/apache2/htdocs on port 80.
- * SIGTERM and SIGINT end it. */
+ * Each connection is served by a forked worker. SIGTERM and SIGINT end it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #define NGINX_TITLE "nginx: master process nginx -g daemon off;"
@@ -105,10 +106,20 @@ int main(int argc, char **argv)
         if (f) { fprintf(f, "%d\n", (int)getpid()); fclose(f); }
     }
     fprintf(stderr, "listening on port %d, serving %s\n", port, root);
+    signal(SIGCHLD, SIG_IGN); /* workers are reaped by the kernel */
     for (;;) {
         int c = accept(s, NULL, NULL);
         if (c < 0) { if (errno == EINTR) continue; return 1; }
-        serve(c, root);
+        /* one worker per connection (as nginx has workers): a client that connects and sends nothing
+         * holds up only its own worker, and only for the read timeout */
+        pid_t w = fork();
+        if (w == 0) {
+            close(s);
+            struct timeval tv = {.tv_sec = 10};
+            setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+            serve(c, root);
+            _exit(0);
+        }
         close(c);
     }
 }
