@@ -142,15 +142,14 @@ export class StreamServer {
     });
     const stdin = streams.get('stdin');
     if (stdin) {
-      stdin.on('data', (d: Buffer) => { if (!conn.destroyed) conn.write(d); });
-      stdin.on('end', () => { if (!conn.destroyed) conn.end(); });
+      stdin.consume((d) => { if (!conn.destroyed) conn.write(d); }, () => { if (!conn.destroyed) conn.end(); });
     } else {
       conn.end();
     }
     const resize = streams.get('resize');
     if (resize) {
       let text = '';
-      resize.on('data', (d: Buffer) => {
+      resize.consume((d: Buffer) => {
         text += d.toString('utf8');
         let nl: number;
         while ((nl = text.indexOf('\n')) >= 0) {
@@ -160,7 +159,7 @@ export class StreamServer {
             if (size.Width && size.Height) void handle.resize(size.Height, size.Width).catch(() => undefined);
           } catch { /* not a size */ }
         }
-      });
+      }, () => undefined);
     }
     // the client going away ends an attach (never the container) and an exec's connection
     session.on('close', () => conn.destroy());
@@ -198,9 +197,8 @@ export class StreamServer {
     if (!netns) {
       // the host's network: a plain connection
       const c = net.connect({ host: '127.0.0.1', port });
-      // the client sends as soon as the stream exists: a socket queues writes until it is connected
-      s.on('data', (d: Buffer) => { if (!c.destroyed) c.write(d); });
-      s.on('end', () => { if (!c.destroyed) c.end(); });
+      // a socket queues writes until it is connected
+      s.consume((d) => { if (!c.destroyed) c.write(d); }, () => { if (!c.destroyed) c.end(); });
       c.on('data', (d: Buffer) => s.write(d));
       c.on('end', () => { s.end(); done(); });
       c.on('error', (e) => fail(`failed to connect to localhost:${port}: ${e.message}`));
@@ -212,8 +210,7 @@ export class StreamServer {
     child.stderr.on('data', (d: Buffer) => { stderr += d.toString('utf8'); });
     child.stdout.on('data', (d: Buffer) => s.write(d));
     child.stdin.on('error', () => undefined);
-    s.on('data', (d: Buffer) => child.stdin.write(d));
-    s.on('end', () => child.stdin.end());
+    s.consume((d) => child.stdin.write(d), () => child.stdin.end());
     s.on('close', () => { if (child.exitCode === null) child.kill('SIGKILL'); });
     child.on('error', (e) => fail(`port forward helper: ${e.message}`));
     child.on('close', (code) => {

@@ -135,11 +135,27 @@ export class SpdyStream extends EventEmitter {
     this.maybeClose();
   }
 
+  /** What the peer sent before anyone consumed the stream (the client writes as soon as the stream exists). */
+  private pending: Buffer[] | undefined = [];
+  private pendingEnd = false;
+
+  /** Delivers what arrived so far, then everything as it arrives; `onEnd` at the peer's FIN. */
+  consume(onData: (d: Buffer) => void, onEnd: () => void): void {
+    const queued = this.pending ?? [];
+    this.pending = undefined;
+    for (const d of queued) onData(d);
+    this.on('data', onData);
+    this.on('end', onEnd);
+    if (this.pendingEnd) onEnd();
+  }
+
   onRemoteData(data: Buffer, fin: boolean): void {
-    if (data.length) this.emit('data', data);
+    if (data.length) {
+      if (this.pending) this.pending.push(data); else this.emit('data', data);
+    }
     if (fin && !this.remoteClosed) {
       this.remoteClosed = true;
-      this.emit('end');
+      if (this.pending) this.pendingEnd = true; else this.emit('end');
       this.maybeClose();
     }
   }
