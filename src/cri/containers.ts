@@ -19,6 +19,8 @@ import { ContainerEventType, ContainerState, type ContainerConfig, type LinuxCon
 
 const STATE: Record<ContainerRecord['state'], ContainerState> = { created: ContainerState.CREATED, running: ContainerState.RUNNING, exited: ContainerState.EXITED };
 
+interface Prepared { shim: Shim; process: Record<string, unknown>; cgroupsPath: string }
+
 const isoToNs = (iso: string) => (BigInt(Date.parse(iso)) * 1_000_000n).toString();
 
 export class ContainerManager {
@@ -26,6 +28,8 @@ export class ContainerManager {
   private locks = new Map<string, Promise<unknown>>();
   /** resolves when a container's current run has been recorded as exited */
   private exits = new Map<string, Promise<void>>();
+  /** runtime containers made ahead of StartContainer */
+  private prepared = new Map<string, Promise<Prepared>>();
 
   constructor(private readonly ctx: CriContext) {}
 
@@ -81,6 +85,7 @@ export class ContainerManager {
       throw internal(`failed to create container: ${errorMessage(err)}`);
     }
     this.event(rec, ContainerEventType.CREATED);
+    this.prepareAhead(rec);
     return id;
   }
 
@@ -99,6 +104,69 @@ export class ContainerManager {
 
   // ------------------------------------------------------------------------------------------- start
 
+  /**
+   * The runtime's half of a start, done ahead: the overlay, the OCI spec and `crun create` under the container's
+   * shim (the process waits to be started). CreateContainer begins it in the background, so the work runs while
+   * the kubelet (or crictl) gets to StartContainer, which then only has `crun start` left. Undone on failure;
+   * discarded if the container is removed (or its pod stopped) before it starts.
+   */
+  private prepareLocked(c: ContainerRecord): Promise<Prepared> {
+    const pod = this.ctx.store.pods.get(c.podId);
+    if (!pod || pod.state !== 'ready' || pod.pausePid <= 0) return Promise.reject(failedPrecondition(`sandbox "${c.podId}" of container "${c.id}" is not running`));
+    const { layout, driver } = this.ctx;
+    const rootfs = layout.rootfs(c.id);
+    const cgroupsPath = `${pod.cgroupParent}/${c.id}`;
+    const t0 = process.hrtime.bigint();
+    const mark = (step: string) => log.debug('prepare step', { id: c.id.slice(0, 12), step, ms: Number(process.hrtime.bigint() - t0) / 1e6 });
+    const undo: Array<() => Promise<unknown>> = [];
+    return (async () => {
+      try {
+        await mountOverlay(this.lowerDirs(c), rootfs);
+        undo.push(() => unmountOverlay(rootfs));
+        mark('rootfs');
+        const { spec, process: proc } = await containerSpec(layout, pod, c, this.imageConfig(c), rootfs.merged);
+        const bundle = layout.bundle(c.id);
+        await fs.mkdir(bundle, { recursive: true, mode: 0o700 });
+        await writeFileAtomic(path.join(bundle, 'config.json'), JSON.stringify(spec), 0o600, false);
+        undo.push(() => fs.rm(bundle, { recursive: true, force: true }));
+        mark('spec');
+        if (c.logPath) await fs.mkdir(path.dirname(c.logPath), { recursive: true, mode: 0o755 });
+        const stateDir = layout.shimState(c.id);
+        await fs.rm(stateDir, { recursive: true, force: true });
+        undo.push(() => driver.delete(c.id, cgroupsPath));
+        undo.push(() => fs.rm(stateDir, { recursive: true, force: true }));
+        const shim = await Shim.spawn({
+          runtimePath: driver.info.path, runtimeRoot: driver.root, id: c.id, bundle, stateDir,
+          tty: c.config.tty, stdin: c.config.stdin, stdinOnce: c.config.stdin_once && !c.config.tty,
+          logPath: c.logPath || undefined, logFormat: 'cri',
+        }).catch((err) => { throw internal(`failed to create containerd task "${c.id}": ${errorMessage(err)}`); });
+        mark('created');
+        return { shim, process: proc, cgroupsPath };
+      } catch (err) {
+        for (const step of undo.reverse()) await step().catch((e) => log.warn('undoing a container create step failed', { id: c.id, error: errorMessage(e) }));
+        throw err;
+      }
+    })();
+  }
+
+  /** Starts preparing a new container in the background (see prepareLocked). */
+  private prepareAhead(c: ContainerRecord): void {
+    const p = this.serialize(c.id, () => this.prepareLocked(c));
+    p.catch(() => undefined); // reported by StartContainer
+    this.prepared.set(c.id, p);
+  }
+
+  /** A prepared runtime container that will not start: its process killed, its state and mounts removed. */
+  private async discardPrepared(c: ContainerRecord): Promise<void> {
+    const p = this.prepared.get(c.id);
+    if (!p) return;
+    this.prepared.delete(c.id);
+    const prep = await p.catch(() => undefined);
+    if (!prep) return;
+    prep.shim.close();
+    await this.release(c, prep.cgroupsPath);
+  }
+
   start(ref: string): Promise<void> {
     const c = this.ctx.store.container(ref);
     return this.serialize(c.id, () => this.startLocked(c));
@@ -108,44 +176,25 @@ export class ContainerManager {
     if (c.state !== 'created') throw failedPrecondition(`container "${c.id}" is in ${c.state === 'running' ? 'CONTAINER_RUNNING' : 'CONTAINER_EXITED'} state`);
     const pod = this.ctx.store.pods.get(c.podId);
     if (!pod || pod.state !== 'ready' || pod.pausePid <= 0) throw failedPrecondition(`sandbox "${c.podId}" of container "${c.id}" is not running`);
-    const { layout, driver } = this.ctx;
-    const rootfs = layout.rootfs(c.id);
-    const undo: Array<() => Promise<unknown>> = [];
-    const t0 = process.hrtime.bigint();
-    const mark = (step: string) => log.debug('start step', { id: c.id.slice(0, 12), step, ms: Number(process.hrtime.bigint() - t0) / 1e6 });
+    const ahead = this.prepared.get(c.id);
+    this.prepared.delete(c.id);
+    let prep: Prepared | undefined;
     try {
-      await mountOverlay(this.lowerDirs(c), rootfs);
-      mark('rootfs');
-      undo.push(() => unmountOverlay(rootfs));
-      const { spec, process: proc } = await containerSpec(layout, pod, c, this.imageConfig(c), rootfs.merged);
-      const bundle = layout.bundle(c.id);
-      await fs.mkdir(bundle, { recursive: true, mode: 0o700 });
-      await writeFileAtomic(path.join(bundle, 'config.json'), JSON.stringify(spec), 0o600, false);
-      mark('spec');
-      undo.push(() => fs.rm(bundle, { recursive: true, force: true }));
-      if (c.logPath) await fs.mkdir(path.dirname(c.logPath), { recursive: true, mode: 0o755 });
-      const stateDir = layout.shimState(c.id);
-      await fs.rm(stateDir, { recursive: true, force: true });
-      undo.push(() => driver.delete(c.id, `${pod.cgroupParent}/${c.id}`));
-      const shim = await Shim.spawn({
-        runtimePath: driver.info.path, runtimeRoot: driver.root, id: c.id, bundle, stateDir,
-        tty: c.config.tty, stdin: c.config.stdin, stdinOnce: c.config.stdin_once && !c.config.tty,
-        logPath: c.logPath || undefined, logFormat: 'cri', run: true,
-      });
-      undo.push(async () => shim.close());
-      mark('shim');
-      const pid = await shim.start().catch((err) => { throw internal(`failed to start containerd task "${c.id}": ${errorMessage(err)}`); });
+      prep = ahead ? await ahead : await this.prepareLocked(c);
+      const pid = await prep.shim.start().catch((err) => { throw internal(`failed to start containerd task "${c.id}": ${errorMessage(err)}`); });
       c.pid = pid;
       c.state = 'running';
       c.startedAt = nowNs();
-      c.process = proc;
-      this.ctx.shims.set(c.id, shim);
+      c.process = prep.process;
+      this.ctx.shims.set(c.id, prep.shim);
       await this.ctx.store.saveContainer(c);
-      this.watch(c, shim);
-      mark('started');
+      this.watch(c, prep.shim);
       this.event(c, ContainerEventType.STARTED);
     } catch (err) {
-      for (const step of undo.reverse()) await step().catch((e) => log.warn('undoing a container start step failed', { id: c.id, error: errorMessage(e) }));
+      if (prep) {
+        prep.shim.close();
+        await this.release(c, prep.cgroupsPath);
+      }
       // like containerd: a container that failed to start is exited, with the reason
       c.state = 'exited';
       c.exitCode = 128;
@@ -241,6 +290,7 @@ export class ContainerManager {
     await this.stopRecord(c, 0);
     await this.serialize(c.id, async () => {
       if (!this.ctx.store.containers.has(c.id)) return;
+      await this.discardPrepared(c);
       await unmountOverlay(this.ctx.layout.rootfs(c.id)).catch(() => undefined);
       await fs.rm(this.ctx.layout.rootfsDir(c.id), { recursive: true, force: true });
       await this.ctx.store.removeContainer(c.id);
@@ -249,7 +299,10 @@ export class ContainerManager {
     });
   }
 
-  stopForPod(c: ContainerRecord): Promise<void> { return this.stopRecord(c, 0); }
+  async stopForPod(c: ContainerRecord): Promise<void> {
+    await this.stopRecord(c, 0);
+    await this.serialize(c.id, () => this.discardPrepared(c));
+  }
   removeForPod(c: ContainerRecord): Promise<void> { return this.removeRecord(c); }
 
   // ------------------------------------------------------------------------------------------- status / list
@@ -325,6 +378,14 @@ export class ContainerManager {
 
   /** After a daemon restart: reconnect to running shims; containers that exited meanwhile are recorded so. */
   async recover(c: ContainerRecord): Promise<void> {
+    if (c.state === 'created') {
+      // made ahead before the daemon went down: made again at start (the shim still waits: kill it)
+      const shim = await Shim.connect(this.ctx.layout.shimState(c.id));
+      shim?.close();
+      const pod = this.ctx.store.pods.get(c.podId);
+      await this.release(c, `${pod?.cgroupParent ?? '/berth-cri'}/${c.id}`);
+      return;
+    }
     if (c.state !== 'running') return;
     const shim = await Shim.connect(this.ctx.layout.shimState(c.id));
     if (shim) {

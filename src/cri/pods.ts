@@ -68,23 +68,24 @@ export class PodManager {
     const t0 = process.hrtime.bigint();
     const mark = (step: string) => log.debug('runp step', { id: id.slice(0, 12), step, ms: Number(process.hrtime.bigint() - t0) / 1e6 });
     try {
-      await this.writeSandboxFiles(pod);
-      mark('files');
+      const net = hostNetwork ? undefined : await loadNetwork(this.ctx.cni.confDir);
+      if (!hostNetwork && !net) throw failedPrecondition(`failed to setup network for sandbox "${id}": cni config uninitialized: no network config found in ${this.ctx.cni.confDir}`);
+      // the sandbox's files, its /dev/shm and its network namespace do not depend on each other
+      const [files, shm, netns] = await Promise.allSettled([
+        this.writeSandboxFiles(pod),
+        ns.ipc !== NamespaceMode.NODE ? this.mountShm(id) : Promise.resolve(undefined),
+        hostNetwork ? Promise.resolve(undefined) : this.createNetns(id),
+      ]);
       undo.push(() => fs.rm(this.ctx.layout.sandboxDir(id), { recursive: true, force: true }));
-      if (ns.ipc !== NamespaceMode.NODE) {
-        pod.shm = await this.mountShm(id);
-        undo.push(() => this.unmountShm(id));
-      }
-      if (!hostNetwork) {
-        const net = await loadNetwork(this.ctx.cni.confDir);
-        if (!net) throw failedPrecondition(`failed to setup network for sandbox "${id}": cni config uninitialized: no network config found in ${this.ctx.cni.confDir}`);
-        pod.netns = await this.createNetns(id);
-        mark('netns');
-        undo.push(() => this.removeNetns(id));
+      if (shm.status === 'fulfilled' && shm.value) { pod.shm = shm.value; undo.push(() => this.unmountShm(id)); }
+      if (netns.status === 'fulfilled' && netns.value) { pod.netns = netns.value; undo.push(() => this.removeNetns(id)); }
+      for (const r of [files, shm, netns]) if (r.status === 'rejected') throw r.reason;
+      mark('files, shm, netns');
+      if (net) {
         // CNI and the pause container do not depend on each other (the pause joins the namespace, CNI fills it)
         const [cni, pause] = await Promise.allSettled([
           this.ctx.cni.add(net, {
-            containerId: id, netns: pod.netns, podName: m.name, podNamespace: m.namespace, podUid: m.uid,
+            containerId: id, netns: pod.netns!, podName: m.name, podNamespace: m.namespace, podUid: m.uid,
             portMappings: (cfg.port_mappings ?? []).filter((p) => p.host_port > 0).map((p) => ({
               hostPort: p.host_port, containerPort: p.container_port, protocol: protocolName(p.protocol), hostIP: p.host_ip || '',
             })),

@@ -99,6 +99,12 @@ test('runp, create, start, exec, logs, stats, stop, rm, rmp; berth ps shows them
   const podCfg = podConfig({ hostname: 'crictl-pod' });
   const podFile = file('pod.json', podCfg);
   const ctrFile = file('ctr.json', { metadata: { name: 'box' }, image: { image: BUSYBOX }, command: ['sh', '-c', 'echo started; echo to-stderr >&2; exec sleep 3600'], log_path: 'box.log', linux: {} });
+  // GetContainerEvents, through `crictl events` running meanwhile
+  const { crictl } = criTools();
+  const events = spawn(crictl, ['--runtime-endpoint', `unix://${cri.socket}`, 'events', '-o', 'go-template', '--template', '{{.containerId}} {{.containerEventType}}{{"\\n"}}'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let eventText = '';
+  events.stdout.on('data', (d) => { eventText += d; });
+  await new Promise((r) => setTimeout(r, 500));
   const pod = await ok(['runp', podFile]);
   assert.match(pod, /^[0-9a-f]{64}$/);
   const ctr = await ok(['create', pod, ctrFile, podFile]);
@@ -148,6 +154,10 @@ test('runp, create, start, exec, logs, stats, stop, rm, rmp; berth ps shows them
   assert.equal(cs.status.state, 'CONTAINER_EXITED');
   await ok(['rm', ctr]);
   assert.equal(await ok(['ps', '-a', '-q', '--id', ctr]), '');
+  await waitFor(async () => eventText.includes(`${ctr} CONTAINER_DELETED_EVENT`), 10_000, 'the deleted event');
+  events.kill('SIGKILL');
+  assert.deepEqual(eventText.split('\n').filter((l) => l.startsWith(ctr)).map((l) => l.split(' ')[1]),
+    ['CONTAINER_CREATED_EVENT', 'CONTAINER_STARTED_EVENT', 'CONTAINER_STOPPED_EVENT', 'CONTAINER_DELETED_EVENT']);
   await ok(['stopp', pod]);
   assert.equal(JSON.parse(await ok(['inspectp', pod])).status.state, 'SANDBOX_NOTREADY');
   await ok(['rmp', pod]);
