@@ -21,6 +21,19 @@ const STATE: Record<ContainerRecord['state'], ContainerState> = { created: Conta
 
 interface Prepared { shim: Shim; process: Record<string, unknown>; cgroupsPath: string }
 
+/** rm -rf that tolerates a shim still finishing its last writes in the directory (ENOTEMPTY: try again). */
+async function removeDir(dir: string): Promise<void> {
+  for (let i = 0; ; i++) {
+    try {
+      await fs.rm(dir, { recursive: true, force: true });
+      return;
+    } catch (err) {
+      if (i >= 5 || (err as NodeJS.ErrnoException).code !== 'ENOTEMPTY') throw err;
+      await new Promise((r) => setTimeout(r, 20 * (i + 1)));
+    }
+  }
+}
+
 const isoToNs = (iso: string) => (BigInt(Date.parse(iso)) * 1_000_000n).toString();
 
 export class ContainerManager {
@@ -162,7 +175,13 @@ export class ContainerManager {
     if (!p) return;
     this.prepared.delete(c.id);
     const prep = await p.catch(() => undefined);
-    if (!prep) return;
+    if (prep) await this.teardownPrepared(c, prep);
+  }
+
+  /** Kills the created process (its shim then writes its exit and goes away), then removes what it left. */
+  private async teardownPrepared(c: ContainerRecord, prep: Prepared): Promise<void> {
+    await this.ctx.driver.delete(c.id, prep.cgroupsPath).catch((e) => log.warn('runtime delete failed', { id: c.id, error: errorMessage(e) }));
+    await Promise.race([prep.shim.exited, new Promise((r) => setTimeout(r, 5000).unref())]);
     prep.shim.close();
     await this.release(c, prep.cgroupsPath);
   }
@@ -191,10 +210,7 @@ export class ContainerManager {
       this.watch(c, prep.shim);
       this.event(c, ContainerEventType.STARTED);
     } catch (err) {
-      if (prep) {
-        prep.shim.close();
-        await this.release(c, prep.cgroupsPath);
-      }
+      if (prep) await this.teardownPrepared(c, prep);
       // like containerd: a container that failed to start is exited, with the reason
       c.state = 'exited';
       c.exitCode = 128;
@@ -233,8 +249,8 @@ export class ContainerManager {
     await Promise.all([
       this.ctx.driver.delete(c.id, cgroupsPath).catch((e) => log.warn('runtime delete failed', { id: c.id, error: errorMessage(e) })),
       unmountOverlay(this.ctx.layout.rootfs(c.id)).catch((e) => log.warn('unmount failed', { id: c.id, error: errorMessage(e) })),
-      fs.rm(this.ctx.layout.bundle(c.id), { recursive: true, force: true }),
-      fs.rm(this.ctx.layout.shimState(c.id), { recursive: true, force: true }),
+      removeDir(this.ctx.layout.bundle(c.id)),
+      removeDir(this.ctx.layout.shimState(c.id)),
     ]);
   }
 
