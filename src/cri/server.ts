@@ -1,6 +1,6 @@
 // The CRI server: RuntimeService and ImageService of runtime.v1 over gRPC on a unix socket, composed from the
 // pod, container, exec, image, stats and streaming parts. The daemon creates one and calls start()/stop().
-import { promises as fs, existsSync } from 'fs';
+import { promises as fs } from 'fs';
 import * as path from 'path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -271,4 +271,3 @@ export class CriServer {
   }
 }
 
-export function criSocketAvailable(socket: string): boolean { return existsSync(socket); }
