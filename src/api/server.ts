@@ -3,9 +3,10 @@
 import * as http from 'http';
 import { Duplex } from 'stream';
 import { promises as fs } from 'fs';
-import { EngineError, errorMessage, invalidParameter } from '../common/errors';
+import { EngineError, errorMessage } from '../common/errors';
 import { log } from '../common/log';
 import { Router, Context, API_VERSION } from './router';
+import { MAX_JSON_BODY, bodyTooLarge, parseJsonBody as parseJson, readBoundedBody as readBody } from './json-body';
 
 export const SERVER_VERSION = '0.1.0';
 
@@ -13,21 +14,6 @@ export function commonHeaders(): Record<string, string> {
   return { 'Api-Version': API_VERSION, 'Docker-Experimental': 'false', Ostype: 'linux', Server: `berth/${SERVER_VERSION} (linux)` };
 }
 
-async function readBody(req: http.IncomingMessage, prefix?: Buffer): Promise<Buffer> {
-  const chunks: Buffer[] = prefix && prefix.length ? [prefix] : [];
-  for await (const c of req) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
-
-function parseJson(buf: Buffer): unknown {
-  const text = buf.toString('utf8').trim();
-  if (!text) return {};
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw invalidParameter(`invalid JSON: ${errorMessage(err)}`);
-  }
-}
 
 function sendError(res: http.ServerResponse, err: unknown): void {
   const status = err instanceof EngineError ? err.status : 500;
@@ -48,9 +34,9 @@ function writeResult(res: http.ServerResponse, result: unknown, method: string):
     res.end(method === 'HEAD' ? undefined : result);
     return;
   }
-  const body = JSON.stringify(result) + '\n';
   const status = (result as { __status?: number } | null)?.__status; // null is a valid answer (docker diff)
-  if (status) delete (result as { __status?: number }).__status;
+  if (status) delete (result as { __status?: number }).__status; // before serializing: the marker is not part of the answer
+  const body = JSON.stringify(result) + '\n';
   res.writeHead(status ?? 200, { ...commonHeaders(), 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
 }
@@ -141,6 +127,7 @@ function responseDuplex(req: http.IncomingMessage, res: http.ServerResponse): Du
 function readUpgradeBody(req: http.IncomingMessage, socket: Duplex, head: Buffer | undefined): Promise<Buffer> {
   const length = parseInt(String(req.headers['content-length'] ?? '0'), 10) || 0;
   let buf = head ?? Buffer.alloc(0);
+  if (length > MAX_JSON_BODY) return Promise.reject(bodyTooLarge()); // never buffer what a client only announces
   return new Promise((resolve) => {
     const done = () => {
       socket.removeListener('data', onData);

@@ -53,8 +53,14 @@ export class Daemon {
 
   async start(): Promise<void> {
     const { dataRoot, execRoot } = this.options;
-    await fs.mkdir(dataRoot, { recursive: true, mode: 0o711 });
-    await fs.mkdir(execRoot, { recursive: true, mode: 0o711 });
+    // CVE-2021-41091: with a root that other users may traverse (755, 711), any host user can walk into
+    // container root filesystems and run their setuid files. Like dockerd's /var/lib/docker, both roots are 710
+    // root:root — also roots made by an older berth or by hand, so the mode is set on every start, not only at mkdir.
+    for (const dir of [dataRoot, execRoot]) {
+      await fs.mkdir(dir, { recursive: true, mode: 0o710 });
+      await fs.chown(dir, 0, 0);
+      await fs.chmod(dir, 0o710);
+    }
     await acquireLock(`${dataRoot}/berth.pid`);
     this.id = await this.engineId();
     this.readOsRelease();

@@ -110,6 +110,7 @@ export function newNetworkConfig(body: CreateNetworkBody, ctx: CreateContext): N
   if (!body || typeof body !== 'object') throw invalidParameter('invalid JSON: the request body must be a JSON object');
   const name = body.Name;
   if (typeof name !== 'string' || name === '') throw invalidParameter('network name must not be empty');
+  if (name.length > 255) throw invalidParameter(`invalid network name ${JSON.stringify(name.slice(0, 40))}…: longer than 255 characters`);
   if (!NAME_RE.test(name)) throw invalidParameter(`invalid network name ${JSON.stringify(name)}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
   if (ctx.existing.some((n) => n.Name === name) || ['bridge', 'host', 'none'].includes(name)) {
     throw conflict(`network with name ${name} already exists`);
