@@ -130,7 +130,9 @@ export class ContainerEngine {
   }
 
   event(rec: ContainerRecord, action: string, extra: Record<string, string> = {}): void {
-    this.opts.events.emitEvent('container', action, rec.Id, { image: rec.ImageRef, name: rec.Name.slice(1), ...rec.Config.Labels, ...extra });
+    // Labels come first: an image or a user may set any label, and a label called "name" or "image" must not
+    // rename the container in the events every client reads (issue 16: image labels cannot set berth's own fields).
+    this.opts.events.emitEvent('container', action, rec.Id, { ...rec.Config.Labels, image: rec.ImageRef, name: rec.Name.slice(1), ...extra });
   }
 
   // ---------------------------------------------------------------- create
