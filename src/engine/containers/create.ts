@@ -46,6 +46,18 @@ export function validateBody(body: unknown): CreateBody {
   if (b.HostConfig !== undefined && b.HostConfig !== null) {
     if (typeof b.HostConfig !== 'object' || Array.isArray(b.HostConfig)) throw unmarshalError(b.HostConfig, 'ContainerCreateConfig.HostConfig', 'container.HostConfig');
     checkShape('HostConfig', b.HostConfig as Record<string, unknown>, HOST_CONFIG_SHAPE);
+    // PortBindings: {"80/tcp": [{"HostIp": "", "HostPort": "8080"}] | null}
+    for (const [port, list] of Object.entries((b.HostConfig.PortBindings ?? {}) as Record<string, unknown>)) {
+      if (list === null) continue;
+      if (!Array.isArray(list)) throw unmarshalError(list, `HostConfig.PortBindings.${port}`, '[]nat.PortBinding');
+      for (const pb of list) {
+        if (jsonKind(pb) !== 'object') throw unmarshalError(pb, `HostConfig.PortBindings.${port}`, 'nat.PortBinding');
+        for (const k of ['HostIp', 'HostPort']) {
+          const v = (pb as Record<string, unknown>)[k];
+          if (v !== undefined && v !== null && typeof v !== 'string') throw unmarshalError(v, `PortBinding.${k}`, 'string');
+        }
+      }
+    }
   }
   return b;
 }
