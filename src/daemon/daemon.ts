@@ -11,7 +11,7 @@ import { ImageStore } from '../storage/images';
 import { VolumeStore } from '../engine/volumes/store';
 import { NetworkManager } from '../network';
 import { HealthMonitor } from '../engine/containers/health';
-import { chooseRuntime, findRuntime, RuntimeInfo } from '../runtime/runtime';
+import { chooseRuntime, findRuntime, RuntimeInfo, unsafeRuntime } from '../runtime/runtime';
 import { Router } from '../api/router';
 import { createApiServer, listenUnix } from '../api/server';
 import { containerRoutes } from '../api/routes/containers';
@@ -68,6 +68,9 @@ export class Daemon {
 
     this.runtime = await chooseRuntime(this.options.runtime);
     this.runtimes = ['crun', 'runc'].map((n) => findRuntime(n)).filter((r): r is RuntimeInfo => !!r);
+    // runtimes with known escapes are not offered (info lists only usable ones; the reason is a warning there)
+    for (const r of this.runtimes) { const p = unsafeRuntime(r); if (p) this.warnings.push(`WARNING: ${p}`); }
+    this.runtimes = this.runtimes.filter((r) => !unsafeRuntime(r));
     log.info('OCI runtime selected', { runtime: this.runtime.name, path: this.runtime.path });
 
     [this.images, this.network, this.volumes] = await Promise.all([
