@@ -33,6 +33,8 @@ export interface Engine {
   pid(): number;
   /** the daemon's log so far (for a failing assertion's message) */
   log(): string;
+  /** berth only: stop the daemon (containers keep running under their shims) and start it again */
+  restart?(): Promise<void>;
 }
 
 let seq = 0;
@@ -128,6 +130,7 @@ class BerthEngine implements Engine {
   api(method: string, urlPath: string, body?: unknown, headers?: Record<string, string>) { return socketRequest(this.socket, method, urlPath, body, headers); }
   pid() { return this.d.proc!.pid!; }
   log() { return this.d.log; }
+  async restart() { await this.d.stopDaemon(); await this.d.start(); }
 }
 
 /** A private dockerd (Debian's docker.io): its own roots, pid file, socket, a bh* bridge of its own, no iptables
