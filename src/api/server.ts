@@ -3,7 +3,7 @@
 import * as http from 'http';
 import { Duplex } from 'stream';
 import { promises as fs } from 'fs';
-import { EngineError, errorMessage } from '../common/errors';
+import { EngineError, errorMessage, invalidParameter } from '../common/errors';
 import { log } from '../common/log';
 import { Router, Context, API_VERSION } from './router';
 import { MAX_JSON_BODY, bodyTooLarge, parseJsonBody as parseJson, readBoundedBody as readBody } from './json-body';
@@ -57,8 +57,10 @@ export function createApiServer(router: Router): http.Server {
   });
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse | undefined, upgradeSocket: Duplex | undefined, head: Buffer | undefined): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://berth');
     const method = req.method ?? 'GET';
+    // Found by the API fuzzer (issue 16): a request target such as `//` or `//x:y` is a valid HTTP path but an
+    // invalid URL; parsing it threw outside the try below, and the request was never answered.
+    const url = requestUrl(req.url);
     // For upgraded requests we answer on the raw socket: emulate a response object for errors.
     const errorOut = (err: unknown) => {
       if (res) return sendError(res, err);
@@ -68,6 +70,7 @@ export function createApiServer(router: Router): http.Server {
     };
     let hijacked: Duplex | undefined;
     try {
+      if (!url) throw invalidParameter(`invalid request path: ${String(req.url).slice(0, 100)}`);
       const m = router.match(method, url.pathname);
       if (!m.handler) {
         throw new EngineError(m.methodNotAllowed ? 405 : 404, m.methodNotAllowed ? 'method not allowed' : `page not found`);
@@ -107,6 +110,16 @@ export function createApiServer(router: Router): http.Server {
     }
   }
   return server;
+}
+
+/** The request target as a URL (path and query), or undefined when it cannot be one. The target is taken as a path
+ * even when it starts with `//` (which WHATWG URL parsing would read as a host). */
+function requestUrl(target: string | undefined): URL | undefined {
+  try {
+    return new URL(`http://berth${(target ?? '/').startsWith('/') ? '' : '/'}${target ?? '/'}`);
+  } catch {
+    return undefined;
+  }
 }
 
 /** A request/response pair as one duplex stream, for attach/exec start without an Upgrade header. */
