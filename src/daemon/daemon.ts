@@ -24,11 +24,16 @@ import { volumeRoutes } from '../api/routes/volumes';
 import { buildRoutes } from '../api/routes/build';
 import { acquireLock, releaseLock } from './lock';
 import { writeFileAtomic } from '../common/atomic';
+import type { RootlessChildContext } from '../rootless/child-context';
+import { enterRootless, RootlessRuntime } from '../rootless/child';
+import { overlayDriver } from '../runtime/rootfs';
 
 export interface DaemonOptions {
   dataRoot: string; execRoot: string; hosts: string[]; runtime?: string; bridgeName?: string; subnet?: string;
   /** Registries reached over plain HTTP (host[:port] or CIDR), besides loopback which always is. */
   insecureRegistries?: string[];
+  /** rootless seam: set when this daemon runs inside rootless berth's namespaces (src/rootless) */
+  rootlessChild?: RootlessChildContext;
 }
 
 export class Daemon {
@@ -46,6 +51,8 @@ export class Daemon {
   cgroupVersion = '1';
   osName = 'Linux';
   osVersion = '';
+  /** rootless berth's hooks and facts (undefined for the root daemon) */
+  rootless?: RootlessRuntime;
   private servers: http.Server[] = [];
   private sockets: string[] = [];
 
@@ -56,17 +63,22 @@ export class Daemon {
     // CVE-2021-41091: with a root that other users may traverse (755, 711), any host user can walk into
     // container root filesystems and run their setuid files. Like dockerd's /var/lib/docker, both roots are 710
     // root:root — also roots made by an older berth or by hand, so the mode is set on every start, not only at mkdir.
+    // A rootless daemon (an ordinary user's) keeps its roots to itself: 700, owned by that user.
+    const rootful = !this.options.rootlessChild && process.getuid?.() === 0;
     for (const dir of [dataRoot, execRoot]) {
-      await fs.mkdir(dir, { recursive: true, mode: 0o710 });
-      await fs.chown(dir, 0, 0);
-      await fs.chmod(dir, 0o710);
+      await fs.mkdir(dir, { recursive: true, mode: rootful ? 0o710 : 0o700 });
+      if (rootful) await fs.chown(dir, 0, 0);
+      await fs.chmod(dir, rootful ? 0o710 : 0o700);
     }
-    await acquireLock(`${dataRoot}/berth.pid`);
+    // rootless: the parent outside the namespaces holds the lock (and keeps the host's cgroups as they are)
+    if (this.options.rootlessChild) this.rootless = await enterRootless(this.options.rootlessChild);
+    else await acquireLock(`${dataRoot}/berth.pid`);
     this.id = await this.engineId();
     this.readOsRelease();
     this.cgroupVersion = existsSync('/sys/fs/cgroup/cgroup.controllers') ? '2' : '1';
+    if (this.rootless) this.warnings.push(...this.rootless.warnings);
 
-    this.runtime = await chooseRuntime(this.options.runtime);
+    this.runtime = await chooseRuntime(this.options.runtime, { fixCgroups: !this.rootless });
     this.runtimes = ['crun', 'runc'].map((n) => findRuntime(n)).filter((r): r is RuntimeInfo => !!r);
     // runtimes with known escapes are not offered (info lists only usable ones; the reason is a warning there)
     for (const r of this.runtimes) { const p = unsafeRuntime(r); if (p) this.warnings.push(`WARNING: ${p}`); }
@@ -75,11 +87,12 @@ export class Daemon {
 
     [this.images, this.network, this.volumes] = await Promise.all([
       ImageStore.open(`${dataRoot}/image`, { onEvent: (e) => this.events.emitEvent('image', e.action, e.id, e.name ? { name: e.name } : {}) }),
-      NetworkManager.open({ dataRoot, execRoot, bridgeName: this.options.bridgeName, subnet: this.options.subnet }),
+      NetworkManager.open({ dataRoot, execRoot, bridgeName: this.options.bridgeName, subnet: this.options.subnet, hostPorts: this.rootless?.hostPorts }),
       VolumeStore.open(`${dataRoot}/volumes`, this.events),
     ]);
     this.containers = new ContainerEngine({
       dataRoot, execRoot, images: this.images, network: this.network, events: this.events, volumes: this.volumes, defaultRuntime: this.runtime,
+      rootless: this.rootless,
     });
     this.execs = new ExecEngine(this.containers, this.events);
     this.events.on('event', (ev: { Type: string; Action: string; Actor: { ID: string } }) => {
@@ -120,6 +133,9 @@ export class Daemon {
     return id;
   }
 
+  /** The storage driver `info` names: overlay2, or fuse-overlayfs where rootless berth fell back to it. */
+  get storageDriver(): string { return overlayDriver(); }
+
   private readOsRelease(): void {
     try {
       const text = readFileSync('/etc/os-release', 'utf8');
@@ -138,6 +154,6 @@ export class Daemon {
     this.health?.close();
     await this.network?.close().catch(() => undefined);
     await Promise.all(this.sockets.map((p) => fs.rm(p, { force: true }).catch(() => undefined)));
-    await releaseLock(`${this.options.dataRoot}/berth.pid`).catch((e) => log.warn('releasing lock failed', { error: errorMessage(e) }));
+    if (!this.options.rootlessChild) await releaseLock(`${this.options.dataRoot}/berth.pid`).catch((e) => log.warn('releasing lock failed', { error: errorMessage(e) }));
   }
 }

@@ -45,13 +45,15 @@ export function unsafeRuntime(r: RuntimeInfo): string | undefined {
 
 /** Pick the runtime: the one asked for, else crun where it works on this host, else runc — never one with a known
  * container escape (its error names the version needed). */
-export async function chooseRuntime(requested?: string): Promise<RuntimeInfo> {
+export async function chooseRuntime(requested?: string, opts: { fixCgroups?: boolean } = {}): Promise<RuntimeInfo> {
+  // rootless (fixCgroups false): the host's cgroups are not ours to change, and crun is run without them
+  const fix = opts.fixCgroups ?? true;
   if (requested) {
     const r = findRuntime(requested);
     if (!r) throw new Error(`runtime ${requested} not found`);
     const problem = unsafeRuntime(r);
     if (problem) throw new Error(problem);
-    if (r.name === 'crun') await prepareCgroupsForCrun();
+    if (r.name === 'crun' && fix) await prepareCgroupsForCrun();
     return r;
   }
   const problems: string[] = [];
@@ -61,7 +63,7 @@ export async function chooseRuntime(requested?: string): Promise<RuntimeInfo> {
     return r && !p ? r : undefined;
   };
   const crun = safe(findRuntime('crun'));
-  if (crun && (await prepareCgroupsForCrun())) return crun;
+  if (crun && (!fix || (await prepareCgroupsForCrun()))) return crun;
   const runc = safe(findRuntime('runc'));
   if (runc) return runc;
   if (crun) return crun;
