@@ -48,11 +48,21 @@ export function jsonDepth(text: string, max = MAX_JSON_DEPTH): number {
   return deepest;
 }
 
+/** False when `text` has at most `max` opening brackets, so it cannot nest deeper than `max`: the common case, found
+ * with native indexOf scans (a 12 MiB body in a few ms) instead of the character loop of jsonDepth. */
+function mayNestDeeper(text: string, max: number): boolean {
+  let n = 0;
+  for (const ch of ['[', '{']) {
+    for (let i = text.indexOf(ch); i >= 0; i = text.indexOf(ch, i + 1)) if (++n > max) return true;
+  }
+  return false;
+}
+
 /** Parses a JSON body; an empty body is `{}` (docker's clients send none for many POSTs). */
 export function parseJsonBody(buf: Buffer): unknown {
   const text = buf.toString('utf8').trim();
   if (!text) return {};
-  if (jsonDepth(text) > MAX_JSON_DEPTH) throw invalidParameter(`invalid JSON: nested deeper than ${MAX_JSON_DEPTH} levels`);
+  if (mayNestDeeper(text, MAX_JSON_DEPTH) && jsonDepth(text) > MAX_JSON_DEPTH) throw invalidParameter(`invalid JSON: nested deeper than ${MAX_JSON_DEPTH} levels`);
   try {
     return JSON.parse(text);
   } catch (err) {

@@ -173,6 +173,27 @@ for (const kind of engineKinds()) {
         await e.docker(['rm', '-f', 'rootsbox']);
       }
     });
+
+    if (kind === 'berth') {
+      test('CVE-2021-41091: roots left 755 by an older engine or by hand are closed (710) at daemon start', async () => {
+        const old = makeEngine('berth', 'oldroots');
+        await fs.mkdir(old.dataRoot, { recursive: true, mode: 0o755 });
+        await fs.mkdir(old.execRoot, { recursive: true, mode: 0o755 });
+        await fs.chmod(old.dataRoot, 0o755);
+        await fs.chmod(old.execRoot, 0o755);
+        try {
+          await old.start();
+          for (const root of [old.dataRoot, old.execRoot]) {
+            const st = statSync(root);
+            assert.equal(st.mode & 0o777, 0o710, `${root} is ${(st.mode & 0o777).toString(8)} after start`);
+            assert.equal(st.uid, 0);
+            assert.equal(st.gid, 0);
+          }
+        } finally {
+          await old.stop();
+        }
+      });
+    }
   });
 }
 

@@ -2,7 +2,8 @@
 // and the usual mutations — bit flips, byte runs, interesting values, splices of other corpus items, duplication and
 // truncation. Time-bounded: each fuzz test runs for BERTH_FUZZ_SECONDS (default 5) per target.
 export const FUZZ_MS = Number(process.env.BERTH_FUZZ_SECONDS ?? 5) * 1000;
-export const FUZZ_SEED = Number(process.env.BERTH_FUZZ_SEED ?? Date.now() % 1_000_000_007);
+/** CI runs a fixed seed (a red CI is then a reproducible finding, not luck); developers' runs explore new seeds. */
+export const FUZZ_SEED = Number(process.env.BERTH_FUZZ_SEED ?? (process.env.CI ? 20261207 : Date.now() % 1_000_000_007));
 
 /** xorshift32: small, fast, reproducible. */
 export class Rng {
