@@ -11,6 +11,20 @@ import { TestDaemon, RunResult, runCmd, REPO } from '../helpers/daemon';
 
 export type EngineKind = 'berth' | 'dockerd';
 
+/** The docker CLI with a hard timeout: `docker run` forwards SIGTERM to the container and keeps waiting, so a timed
+ * out client is killed with SIGKILL (a hung engine must fail the test, not stall it). */
+export function dockerCli(host: string, configDir: string, args: string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const child = require('child_process').execFile('/usr/local/bin/docker', args, {
+      env: { ...process.env, DOCKER_HOST: host, DOCKER_CONFIG: configDir, ...opts.env }, timeout: opts.timeoutMs ?? 120_000, killSignal: 'SIGKILL', maxBuffer: 64 << 20,
+    }, (err: (Error & { code?: unknown; killed?: boolean }) | null, stdout: string, stderr: string) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) + (err?.killed ? `\n(killed after ${opts.timeoutMs ?? 120_000} ms)` : '') });
+    });
+    if (opts.input !== undefined) child.stdin.end(opts.input); else child.stdin.end();
+  });
+}
+
 /** Long versions of the slow tests (2,000 cp races, 100 GB bombs, 8 GB imports) run when this is set. */
 export const LONG = !!process.env.BERTH_SECURITY_LONG;
 
@@ -61,7 +75,9 @@ export function socketRequest(socket: string, method: string, urlPath: string, b
     const data = body === undefined ? undefined : Buffer.isBuffer(body) ? body : typeof body === 'string' ? Buffer.from(body) : Buffer.from(JSON.stringify(body));
     const h: Record<string, string | number> = { ...headers };
     if (data) { h['Content-Length'] = data.length; h['Content-Type'] ??= 'application/json'; }
-    const req = require('http').request({ socketPath: socket, method, path: urlPath, headers: h, timeout: timeoutMs }, (res: any) => {
+    // agent: false — a connection of its own: a pooled keep-alive connection the daemon closed while this process was
+    // busy (the fuzzers hold the event loop for seconds) would fail the next request with EPIPE
+    const req = require('http').request({ socketPath: socket, method, path: urlPath, headers: h, timeout: timeoutMs, agent: false }, (res: any) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -126,7 +142,7 @@ class BerthEngine implements Engine {
   get daemon(): TestDaemon { return this.d; }
   start() { return this.d.start(); }
   stop() { return this.d.stop(); }
-  docker(args: string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}) { return this.d.docker(args, opts); }
+  docker(args: string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}) { return dockerCli(this.d.host, path.join(this.d.dir, 'docker-config'), args, opts); }
   api(method: string, urlPath: string, body?: unknown, headers?: Record<string, string>) { return socketRequest(this.socket, method, urlPath, body, headers); }
   pid() { return this.d.proc!.pid!; }
   log() { return this.d.log; }
@@ -201,7 +217,7 @@ class DockerdEngine implements Engine {
     }
   }
   docker(args: string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}) {
-    return runCmd('/usr/local/bin/docker', args, { ...opts, env: { DOCKER_HOST: `unix://${this.socket}`, DOCKER_CONFIG: path.join(this.dir, 'docker-config'), ...opts.env } });
+    return dockerCli(`unix://${this.socket}`, path.join(this.dir, 'docker-config'), args, opts);
   }
   api(method: string, urlPath: string, body?: unknown, headers?: Record<string, string>) { return socketRequest(this.socket, method, urlPath, body, headers); }
   pid() { return this.proc!.pid!; }
