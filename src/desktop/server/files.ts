@@ -41,14 +41,19 @@ export async function listDir(client: Client, id: string, dir: string): Promise<
     let read = 0;
     let truncated = false;
     const ex = extract();
+    // the first entry is the directory itself ("etc/", or "/" for the root); children sit one level below it
+    let base: string | undefined;
     ex.on('entry', (h, stream, next) => {
-      // entries are "<base>/child…": the first component is the directory itself
-      const rel = h.name.replace(/^\.?\//, '').split('/').filter(Boolean).slice(1);
-      if (rel.length === 1) {
-        entries.push({
-          name: rel[0], type: typeOf(h.type), size: h.size ?? 0, mode: h.mode ?? 0,
-          mtime: h.mtime ? h.mtime.toISOString() : '', linkTarget: h.linkname ?? undefined,
-        });
+      const name = normEntry(h.name);
+      if (base === undefined) base = name;
+      else {
+        const rel = base === '' ? name : name.startsWith(base + '/') ? name.slice(base.length + 1) : '';
+        if (rel && !rel.includes('/')) {
+          entries.push({
+            name: rel, type: typeOf(h.type), size: h.size ?? 0, mode: h.mode ?? 0,
+            mtime: h.mtime ? h.mtime.toISOString() : '', linkTarget: h.linkname ?? undefined,
+          });
+        }
       }
       stream.on('end', next);
       stream.resume();
@@ -66,6 +71,11 @@ export async function listDir(client: Client, id: string, dir: string): Promise<
     content.on('error', reject);
     content.pipe(ex);
   });
+}
+
+/** A tar entry name without leading './' or '/' and trailing '/'. */
+export function normEntry(name: string): string {
+  return name.replace(/^(\.\/|\/)+/, '').replace(/\/+$/, '');
 }
 
 function sortEntries(e: FileEntry[]): FileEntry[] {

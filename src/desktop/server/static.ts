@@ -13,8 +13,9 @@ const TYPES: Record<string, string> = {
   '.svg': 'image/svg+xml', '.png': 'image/png', '.json': 'application/json', '.map': 'application/json',
 };
 
-/** The page's Content-Security-Policy: own scripts, styles and connections only; no inline script, no frames. */
-export const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+/** The page's Content-Security-Policy: own scripts and connections only, no inline script, no frames. Inline styles are
+ * allowed because xterm.js themes its terminal with a style element; styles cannot run code. */
+export const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; " +
   "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 export class StaticFiles {
