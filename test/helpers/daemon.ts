@@ -36,15 +36,16 @@ export class TestDaemon {
   /** more daemon flags (e.g. -D for step timings in the log) */
   extraArgs: string[] = [];
 
-  constructor(name = 'itest') {
+  /** `opts` picks the bridge and subnet (a test that starts its own extra daemon keeps to its own ranges). */
+  constructor(name = 'itest', opts: { bridge?: string; subnet?: string } = {}) {
     const n = (process.pid % 200) + (counter++);
     this.dir = mkdtempSync(path.join(os.tmpdir(), `berth-${name}-`));
     this.dataRoot = path.join(this.dir, 'data');
     this.execRoot = path.join(this.dir, 'run');
     this.socket = path.join(this.execRoot, 'berth.sock');
     this.host = `unix://${this.socket}`;
-    this.bridge = `bt${process.pid % 10000}x${counter}`;
-    this.subnet = `10.${200 + (n % 50)}.${n % 250}.0/24`;
+    this.bridge = opts.bridge ?? `bt${process.pid % 10000}x${counter}`;
+    this.subnet = opts.subnet ?? `10.${200 + (n % 50)}.${n % 250}.0/24`;
   }
 
   async start(): Promise<void> {

@@ -50,6 +50,9 @@ export default function ContainerDetail(p: { id: string; tab: string }) {
 
   const name = (info?.Name ?? '').replace(/^\//, '') || p.id.slice(0, 12);
   const state = info?.State?.Status;
+  // a terminal that was open stays on screen when its container stops, to show how the shell ended
+  const [termOpen, setTermOpen] = useState(false);
+  useEffect(() => { if (p.tab === 'terminal' && state === 'running') setTermOpen(true); if (p.tab !== 'terminal') setTermOpen(false); }, [p.tab, state]);
   const run = (a: ContainerAction) => action.run(async () => {
     await containerAction(info?.Id ?? p.id, a);
     if (a === 'remove') go(href('containers'));
@@ -85,7 +88,7 @@ export default function ContainerDetail(p: { id: string; tab: string }) {
         {TABS.map(([id, label]) => <a href={href('containers', p.id, id)} class={p.tab === id ? 'active' : ''} data-tab={id}>{label}</a>)}
       </div>
       {info && p.tab === 'logs' && <LogView id={info.Id} name={name} running={state === 'running'} />}
-      {info && p.tab === 'terminal' && (state === 'running' && !gone
+      {info && p.tab === 'terminal' && ((state === 'running' && !gone) || termOpen
         ? <Terminal id={info.Id} />
         : <div class="empty">The container is not running: start it to open a terminal.</div>)}
       {info && p.tab === 'inspect' && <JsonView value={info} />}
