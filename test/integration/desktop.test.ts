@@ -5,7 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as http from 'http';
-import { mkdirSync } from 'fs';
+import { mkdirSync, writeFileSync } from 'fs';
 import * as path from 'path';
 import type { Page } from 'playwright-core';
 import { REPO, TestDaemon, sleep, waitFor } from '../helpers/daemon';
@@ -23,6 +23,7 @@ let br: Browser;
 let page: Page;
 let registry: RegistryServer;
 let registryRoot: string;
+let secured: RegistryServer | undefined;
 
 async function shot(name: string): Promise<void> {
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
@@ -74,6 +75,7 @@ describe('berth desktop in Chromium', { timeout: 600_000 }, () => {
     await br?.close();
     await dash?.stop();
     await registry?.stop();
+    await secured?.stop();
     if (registryRoot) rmSync(registryRoot, { recursive: true, force: true });
     await d?.stop();
   });
@@ -164,6 +166,26 @@ describe('berth desktop in Chromium', { timeout: 600_000 }, () => {
     await page.fill('input[aria-label="search logs"]', '');
   });
 
+  it('pauses following when scrolled up and offers the new lines', async () => {
+    const r = await d.berth(['run', '-d', '--name', 'ticker', 'busybox', 'sh', '-c', 'seq 1 300; while true; do echo tick; sleep 0.2; done']);
+    assert.equal(r.code, 0, r.stderr);
+    await page.goto(`${dash.origin}/#/containers/ticker/logs`);
+    await waitFor(async () => Number((await page.locator('[data-testid="line-count"]').innerText()).replace(/\D/g, '')) >= 300, T, '300 lines');
+    const follow = page.locator('label:has-text("Follow") input');
+    assert.equal(await follow.isChecked(), true);
+    await page.locator('[data-testid="logview"]').evaluate((el) => { el.scrollTop = 0; });
+    await waitFor(async () => !(await follow.isChecked()), T, 'follow paused by scrolling up');
+    const top = await page.locator('[data-testid="logview"]').evaluate((el) => el.scrollTop);
+    await page.locator('[data-testid="new-lines"]').waitFor();
+    assert.equal(await page.locator('[data-testid="logview"]').evaluate((el) => el.scrollTop), top, 'the view stays where the user put it');
+    await page.click('[data-testid="new-lines"]');
+    await waitFor(async () => follow.isChecked(), T, 'following again');
+    await waitFor(async () => page.locator('[data-testid="logview"]').evaluate((el) => el.scrollTop + el.clientHeight >= el.scrollHeight - 20), T, 'at the end');
+    await d.berth(['rm', '-f', 'ticker']);
+    await page.goto(`${dash.origin}/#/containers/cli-web/logs`);
+    await page.waitForSelector('.logline');
+  });
+
   it('runs echo in the exec terminal', async () => {
     await page.click('a[data-tab="terminal"]');
     await page.waitForSelector('[data-testid="terminal"] .xterm');
@@ -247,6 +269,24 @@ describe('berth desktop in Chromium', { timeout: 600_000 }, () => {
     await waitFor(async () => /invalid reference format/i.test(await prog.innerText()), T, 'bad name error');
   });
 
+  it('tags, shows the history of and removes an image', async () => {
+    const row = page.locator('tr[data-image="busybox:latest"]');
+    await row.locator('button:has-text("Tag")').click();
+    await page.fill('#tag-target', 'desk/tagged:7');
+    await page.click('.modal button:has-text("Tag")');
+    await page.locator('tr[data-image="busybox:latest"]:has-text("desk/tagged:7")').waitFor();
+    assert.equal((await d.api('GET', '/images/desk/tagged:7/json')).status, 200);
+    await row.locator('button:has-text("History")').click();
+    await page.locator('[data-testid="history"] tbody tr').first().waitFor();
+    await page.click('.modal button:has-text("Close")');
+    // in use by containers: the engine refuses a plain remove, and the page says why
+    assert.match(await row.locator('[data-testid="in-use"]').innerText(), /in use/);
+    const pulled = page.locator('tr[data-image$="/lib/box:1"]');
+    await pulled.locator('button:has-text("Remove")').click();
+    await pulled.locator('button:has-text("Remove?")').click();
+    await pulled.waitFor({ state: 'detached' });
+  });
+
   it('browses the registry: repositories, tags, manifest sizes', async () => {
     await nav('registry');
     await page.fill('input[aria-label="registry address"]', registry.hostPort);
@@ -258,6 +298,32 @@ describe('berth desktop in Chromium', { timeout: 600_000 }, () => {
     assert.match(await m.innerText(), /sha256:[0-9a-f]{64}/);
     assert.match(await page.locator('[data-testid="total-size"]').innerText(), /\d+(\.\d)? (kB|MB)/);
     await shot('registry');
+    // push a local image there from the page
+    await page.selectOption('select[aria-label="local image"]', 'desk/tagged:7');
+    await page.fill('input[aria-label="repository"]', 'team/pushed');
+    await page.click('[data-testid="push-form"] button:has-text("Push")');
+    await waitFor(async () => /digest: sha256:/.test(await page.locator('[data-testid="push-form"] [data-testid="progress"]').innerText()), 60_000, 'push done');
+    await page.locator('[data-testid="repos"] a:has-text("team/pushed")').waitFor();
+  });
+
+  it('logs in to a registry that asks for it', async () => {
+    const bcrypt = require('bcryptjs') as { hashSync(s: string, rounds: number): string };
+    const htpasswd = path.join(registryRoot, 'htpasswd');
+    writeFileSync(htpasswd, `alice:${bcrypt.hashSync('s3cret', 5)}\n`);
+    secured = await new RegistryServer(path.join(registryRoot, 'secured'), ['--htpasswd', htpasswd]).start();
+    await page.fill('input[aria-label="registry address"]', secured.hostPort);
+    await page.click('[data-view="registry"] button:has-text("Open")');
+    const err = page.locator('[data-testid="repos"] .errbox');
+    await err.waitFor();
+    assert.match(await err.innerText(), /login|401|auth/i);
+    await page.fill('input[aria-label="username"]', 'alice');
+    await page.fill('input[aria-label="password"]', 'wrong');
+    await page.click('button:has-text("Log in")');
+    await page.locator('[data-view="registry"] > .errbox').waitFor();
+    await page.fill('input[aria-label="password"]', 's3cret');
+    await page.click('button:has-text("Log in")');
+    await page.locator('[data-view="registry"] > .errbox').waitFor({ state: 'detached' });
+    await page.locator('[data-testid="repos"] .empty').waitFor();
   });
 
   it('runs a container from the form and refuses a port already taken', async () => {
@@ -322,6 +388,11 @@ describe('berth desktop in Chromium', { timeout: 600_000 }, () => {
     assert.match(await page.locator('tr[data-network="dnet"]').innerText(), /cli-web/);
     await shot('networks');
     await d.berth(['network', 'disconnect', 'dnet', 'cli-web']);
+    await page.reload();
+    await page.locator('tr[data-network="dnet"] button:has-text("Remove")').click();
+    await page.locator('tr[data-network="dnet"] button:has-text("Remove?")').click();
+    await page.locator('tr[data-network="dnet"]').waitFor({ state: 'detached' });
+    assert.equal((await d.api('GET', '/networks/dnet')).status, 404);
   });
 
   it('builds from a Dockerfile with its log', async () => {
@@ -342,6 +413,9 @@ describe('berth desktop in Chromium', { timeout: 600_000 }, () => {
     await waitFor(async () => /berth/i.test(await page.locator('[data-testid="info"]').innerText()), T, 'engine info');
     await page.locator('[data-testid="df"] tr[data-kind="Images"]').waitFor();
     await shot('system');
+    await page.locator('tr[data-kind="Build cache"] button:has-text("Prune")').click();
+    await page.locator('tr[data-kind="Build cache"] button:has-text("Prune?")').click();
+    await page.locator('.okbox:has-text("Build cache: reclaimed")').waitFor();
   });
 
   it('shows a banner while the engine is down and recovers when it returns', async () => {

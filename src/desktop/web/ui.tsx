@@ -49,7 +49,7 @@ export function lazyView<P extends object>(load: () => Promise<{ default: Compon
     const [err, setErr] = useState<string>();
     useEffect(() => { if (!Comp) load().then((m) => { Comp = m.default; set(1); }, (e: Error) => setErr(e.message)); }, []);
     if (err) return <ErrorBox error={`could not load this view: ${err}`} />;
-    return Comp ? <Comp {...props} /> : <div class="muted" style={{ padding: 16 }}>Loading…</div>;
+    return Comp ? <Comp {...props} /> : <div class="muted" style={{ padding: '16px' }}>Loading…</div>;
   };
 }
 

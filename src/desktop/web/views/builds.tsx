@@ -23,7 +23,7 @@ function BuildLog(p: { id: string; onEnd: () => void }) {
   }, [p.id]);
   useEffect(() => { if (box.current) box.current.scrollTop = box.current.scrollHeight; }, [lines.length]);
   // plain text nodes only: build output is never markup
-  return <pre class="json" ref={box} style={{ maxHeight: '55vh', minHeight: 160 }} data-testid="build-log">{lines.map((l) => (l.startsWith('ERROR') ? <span style={{ color: '#fca5a5' }}>{l + '\n'}</span> : l + '\n'))}</pre>;
+  return <pre class="json" ref={box} style={{ maxHeight: '55vh', minHeight: '160px' }} data-testid="build-log">{lines.map((l) => (l.startsWith('ERROR') ? <span style={{ color: '#fca5a5' }}>{l + '\n'}</span> : l + '\n'))}</pre>;
 }
 
 export default function BuildsView(p: { id?: string }) {
@@ -55,14 +55,14 @@ export default function BuildsView(p: { id?: string }) {
     <div class="page" data-view="builds">
       <div class="head"><h1>Builds</h1><span class="sub">classic builder, from a Dockerfile</span></div>
       <div class="split" style={{ gridTemplateColumns: 'minmax(360px, 480px) 1fr' }}>
-        <form class="card" style={{ padding: 12 }} onSubmit={start} data-testid="build-form">
+        <form class="card" style={{ padding: '12px' }} onSubmit={start} data-testid="build-form">
           <div class="form" style={{ gridTemplateColumns: '90px 1fr' }}>
             <label for="b-tag">Tag</label>
             <input id="b-tag" value={tag} onInput={(e) => setTag((e.target as HTMLInputElement).value)} placeholder="me/app:1.0" />
             <label for="b-df">Dockerfile</label>
             <textarea id="b-df" rows={10} value={dockerfile} onInput={(e) => setDockerfile((e.target as HTMLTextAreaElement).value)} spellcheck={false} />
             <span />
-            <div class="toolbar" style={{ margin: 0 }}>
+            <div class="toolbar" style={{ margin: '0px' }}>
               <label class="btn">Upload Dockerfile<input type="file" style={{ display: 'none' }} onChange={load} /></label>
               <label class="check"><input type="checkbox" checked={noCache} onChange={(e) => setNoCache((e.target as HTMLInputElement).checked)} />no cache</label>
               <span class="spacer" />

@@ -70,7 +70,7 @@ export default function ContainerDetail(p: { id: string; tab: string }) {
         <span class="ports">{ports.map((x) => x.url ? <a href={x.url} target="_blank" rel="noopener noreferrer">{x.label}</a> : <span>{x.label}</span>)}</span>
         <span class="spacer" />
         {!gone && info && (
-          <span class="toolbar" style={{ margin: 0 }}>
+          <span class="toolbar" style={{ margin: '0px' }}>
             {allowed(state, 'start') && <button onClick={() => run('start')} disabled={action.busy}><Icon name="play" />Start</button>}
             {allowed(state, 'stop') && <button onClick={() => run('stop')} disabled={action.busy}><Icon name="stop" />Stop</button>}
             {allowed(state, 'restart') && <button onClick={() => run('restart')} disabled={action.busy}><Icon name="restart" />Restart</button>}

@@ -138,7 +138,7 @@ export function ContainersView() {
         </div>
         <span class="spacer" />
         {selected.length > 0 && (
-          <span class="toolbar" style={{ margin: 0 }} data-testid="bulk">
+          <span class="toolbar" style={{ margin: '0px' }} data-testid="bulk">
             <span class="muted">{selected.length} selected</span>
             <button onClick={() => act(selected, 'start')}>Start</button>
             <button onClick={() => act(selected, 'stop')}>Stop</button>

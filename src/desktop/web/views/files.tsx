@@ -67,7 +67,7 @@ export function FilesView(p: { target: { container: string } | { volume: string 
                   <td class="num">{en.type === 'file' ? bytes(en.size) : ''}</td>
                   <td class="mono">{modeString(en.mode, en.type)}</td>
                   <td class="muted">{en.mtime ? new Date(en.mtime).toLocaleString() : ''}</td>
-                  <td class="actions">{en.type !== 'other' && <a class="btn" style={{ height: 22 }} href={`/api/files/download${q({ ...who, path: join(en.name) })}`}>Download</a>}</td>
+                  <td class="actions">{en.type !== 'other' && <a class="btn" style={{ height: '22px' }} href={`/api/files/download${q({ ...who, path: join(en.name) })}`}>Download</a>}</td>
                 </tr>
               ))}
             </tbody>

@@ -27,7 +27,7 @@ function History(p: { image: ImageSummary; onClose: () => void }) {
           <thead><tr><th>Layer</th><th>Created</th><th>Created by</th><th class="num">Size</th></tr></thead>
           <tbody>{(h.data ?? []).map((x) => (
             <tr><td class="mono">{x.Id === '<missing>' ? '<missing>' : shortId(x.Id)}</td><td class="muted">{ago(x.Created)}</td>
-              <td class="mono" title={x.CreatedBy} style={{ maxWidth: 460 }}>{x.CreatedBy}</td><td class="num">{bytes(x.Size)}</td></tr>
+              <td class="mono" title={x.CreatedBy} style={{ maxWidth: '460px' }}>{x.CreatedBy}</td><td class="num">{bytes(x.Size)}</td></tr>
           ))}</tbody>
         </table>
       </div>
@@ -111,7 +111,7 @@ export default function ImagesView() {
         <ConfirmButton onConfirm={() => doPrune(true)} confirmText="Remove all unused?">Prune unused</ConfirmButton>
       </div>
       <form class="toolbar" onSubmit={doPull}>
-        <input class="search" style={{ width: 320 }} placeholder="Pull an image: registry:5000/name:tag" value={ref} onInput={(e) => setRef((e.target as HTMLInputElement).value)} aria-label="image to pull" />
+        <input class="search" style={{ width: '320px' }} placeholder="Pull an image: registry:5000/name:tag" value={ref} onInput={(e) => setRef((e.target as HTMLInputElement).value)} aria-label="image to pull" />
         <button class="primary" disabled={pull.state.running || !ref.trim()}>Pull</button>
         <span class="spacer" />
         <input type="search" placeholder="Filter" value={filter} onInput={(e) => setFilter((e.target as HTMLInputElement).value)} aria-label="filter images" />

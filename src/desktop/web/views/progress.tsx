@@ -45,7 +45,7 @@ export function Progress(p: { state: ProgressState; title?: string }) {
   if (!s.running && !s.done) return null;
   return (
     <div class="card progress" data-testid="progress">
-      {p.title && <div style={{ fontWeight: 600, marginBottom: 4 }}>{p.title}</div>}
+      {p.title && <div style={{ fontWeight: 600, marginBottom: '4px' }}>{p.title}</div>}
       {s.layers.map((l) => {
         const pct = l.total ? Math.min(100, ((l.current ?? 0) / l.total) * 100) : /complete|exists|Pushed|Mounted/i.test(l.status) ? 100 : 0;
         return (

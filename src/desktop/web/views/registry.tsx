@@ -52,11 +52,11 @@ export default function RegistryView() {
     <div class="page" data-view="registry">
       <div class="head"><h1>Registry</h1><span class="sub">browse any Docker Registry v2 / OCI registry — e.g. one from <code>berth registry serve</code></span></div>
       <form class="toolbar" onSubmit={open}>
-        <input style={{ width: 260 }} value={addr} onInput={(e) => setAddr((e.target as HTMLInputElement).value)} placeholder="host:port" aria-label="registry address" />
+        <input style={{ width: '260px' }} value={addr} onInput={(e) => setAddr((e.target as HTMLInputElement).value)} placeholder="host:port" aria-label="registry address" />
         <button class="primary">Open</button>
         <span class="spacer" />
-        <input placeholder="username" value={login.username} onInput={(e) => setLogin({ ...login, username: (e.target as HTMLInputElement).value })} aria-label="username" style={{ width: 130 }} />
-        <input placeholder="password" type="password" value={login.password} onInput={(e) => setLogin({ ...login, password: (e.target as HTMLInputElement).value })} aria-label="password" style={{ width: 130 }} />
+        <input placeholder="username" value={login.username} onInput={(e) => setLogin({ ...login, username: (e.target as HTMLInputElement).value })} aria-label="username" style={{ width: '130px' }} />
+        <input placeholder="password" type="password" value={login.password} onInput={(e) => setLogin({ ...login, password: (e.target as HTMLInputElement).value })} aria-label="password" style={{ width: '130px' }} />
         <button type="button" disabled={!registry || !login.username || loginAction.busy} onClick={() => loginAction.run(async () => {
           await json('/api/registry/login', { body: { registry, ...login } });
           setLogin({ username: login.username, password: '' });
@@ -72,7 +72,7 @@ export default function RegistryView() {
             <div class="list" data-testid="repos">
               {(repos.data ?? []).map((r) => <a href="#" class={r === repo ? 'active' : ''} onClick={(e) => { e.preventDefault(); setRepo(r); setTag(undefined); }}>{r}</a>)}
               {repos.data && repos.data.length === 0 && <div class="empty">No repositories.</div>}
-              {repos.error && <div style={{ padding: 8 }}><ErrorBox error={repos.error} /></div>}
+              {repos.error && <div style={{ padding: '8px' }}><ErrorBox error={repos.error} /></div>}
             </div>
           </div>
           <div class="card">
@@ -80,21 +80,21 @@ export default function RegistryView() {
             <div class="list" data-testid="tags">
               {(tags.data ?? []).map((t) => <a href="#" class={t === tag ? 'active' : ''} onClick={(e) => { e.preventDefault(); setTag(t); }}>{t}</a>)}
               {!repo && <div class="empty">Pick a repository.</div>}
-              {tags.error && <div style={{ padding: 8 }}><ErrorBox error={tags.error} /></div>}
+              {tags.error && <div style={{ padding: '8px' }}><ErrorBox error={tags.error} /></div>}
             </div>
           </div>
           <div>
             {manifest.error && <ErrorBox error={manifest.error} />}
             {manifest.data && (
-              <div class="card" style={{ padding: 12 }} data-testid="manifest">
+              <div class="card" style={{ padding: '12px' }} data-testid="manifest">
                 <div class="toolbar">
                   <b class="mono">{registry}/{repo}:{tag}</b><span class="spacer" />
                   <button class="primary" disabled={pull.state.running} onClick={() => pull.start(`/images/create${q({ fromImage: `${registry}/${repo}`, tag })}`).then(() => images.reload())}>Pull</button>
                   <button onClick={() => setShowRaw(!showRaw)}>{showRaw ? 'Summary' : 'Raw manifest'}</button>
                 </div>
-                <div class="kv" style={{ marginBottom: 10 }}>
-                  <div class="card"><div class="k">Digest</div><div class="v mono" style={{ fontSize: 12 }}>{manifest.data.digest}</div></div>
-                  <div class="card"><div class="k">Media type</div><div class="v mono" style={{ fontSize: 12 }}>{manifest.data.mediaType}</div></div>
+                <div class="kv" style={{ marginBottom: '10px' }}>
+                  <div class="card"><div class="k">Digest</div><div class="v mono" style={{ fontSize: '12px' }}>{manifest.data.digest}</div></div>
+                  <div class="card"><div class="k">Media type</div><div class="v mono" style={{ fontSize: '12px' }}>{manifest.data.mediaType}</div></div>
                   <div class="card"><div class="k">Size (compressed)</div><div class="v" data-testid="total-size">{bytes(manifest.data.totalSize)}</div></div>
                   {manifest.data.config?.architecture && <div class="card"><div class="k">Platform</div><div class="v">{manifest.data.config.os}/{manifest.data.config.architecture}</div></div>}
                 </div>
@@ -110,16 +110,16 @@ export default function RegistryView() {
                 <Progress state={pull.state} title="Pull" />
               </div>
             )}
-            <form class="card" style={{ padding: 12, marginTop: 12 }} onSubmit={doPush} data-testid="push-form">
-              <div style={{ fontWeight: 600, marginBottom: 8 }}>Push a local image to {registry}</div>
+            <form class="card" style={{ padding: '12px', marginTop: '12px' }} onSubmit={doPush} data-testid="push-form">
+              <div style={{ fontWeight: 600, marginBottom: '8px' }}>Push a local image to {registry}</div>
               <div class="toolbar">
                 <select value={pushForm.image} onChange={(e) => setPushForm({ ...pushForm, image: (e.target as HTMLSelectElement).value })} aria-label="local image">
                   <option value="">local image…</option>{localTags.map((t) => <option value={t}>{t}</option>)}
                 </select>
                 <span class="muted">→ {registry}/</span>
-                <input placeholder="repository" value={pushForm.repo} onInput={(e) => setPushForm({ ...pushForm, repo: (e.target as HTMLInputElement).value })} aria-label="repository" style={{ width: 150 }} />
+                <input placeholder="repository" value={pushForm.repo} onInput={(e) => setPushForm({ ...pushForm, repo: (e.target as HTMLInputElement).value })} aria-label="repository" style={{ width: '150px' }} />
                 <span class="muted">:</span>
-                <input value={pushForm.tag} onInput={(e) => setPushForm({ ...pushForm, tag: (e.target as HTMLInputElement).value })} aria-label="tag" style={{ width: 90 }} />
+                <input value={pushForm.tag} onInput={(e) => setPushForm({ ...pushForm, tag: (e.target as HTMLInputElement).value })} aria-label="tag" style={{ width: '90px' }} />
                 <button class="primary" disabled={!pushForm.image || !pushForm.repo.trim() || push.state.running}>Push</button>
               </div>
               <ErrorBox error={pushAction.error} />

@@ -53,7 +53,7 @@ export function StatsView(p: { id: string; running: boolean }) {
   const h = statsHistory(p.id);
   return (
     <div style={{ overflow: 'auto' }}>
-      {!p.running && <div class="banner info" style={{ marginBottom: 10, borderRadius: 6 }}>The container is not running; charts show what was sampled while it ran.</div>}
+      {!p.running && <div class="banner info" style={{ marginBottom: '10px', borderRadius: '6px' }}>The container is not running; charts show what was sampled while it ran.</div>}
       <div class="charts" data-testid="charts">
         {CHARTS.map((c) => (
           <div class="card chart" data-chart={c.key}>
@@ -63,7 +63,7 @@ export function StatsView(p: { id: string; running: boolean }) {
           </div>
         ))}
       </div>
-      <div class="muted" style={{ marginTop: 8 }}>{h.length} samples, one a second, kept while this page is open · {h[h.length - 1]?.pids ?? 0} processes</div>
+      <div class="muted" style={{ marginTop: '8px' }}>{h.length} samples, one a second, kept while this page is open · {h[h.length - 1]?.pids ?? 0} processes</div>
     </div>
   );
 }

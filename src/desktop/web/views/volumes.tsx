@@ -45,7 +45,7 @@ function VolumeList() {
         })} confirmText="Remove all unused?">Prune unused</ConfirmButton>
       </div>
       <form class="toolbar" onSubmit={(e) => { e.preventDefault(); create.run(async () => { await engine('POST', '/volumes/create', { Name: name.trim() }); setName(''); reload(); }); }}>
-        <input placeholder="new volume name (empty: generated)" value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} aria-label="volume name" style={{ width: 260 }} />
+        <input placeholder="new volume name (empty: generated)" value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} aria-label="volume name" style={{ width: '260px' }} />
         <button class="primary" disabled={create.busy}>Create volume</button>
       </form>
       <ErrorBox error={create.error ?? prune.error ?? vols.error} />
@@ -62,8 +62,8 @@ function VolumeList() {
                 <td class="num">{(sizes.get(v.Name) ?? -1) >= 0 ? bytes(sizes.get(v.Name)) : '—'}</td>
                 <td class="muted">{v.CreatedAt ? new Date(v.CreatedAt).toLocaleString() : ''}</td>
                 <td class="actions">
-                  <a class="btn" style={{ height: 24 }} href={href('volumes', v.Name)}>Browse</a>{' '}
-                  <a class="btn" style={{ height: 24 }} href={`/api/files/download${q({ volume: v.Name, path: '/' })}`}>Download</a>{' '}
+                  <a class="btn" style={{ height: '24px' }} href={href('volumes', v.Name)}>Browse</a>{' '}
+                  <a class="btn" style={{ height: '24px' }} href={`/api/files/download${q({ volume: v.Name, path: '/' })}`}>Download</a>{' '}
                   <ConfirmButton class="small" onConfirm={async () => {
                     try { await engine('DELETE', `/volumes/${encodeURIComponent(v.Name)}`); reload(); } catch (err) { setErrors((m) => new Map(m).set(v.Name, (err as Error).message)); }
                   }} confirmText="Remove?">Remove</ConfirmButton>
