@@ -40,7 +40,9 @@ async function buildWeb() {
   const entry = outputs.find(([, o]) => o.entryPoint === 'src/desktop/web/main.tsx');
   const js = path.basename(entry[0]);
   const css = path.basename(entry[1].cssBundle);
-  const html = readFileSync('src/desktop/web/index.html', 'utf8').replace('__JS__', js).replace('__CSS__', css);
+  // the entry's static imports are announced up front (no second round trip to discover them)
+  const preloads = entry[1].imports.filter((i) => i.kind === 'import-statement').map((i) => `<link rel="modulepreload" href="/${path.basename(i.path)}">`).join('\n');
+  const html = readFileSync('src/desktop/web/index.html', 'utf8').replace('__JS__', js).replace('__CSS__', css).replace('<!--PRELOADS-->', preloads);
   writeFileSync(path.join(out, 'index.html'), html);
   // xterm's stylesheet, linked by the terminal chunk when it loads
   copyFileSync('node_modules/@xterm/xterm/css/xterm.css', path.join(out, 'xterm.css'));

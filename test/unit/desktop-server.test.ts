@@ -119,6 +119,7 @@ function fakeEngine() {
   const opened = { events: 0, stats: new Map<string, PassThrough>() };
   let events: PassThrough | undefined;
   const client = {
+    async negotiateVersion() { return '1.43'; },
     async events() { opened.events++; events = new PassThrough(); return events; },
     async containerList() { return [{ Id: 'aaa' }, { Id: 'bbb' }]; },
     async containerStats(id: string) { const s = new PassThrough(); opened.stats.set(id, s); return s; },

@@ -93,40 +93,41 @@ async function ensureEngine(ctx: Ctx, dir: string, daemonArgs: string[]): Promis
   if (process.getuid?.() !== 0) throw new StatusError(1, `Cannot connect to the engine at ${ctx.host}; starting one needs root (sudo berth desktop)`);
   const log = path.join(dir, 'daemon.log');
   ctx.err(`Starting the berth engine on ${ctx.host} (log: ${log}) …\n`);
-  const fd = openSync(log, 'a', 0o600);
-  const l = launcher();
-  const child = spawn(l.cmd, [...l.args, 'daemon', '-H', ctx.host, ...daemonArgs], { detached: true, stdio: ['ignore', fd, fd] });
-  closeSync(fd);
-  let exited: number | null = null;
-  child.on('exit', (code) => { exited = code ?? 1; });
-  child.unref();
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (exited !== null) throw new StatusError(1, `the berth engine exited (status ${exited}) while starting:\n${tail(log)}`);
-    if (existsSync(m[1]) && await engineAnswers(ctx)) return child.pid;
-    await sleep(100);
-  }
+  const started = await startDetached(['daemon', '-H', ctx.host, ...daemonArgs], log, 60_000, async () => existsSync(m[1]) && engineAnswers(ctx));
+  if (started.ok) return started.pid;
+  if (started.exited !== null) throw new StatusError(1, `the berth engine exited (status ${started.exited}) while starting:\n${tail(log)}`);
   throw new StatusError(1, `the berth engine did not answer within 60 s; see ${log}`);
 }
 
 async function startServer(ctx: Ctx, dir: string, sock: string, port: number, startedEngine?: number): Promise<void> {
   const log = path.join(dir, 'desktop.log');
+  const args = ['desktop-server', '--engine-host', ctx.host, '--port', String(port), '--state-dir', dir];
+  if (startedEngine) args.push('--started-engine', String(startedEngine));
+  const started = await startDetached(args, log, 30_000, () => control(sock, 'GET', '/status').then(() => true, () => false));
+  if (started.ok) return;
+  if (started.exited !== null) throw new StatusError(1, `the dashboard server exited while starting:\n${tail(log)}`);
+  throw new StatusError(1, `the dashboard server did not start within 30 s; see ${log}`);
+}
+
+/**
+ * Runs `berth <args>` through the launcher in its own session (it outlives this command), output appended to
+ * `log`, and waits until `ready()` or until it exits or `ms` pass.
+ */
+async function startDetached(args: string[], log: string, ms: number, ready: () => Promise<boolean>): Promise<{ ok: boolean; pid?: number; exited: number | null }> {
   const fd = openSync(log, 'a', 0o600);
   const l = launcher();
-  const args = [...l.args, 'desktop-server', '--engine-host', ctx.host, '--port', String(port), '--state-dir', dir];
-  if (startedEngine) args.push('--started-engine', String(startedEngine));
-  const child = spawn(l.cmd, args, { detached: true, stdio: ['ignore', fd, fd] });
+  const child = spawn(l.cmd, [...l.args, ...args], { detached: true, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   let exited: number | null = null;
   child.on('exit', (code) => { exited = code ?? 1; });
   child.unref();
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
-    if (exited !== null) throw new StatusError(1, `the dashboard server exited while starting:\n${tail(log)}`);
-    if (await control(sock, 'GET', '/status').then(() => true, () => false)) return;
+    if (exited !== null) return { ok: false, exited };
+    if (await ready()) return { ok: true, pid: child.pid, exited: null };
     await sleep(50);
   }
-  throw new StatusError(1, `the dashboard server did not start within 30 s; see ${log}`);
+  return { ok: false, exited };
 }
 
 async function status(ctx: Ctx, sock: string): Promise<number> {

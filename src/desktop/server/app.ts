@@ -46,6 +46,9 @@ function refuse(res: http.ServerResponse, status: number, message: string): void
 
 export async function startDashboard(opts: DashboardOptions): Promise<Dashboard> {
   const client = new Client(opts.engineHost);
+  // an engine that answers now gets its API version agreed before the first page asks (the hub renegotiates
+  // on every reconnection)
+  await client.negotiateVersion().catch(() => undefined);
   const files = new StaticFiles(opts.webDir);
   const hub = new Hub(client);
   const logins = new RegistryLogins();

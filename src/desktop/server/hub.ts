@@ -92,6 +92,8 @@ export class Hub {
   private async openEvents(): Promise<void> {
     let res: IncomingMessage;
     try {
+      // the engine may be an older dockerd (or have been replaced while down): agree on the API version first
+      await this.client.negotiateVersion();
       res = await this.client.events({});
       const list = await this.client.containerList({});
       this.running = new Set(list.map((c) => c.Id));

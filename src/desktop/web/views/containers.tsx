@@ -166,6 +166,7 @@ export function ContainersView() {
               const up = t.members.filter((m) => m.State === 'running').length;
               const open = !collapsed.has(t.name);
               const gerr = ids.map((id) => errors.get(id)).filter(Boolean);
+              const sampled = t.members.some((m) => m.State === 'running' && stats.has(m.Id));
               const cpu = t.members.reduce((n, m) => n + (m.State === 'running' ? stats.get(m.Id)?.cpu ?? 0 : 0), 0);
               const mem = t.members.reduce((n, m) => n + (m.State === 'running' ? stats.get(m.Id)?.mem ?? 0 : 0), 0);
               return [
@@ -178,8 +179,8 @@ export function ContainersView() {
                   </td>
                   <td><span class="status"><StateDot state={up === t.members.length ? 'running' : up ? 'restarting' : 'exited'} />{up}/{t.members.length} running</span></td>
                   <td />
-                  <td class="num">{up ? `${cpu.toFixed(1)}%` : '—'}</td>
-                  <td class="num">{up ? mib(mem) : '—'}</td>
+                  <td class="num">{sampled ? `${cpu.toFixed(1)}%` : '—'}</td>
+                  <td class="num">{sampled ? mib(mem) : '—'}</td>
                   <td />
                   <td class="actions">
                     <button class="icon" title="Start all" aria-label={`start group ${t.name}`} onClick={() => act(ids, 'start')}><Icon name="play" /></button>
