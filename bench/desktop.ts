@@ -97,12 +97,18 @@ async function frameCost(page: Page, work: string): Promise<{ longTask: number; 
 
 async function logBench(br: Browser, dash: TestDashboard, d: TestDaemon): Promise<void> {
   const r = await d.berth(['run', '-d', '--name', 'biglog', 'busybox', 'sh', '-c',
-    `seq 1 ${LOG_LINES} | sed 's/$/ lorem ipsum dolor sit amet, consectetur adipiscing elit \\x1b[32mok\\x1b[0m/'; sleep 1d`]);
+    `seq 1 ${LOG_LINES} | sed 's/$/ lorem ipsum dolor sit amet, consectetur adipiscing elit/'; sleep 1d`]);
   if (r.code !== 0) throw new Error(r.stderr);
   await waitFor(async () => (await d.berth(['logs', '--tail', '1', 'biglog'])).stdout.startsWith(String(LOG_LINES)), 120_000, 'log written');
   const page = await br.context.newPage();
-  await page.goto(`${dash.origin}/#/containers/biglog/logs`, { waitUntil: 'commit' });
-  await page.waitForFunction((n) => (/([\d,]+) lines/.exec(document.querySelector('[data-testid="line-count"]')?.textContent ?? '')?.[1] ?? '').replace(/,/g, '') === String(n), LOG_LINES, { polling: 'raf', timeout: 120_000 });
+  page.setDefaultTimeout(120_000);
+  page.on('pageerror', (e) => console.log(`# page error: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') console.log(`# console: ${m.text()}`); });
+  await page.goto(await dash.launchUrl());
+  await page.waitForSelector('[data-view="containers"]');
+  await page.goto(`${dash.origin}/?logs#/containers/biglog/logs`, { waitUntil: 'commit' });
+  await page.waitForFunction((n) => Number((/([\d,]+) lines/.exec(document.querySelector('[data-testid="line-count"]')?.textContent ?? '')?.[1] ?? '0').replace(/,/g, '')) >= n, LOG_LINES, { polling: 100, timeout: 180_000 })
+    .catch(async (err) => { console.log(`# log view stuck at "${await page.locator('[data-testid="line-count"]').innerText().catch(() => '?')}"`); throw err; });
   const loaded = await page.evaluate('performance.now()') as number;
   const scroll = await frameCost(page, `
     const el = document.querySelector('[data-testid="logview"]');
@@ -121,10 +127,12 @@ async function logBench(br: Browser, dash: TestDashboard, d: TestDaemon): Promis
       for (let k = 0; k < 5; k++) document.querySelector('button[aria-label="next match"]')?.click(), await new Promise((r) => requestAnimationFrame(r));
     }`);
   const matches = await page.locator('[data-testid="match-count"]').innerText();
+  // the search itself, as the log view measures it (User Timing entries it records around each scan)
+  const scans = await page.evaluate(`performance.getEntriesByName('berth:log-search').map((e) => e.duration)`) as number[];
   await page.close();
   console.log(`log view, ${LOG_LINES.toLocaleString()} lines: loaded in ${loaded.toFixed(0)} ms (navigation → all lines in the buffer)`);
   console.log(`  scrolling (120 jumps/steps): longest task ${scroll.longTask.toFixed(1)} ms, frames p95 ${scroll.p95Frame.toFixed(1)} ms, max ${scroll.maxFrame.toFixed(1)} ms (goal < 50 ms)`);
-  console.log(`  searching 4 queries over 100k lines + next: longest task ${search.longTask.toFixed(1)} ms, frames p95 ${search.p95Frame.toFixed(1)} ms, max ${search.maxFrame.toFixed(1)} ms (goal < 50 ms); last count "${matches}"`);
+  console.log(`  searching 4 queries over 100k lines + next: scans ${scans.map((x) => x.toFixed(1)).join(', ')} ms; longest task ${search.longTask.toFixed(1)} ms, frames p95 ${search.p95Frame.toFixed(1)} ms, max ${search.maxFrame.toFixed(1)} ms (goal < 50 ms); last count "${matches}"`);
 }
 
 function cpuTicks(pid: number): number {
@@ -160,6 +168,8 @@ async function main(): Promise<void> {
     dashes.push(dash);
     await dash.start();
     br = await launchBrowser({ width: 1440, height: 900 });
+    const only = process.env.BENCH_ONLY;
+    if (only === 'logs') { await logBench(br, dash, d); return; }
     const berthList = await listTiming(br, dash);
     let dockerList: { cold: number; warm: number } | undefined;
     try {
