@@ -190,10 +190,25 @@ describe('berth desktop in Chromium', { timeout: 600_000 }, () => {
     await page.click('a[data-tab="terminal"]');
     await page.waitForSelector('[data-testid="terminal"] .xterm');
     await waitFor(async () => (await page.locator('[data-testid="term-status"]').innerText()) === 'connected', T, 'terminal connected');
+    assert.equal(await page.locator('[data-testid="removed"]').count(), 0, 'a removed container seen before does not mark this one');
     await page.waitForTimeout(300);
     await page.locator('[data-testid="terminal"] .xterm').click();
     await page.keyboard.type('echo hello-from-$((6*7))\n');
     await waitFor(async () => (await page.locator('[data-testid="terminal"] .xterm-rows').innerText()).includes('hello-from-42'), T, 'echo output');
+    // the exec's TTY has the terminal's size (sent on open and on resize), not a default 80x24
+    await page.keyboard.type('echo size=$(stty size)\n');
+    let size = '';
+    await waitFor(async () => { size = /size=(\d+) (\d+)/.exec(await page.locator('[data-testid="terminal"] .xterm-rows').innerText())?.[0] ?? ''; return !!size; }, T, 'stty size');
+    const [rows, cols] = size.slice(5).split(' ').map(Number);
+    assert.ok(rows > 24 && cols > 80, `terminal size ${rows}x${cols}`);
+    await page.setViewportSize({ width: 1100, height: 700 });
+    await page.keyboard.type('echo resized=$(stty size)\n');
+    let resized = '';
+    await waitFor(async () => { resized = /resized=(\d+) (\d+)/.exec(await page.locator('[data-testid="terminal"] .xterm-rows').innerText())?.[0] ?? ''; return !!resized; }, T, 'stty size after resize');
+    const [rows2, cols2] = resized.slice(8).split(' ').map(Number);
+    assert.ok(rows2 < rows && cols2 < cols, `resized from ${rows}x${cols} to ${rows2}x${cols2}`);
+    await page.setViewportSize({ width: 1440, height: 900 });
+    await page.waitForTimeout(300);
     await shot('terminal');
   });
 

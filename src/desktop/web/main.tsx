@@ -39,7 +39,8 @@ function App() {
   for (const c of list.values()) if (c.State === 'running') running++;
   let view;
   switch (r.view) {
-    case 'containers': view = r.parts[0] ? <ContainerDetail id={r.parts[0]} tab={r.parts[1] ?? 'logs'} /> : <ContainersView />; break;
+    // keyed by id: another container's page starts fresh (no state or event handler of the previous one)
+    case 'containers': view = r.parts[0] ? <ContainerDetail key={r.parts[0]} id={r.parts[0]} tab={r.parts[1] ?? 'logs'} /> : <ContainersView />; break;
     case 'images': view = <ImagesView />; break;
     case 'volumes': view = <VolumesView name={r.parts[0]} />; break;
     case 'networks': view = <NetworksView />; break;
