@@ -35,7 +35,10 @@ async function inspect(name: string): Promise<{ status: number; body: any }> {
 
 async function nav(view: string): Promise<void> {
   await page.click(`a[data-nav="${view}"]`);
-  await page.waitForSelector(`[data-view="${view}"]`, { timeout: T });
+  await page.waitForSelector(`[data-view="${view}"]`, { timeout: T }).catch(async (err) => {
+    await shot(`nav-${view}-failed`);
+    throw err;
+  });
 }
 
 /** Fetches a link inside the page (with its session cookie), as a click on it would. */

@@ -21,11 +21,17 @@ export default function EventsView() {
         .then((res) => readJsonStream(res, (v) => got.push(v as EngineEvent)))
         .then(() => { backfilled = got; setN((x) => x + 1); }, () => { backfilled = []; });
     }
-    return onEvent(() => { if (!paused) setN((x) => x + 1); });
+    // a busy engine sends many events: redraw at most four times a second
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const off = onEvent(() => {
+      if (paused || timer) return;
+      timer = setTimeout(() => { timer = undefined; setN((x) => x + 1); }, 250);
+    });
+    return () => { off(); if (timer) clearTimeout(timer); };
   }, [paused]);
   const seen = new Set<string>();
   const all = [...(backfilled ?? []), ...recentEvents].filter((e) => { const k = key(e); if (seen.has(k)) return false; seen.add(k); return true; });
-  const shown = all.filter((e) => (type === 'all' || e.Type === type) && (!text || JSON.stringify(e).toLowerCase().includes(text.toLowerCase()))).slice(-1000).reverse();
+  const shown = all.filter((e) => (type === 'all' || e.Type === type) && (!text || JSON.stringify(e).toLowerCase().includes(text.toLowerCase()))).slice(-500).reverse();
   return (
     <div class="page" data-view="events">
       <div class="head"><h1>Events</h1><span class="sub">live from the engine · last hour and everything since this page opened</span></div>
