@@ -1,4 +1,4 @@
-// A dashboard server for a test: `berth desktop-server` (the process `berth desktop` starts) on a free
+// A dashboard server for a test: `bin/berth-node desktop-server` (the process `berth desktop` starts) on a free
 // 127.0.0.1 port against a test daemon, with its state directory in the test's own temp dir. launchUrl()
 // asks its control socket for a fresh one-time login link.
 import { spawn, ChildProcess } from 'child_process';
@@ -6,7 +6,10 @@ import * as http from 'http';
 import { mkdtempSync, rmSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { BERTH, sleep } from './daemon';
+import { REPO, sleep } from './daemon';
+
+/** The Node launcher: the dashboard server is a Node process whatever the CLI runs on. */
+export const BERTH_NODE = path.join(REPO, 'bin/berth-node');
 
 export function controlRequest<T>(sock: string, method: string, p: string): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -30,7 +33,7 @@ export class TestDashboard {
   constructor(readonly engineHost: string) {}
 
   async start(): Promise<void> {
-    this.proc = spawn(process.execPath, [BERTH, 'desktop-server', '--engine-host', this.engineHost, '--port', '0', '--state-dir', this.stateDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = spawn(process.execPath, [BERTH_NODE, 'desktop-server', '--engine-host', this.engineHost, '--port', '0', '--state-dir', this.stateDir], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc.stdout!.on('data', (d) => { this.log += String(d); });
     this.proc.stderr!.on('data', (d) => { this.log += String(d); });
     const deadline = Date.now() + 30_000;

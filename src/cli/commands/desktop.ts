@@ -7,7 +7,8 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { CommandSpec, StatusError, flagDefs, Parsed } from '../command';
-import type { Cmd, Ctx } from '../main';
+import type { Cmd, Ctx } from '../cmd';
+import { findNode, nodeLauncher, onBun } from '../node-handoff';
 // type only: the control socket's answer, defined by the server
 import type { ControlStatus } from '../../desktop/server/control';
 
@@ -66,14 +67,21 @@ async function run(ctx: Ctx, p: Parsed): Promise<number> {
   return 0;
 }
 
-/** How to run berth's Node-side entry points (`daemon`, `desktop-server`): bin/berth beside the bundle, on Node. */
+/**
+ * How to run berth's Node-side entry points (`daemon`, `desktop-server`): Node with the launcher bin/berth-node.
+ * Inside the Bun-built executable that is the checkout's bin/berth-node and the node on PATH (BERTH_NODE);
+ * on Node, bin/berth-node beside this bundle (dist/cli.js) and this very node.
+ */
 export function launcher(): { cmd: string; args: string[] } {
-  for (const script of [path.join(__dirname, '..', 'bin', 'berth'), path.join(__dirname, '..', '..', '..', '..', 'bin', 'berth')]) {
-    // on Bun (a compiled CLI) process.execPath is not node: run the launcher with the node on PATH
-    if (existsSync(script)) return { cmd: process.versions.bun ? 'node' : process.execPath, args: [script] };
+  if (onBun()) {
+    const node = findNode();
+    if (!node) throw new StatusError(1, 'berth desktop runs its server on Node.js, which was not found on PATH (set BERTH_NODE to its path)');
+    return { cmd: node, args: [nodeLauncher()] };
   }
-  // a single-file berth executable handles `daemon` and `desktop-server` itself
-  return { cmd: process.execPath, args: [] };
+  for (const script of [path.join(__dirname, '..', 'bin', 'berth-node'), path.join(__dirname, '..', '..', '..', '..', 'bin', 'berth-node')]) {
+    if (existsSync(script)) return { cmd: process.execPath, args: [script] };
+  }
+  throw new StatusError(1, `bin/berth-node not found beside ${__dirname}`);
 }
 
 async function engineAnswers(ctx: Ctx): Promise<boolean> {
