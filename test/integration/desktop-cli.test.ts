@@ -60,7 +60,9 @@ describe('berth desktop with no engine running', { timeout: 300_000 }, () => {
     try {
       const page = await br.context.newPage();
       await page.goto(url!);
-      await page.waitForSelector('[data-view="containers"]', { timeout: 30_000 });
+      await page.waitForSelector('[data-view="containers"]', { timeout: 30_000 }).catch(async (err) => {
+        throw new Error(`${(err as Error).message}\npage ${page.url()}: ${(await page.content()).slice(0, 400)}${readLog('desktop.log')}`);
+      });
       await page.waitForSelector('text=No containers yet', { timeout: 30_000 });
       assert.equal(new URL(page.url()).search, '', 'the token leaves the address bar');
     } finally {
