@@ -1,4 +1,4 @@
-// Bundles the CLI, the daemon and the registry server into single files under dist/, plus the daemon's
+// Bundles the CLI, the daemon, the registry server and the dashboard (server + page) under dist/, plus the daemon's
 // workers: unpack (a worker_thread per layer being unpacked, also cp extraction; src/storage/unpack.ts finds it
 // beside itself) and archive-pack (cp and export of directory trees). Then builds dist/berth, the executable
 // bin/berth points at: the CLI compiled by Bun into a single executable (starts in ~10 ms where Node takes ~80),
@@ -8,8 +8,9 @@
 // (and its bcryptjs) with it; `berth registry serve` requires dist/registry-server.js at run time.
 import { build } from 'esbuild';
 import { execFileSync } from 'child_process';
-import { existsSync, renameSync, rmSync, symlinkSync } from 'fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'fs';
 import { createRequire } from 'module';
+import * as path from 'path';
 
 const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning', legalComments: 'none' };
 await Promise.all([
@@ -24,7 +25,35 @@ await Promise.all([
   build({ ...common, entryPoints: ['src/storage/unpack-worker.ts'], outfile: 'dist/unpack-worker.js', external: ['koffi'] }),
   // cp/export: packs directory trees with synchronous syscalls (src/storage/archive-stream.ts finds it beside itself)
   build({ ...common, entryPoints: ['src/storage/archive-pack-worker.ts'], outfile: 'dist/archive-pack-worker.js', external: ['koffi'] }),
+  // `berth desktop`'s server: its own process, started through the Node launcher (bin/berth-node desktop-server)
+  build({ ...common, entryPoints: ['src/desktop/server/main.ts'], outfile: 'dist/desktop-server.js' }),
+  buildWeb(),
 ]);
+
+// The dashboard page: ES modules split by view, so the first view (the containers list) loads only its own
+// code; every other view, xterm (terminal) and the charts come as chunks when first opened. Names carry a
+// content hash (cached forever); index.html is written with the entry's names.
+async function buildWeb() {
+  const out = 'dist/desktop-web';
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  const r = await build({
+    entryPoints: ['src/desktop/web/main.tsx'], bundle: true, splitting: true, format: 'esm', outdir: out,
+    entryNames: '[name]-[hash]', chunkNames: 'chunk-[hash]', assetNames: '[name]-[hash]', minify: true,
+    jsx: 'automatic', jsxImportSource: 'preact', target: ['chrome110', 'firefox115', 'safari16'],
+    metafile: true, logLevel: 'warning', legalComments: 'none', sourcemap: false,
+  });
+  const outputs = Object.entries(r.metafile.outputs);
+  const entry = outputs.find(([, o]) => o.entryPoint === 'src/desktop/web/main.tsx');
+  const js = path.basename(entry[0]);
+  const css = path.basename(entry[1].cssBundle);
+  // the entry's static imports are announced up front (no second round trip to discover them)
+  const preloads = entry[1].imports.filter((i) => i.kind === 'import-statement').map((i) => `<link rel="modulepreload" href="/${path.basename(i.path)}">`).join('\n');
+  const html = readFileSync('src/desktop/web/index.html', 'utf8').replace('__JS__', js).replace('__CSS__', css).replace('<!--PRELOADS-->', preloads);
+  writeFileSync(path.join(out, 'index.html'), html);
+  // xterm's stylesheet, linked by the terminal chunk when it loads
+  copyFileSync('node_modules/@xterm/xterm/css/xterm.css', path.join(out, 'xterm.css'));
+}
 
 /** Bun from the pinned npm package (@oven/bun-linux-x64, an optional dependency: absent on other platforms). */
 function bunBinary() {

@@ -24,6 +24,7 @@ export const MODULES: Record<string, () => CommandFactory> = {
   build: () => require('./commands/build').command,
   resources: () => require('./commands/resources').command,
   cp: () => require('./commands/cp').command,
+  desktop: () => require('./commands/desktop').command,
 };
 
 export interface Entry {
@@ -55,6 +56,7 @@ export const OTHERS: Entry[] = [
   { name: 'commit', short: "Create a new image from a container's changes", mod: 'commit' },
   { name: 'cp', short: 'Copy files/folders between a container and the local filesystem', mod: 'cp' },
   { name: 'create', short: 'Create a new container', mod: 'run' },
+  { name: 'desktop', short: 'Open the berth dashboard in a browser (starts the engine if needed)', mod: 'desktop' },
   { name: 'diff', short: "Inspect changes to files or directories on a container's filesystem", mod: 'commit' },
   { name: 'events', short: 'Get real time events from the server', mod: 'events' },
   { name: 'export', short: "Export a container's filesystem as a tar archive", mod: 'cp' },

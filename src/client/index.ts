@@ -103,7 +103,8 @@ const isStream = (b: unknown): b is Readable => !!b && typeof (b as Readable).pi
 
 export class Client {
   readonly host: string;
-  readonly version: string;
+  /** The API version in request paths; negotiateVersion() may lower it to what an older daemon speaks. */
+  version: string;
   private endpoint: Endpoint;
   private agent?: http.Agent;
   private httpMod?: typeof http;
@@ -178,15 +179,15 @@ export class Client {
     return this.send(method, p, opts, this.agent);
   }
 
-  private send(method: string, p: string, opts: RequestOptions, agent?: http.Agent | false): Promise<http.IncomingMessage> {
-    if (this.useFetch && !isStream(opts.body)) return this.fetchRequest(method, p, opts).then(asIncomingMessage);
+  private send(method: string, p: string, opts: RequestOptions, agent?: http.Agent | false, unversioned = false): Promise<http.IncomingMessage> {
+    if (this.useFetch && !isStream(opts.body) && !unversioned) return this.fetchRequest(method, p, opts).then(asIncomingMessage);
     let httpMod: typeof http;
     try {
       httpMod = this.http();
     } catch (err) {
       return Promise.reject(err);
     }
-    const path = this.path(p, opts.query);
+    const path = unversioned ? p + encodeQuery(opts.query) : this.path(p, opts.query);
     const headers: Record<string, string> = { ...(opts.headers ?? {}) };
     let payload: Buffer | string | Readable | undefined;
     const b = opts.body;
@@ -301,6 +302,20 @@ export class Client {
       if (refused.status >= 400) throw responseError(refused.status, refused, body, 'POST', path);
       throw new Error(`unable to upgrade to tcp, received ${refused.status}`);
     }, (err: NodeJS.ErrnoException) => { throw this.connError(err, 'POST', path); });
+  }
+
+  /**
+   * docker's NegotiateAPIVersion: GET /_ping without a version prefix and use the daemon's Api-Version when it
+   * is older than ours (a dockerd 20.10 speaks 1.41 and refuses /v1.43/ paths). Long-lived clients (the
+   * dashboard) call this on each (re)connection; the CLI does not, to save the round trip.
+   */
+  async negotiateVersion(): Promise<string> {
+    const res = await this.send('GET', '/_ping', {}, undefined, true);
+    res.resume();
+    const v = String(res.headers['api-version'] ?? '');
+    if (/^\d+\.\d+$/.test(v) && versionLess(v, API_VERSION)) this.version = v;
+    else this.version = API_VERSION;
+    return this.version;
   }
 
   /** Drops idle keep-alive connections so the process can exit. */
@@ -462,6 +477,17 @@ export class Client {
   }
   volumesPrune(filters?: string): Promise<VolumesPruneReport> { return this.json('POST', '/volumes/prune', { query: { filters } }); }
   events(q: Query): Promise<http.IncomingMessage> { return this.request('GET', '/events', { query: q }); }
+}
+
+/** API versions compare numerically per component ("1.9" < "1.10"). */
+export function versionLess(a: string, b: string): boolean {
+  const x = a.split('.').map(Number);
+  const y = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    const d = (x[i] || 0) - (y[i] || 0);
+    if (d !== 0) return d < 0;
+  }
+  return false;
 }
 
 /** Image references keep their slashes in the path (docker does the same). */

@@ -11,9 +11,9 @@ import { ImageStore } from '../storage/images';
 import { VolumeStore } from '../engine/volumes/store';
 import { NetworkManager } from '../network';
 import { HealthMonitor } from '../engine/containers/health';
-import { chooseRuntime, findRuntime, RuntimeInfo } from '../runtime/runtime';
+import { chooseRuntime, findRuntime, RuntimeInfo, unsafeRuntime } from '../runtime/runtime';
 import { Router } from '../api/router';
-import { createApiServer, listenUnix } from '../api/server';
+import { createApiServer, listenUnix, SERVER_VERSION } from '../api/server';
 import { containerRoutes } from '../api/routes/containers';
 import { systemRoutes } from '../api/routes/system';
 import { imageRoutes } from '../api/routes/images';
@@ -24,6 +24,8 @@ import { volumeRoutes } from '../api/routes/volumes';
 import { buildRoutes } from '../api/routes/build';
 import { acquireLock, releaseLock } from './lock';
 import { writeFileAtomic } from '../common/atomic';
+import { CriServer } from '../cri';
+import { containerUsing } from '../api/routes/images';
 import type { RootlessChildContext } from '../rootless/child-context';
 import { enterRootless, RootlessRuntime } from '../rootless/child';
 import { overlayDriver } from '../runtime/rootfs';
@@ -34,6 +36,12 @@ export interface DaemonOptions {
   insecureRegistries?: string[];
   /** `--add-runtime name=path`: more OCI runtimes containers may name in HostConfig.Runtime (dockerd's flag) */
   addedRuntimes?: Record<string, string>;
+  /** unix://… of the Kubernetes CRI server; '' or undefined: no CRI */
+  criSocket?: string;
+  cniConfDir?: string;
+  cniBinDirs?: string[];
+  criRegistryMirrors?: Record<string, string>;
+  criStreamAddress?: string;
   /** rootless seam: set when this daemon runs inside rootless berth's namespaces (src/rootless) */
   rootlessChild?: RootlessChildContext;
 }
@@ -53,6 +61,9 @@ export class Daemon {
   cgroupVersion = '1';
   osName = 'Linux';
   osVersion = '';
+  cri?: CriServer;
+  /** settles once the CRI server listens (or failed to start: logged, the Engine API goes on) */
+  criReady: Promise<void> = Promise.resolve();
   /** rootless berth's hooks and facts (undefined for the root daemon) */
   rootless?: RootlessRuntime;
   private servers: http.Server[] = [];
@@ -62,8 +73,16 @@ export class Daemon {
 
   async start(): Promise<void> {
     const { dataRoot, execRoot } = this.options;
-    await fs.mkdir(dataRoot, { recursive: true, mode: 0o711 });
-    await fs.mkdir(execRoot, { recursive: true, mode: 0o711 });
+    // CVE-2021-41091: with a root that other users may traverse (755, 711), any host user can walk into
+    // container root filesystems and run their setuid files. Like dockerd's /var/lib/docker, both roots are 710
+    // root:root — also roots made by an older berth or by hand, so the mode is set on every start, not only at mkdir.
+    // A rootless daemon (an ordinary user's) keeps its roots to itself: 700, owned by that user.
+    const rootful = !this.options.rootlessChild && process.getuid?.() === 0;
+    for (const dir of [dataRoot, execRoot]) {
+      await fs.mkdir(dir, { recursive: true, mode: rootful ? 0o710 : 0o700 });
+      if (rootful) await fs.chown(dir, 0, 0);
+      await fs.chmod(dir, rootful ? 0o710 : 0o700);
+    }
     // rootless: the parent outside the namespaces holds the lock (and keeps the host's cgroups as they are)
     if (this.options.rootlessChild) this.rootless = await enterRootless(this.options.rootlessChild);
     else await acquireLock(`${dataRoot}/berth.pid`);
@@ -75,6 +94,9 @@ export class Daemon {
     const added = this.options.addedRuntimes ?? {};
     this.runtime = await chooseRuntime(this.options.runtime, { fixCgroups: !this.rootless, added });
     this.runtimes = ['crun', 'runc', ...Object.keys(added)].map((n) => findRuntime(n, added)).filter((r): r is RuntimeInfo => !!r);
+    // runtimes with known escapes are not offered (info lists only usable ones; the reason is a warning there)
+    for (const r of this.runtimes) { const p = unsafeRuntime(r); if (p) this.warnings.push(`WARNING: ${p}`); }
+    this.runtimes = this.runtimes.filter((r) => !unsafeRuntime(r));
     log.info('OCI runtime selected', { runtime: this.runtime.name, path: this.runtime.path });
 
     [this.images, this.network, this.volumes] = await Promise.all([
@@ -119,6 +141,25 @@ export class Daemon {
       this.sockets.push(path);
       log.info('API listening', { socket: path });
     }
+    if (this.options.criSocket) this.criReady = this.startCri(this.options.criSocket.slice('unix://'.length));
+  }
+
+  /** The Kubernetes CRI server, started beside the Engine API (its proto loads in ~0.2 s: the API does not wait). */
+  private async startCri(socket: string): Promise<void> {
+    const { dataRoot, execRoot } = this.options;
+    const cri = new CriServer({
+      socket, dataRoot, execRoot, images: this.images, runtime: this.runtime,
+      cniConfDir: this.options.cniConfDir, cniBinDirs: this.options.cniBinDirs, registryMirrors: this.options.criRegistryMirrors,
+      insecureRegistries: this.options.insecureRegistries, streamAddress: this.options.criStreamAddress,
+      engineImageUsers: containerUsing(this), version: SERVER_VERSION,
+    });
+    this.cri = cri;
+    this.containers.store.setForeign(cri.foreign());
+    try {
+      await cri.start();
+    } catch (err) {
+      log.error(`CRI server failed to start: ${errorMessage(err)}`, { socket });
+    }
   }
 
   private async engineId(): Promise<string> {
@@ -142,6 +183,8 @@ export class Daemon {
 
   /** Stops serving; running containers keep running under their shims (live restore). */
   async shutdown(): Promise<void> {
+    await this.criReady;
+    await this.cri?.stop().catch((e) => log.warn('stopping the CRI server failed', { error: errorMessage(e) }));
     for (const s of this.servers) {
       s.close();
       s.closeAllConnections?.();

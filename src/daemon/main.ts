@@ -20,6 +20,12 @@ Options:
       --bip string              Subnet of the default bridge network (default: a free private /16)
       --insecure-registry list  Registries to reach over plain HTTP (host[:port] or CIDR); loopback always is
       --add-runtime name=path   Register an additional OCI runtime (containers pick it with --runtime name)
+      --cri-socket string       The Kubernetes CRI (runtime.v1 gRPC) socket; "" turns it off (default unix://<exec-root>/cri.sock)
+      --no-cri                  Do not serve the CRI
+      --cni-conf-dir string     CNI network configurations for CRI pods (default "/etc/cni/net.d")
+      --cni-bin-dir list        CNI plugin directories (default /usr/lib/cni, /opt/cni/bin)
+      --cri-registry-mirror list  DOMAIN=URL: CRI image pulls of DOMAIN ask URL first (e.g. gcr.io=http://127.0.0.1:5000)
+      --cri-stream-address string  Address of the CRI streaming server (exec, attach, port-forward) (default "127.0.0.1")
       --rootless                Run as an ordinary user in a user namespace (the default when not started as root);
                                 data root ~/.local/share/berth, exec root and socket under $XDG_RUNTIME_DIR/berth
   -l, --log-level string        Set the logging level ("debug"|"info"|"warn"|"error") (default "info")
@@ -29,7 +35,9 @@ Options:
 export function main(argv: string[]): void {
   const given = { dataRoot: false, execRoot: false };
   let rootlessFlag = false;
-  const opts = { dataRoot: '/var/lib/berth', execRoot: '/run/berth', hosts: [] as string[], runtime: undefined as string | undefined, bridgeName: undefined as string | undefined, subnet: undefined as string | undefined, insecureRegistries: undefined as string[] | undefined, addedRuntimes: {} as Record<string, string> };
+  const opts = { dataRoot: '/var/lib/berth', execRoot: '/run/berth', hosts: [] as string[], runtime: undefined as string | undefined, bridgeName: undefined as string | undefined, subnet: undefined as string | undefined, insecureRegistries: undefined as string[] | undefined,
+    criSocket: undefined as string | undefined, cniConfDir: undefined as string | undefined, cniBinDirs: undefined as string[] | undefined,
+    criRegistryMirrors: undefined as Record<string, string> | undefined, criStreamAddress: undefined as string | undefined, addedRuntimes: {} as Record<string, string> };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].includes('=') ? [argv[i].slice(0, argv[i].indexOf('=')), argv[i].slice(argv[i].indexOf('=') + 1)] : [argv[i], undefined];
     const value = () => {
@@ -54,6 +62,18 @@ export function main(argv: string[]): void {
         opts.addedRuntimes[m[1]] = m[2];
         break;
       }
+      case '--cri-socket': opts.criSocket = value(); break;
+      case '--no-cri': opts.criSocket = ''; break;
+      case '--cni-conf-dir': opts.cniConfDir = value(); break;
+      case '--cni-bin-dir': (opts.cniBinDirs ??= []).push(...value().split(',').filter(Boolean)); break;
+      case '--cri-registry-mirror': {
+        const v = value();
+        const eq = v.indexOf('=');
+        if (eq <= 0 || !/^https?:\/\//.test(v.slice(eq + 1))) fail(`invalid --cri-registry-mirror ${JSON.stringify(v)}: want DOMAIN=http(s)://HOST[:PORT]`);
+        (opts.criRegistryMirrors ??= {})[v.slice(0, eq)] = v.slice(eq + 1);
+        break;
+      }
+      case '--cri-stream-address': opts.criStreamAddress = value(); break;
       case '-l': case '--log-level': setLogLevel(value() as Level); break;
       case '-D': case '--debug': setLogLevel('debug'); break;
       case '-h': case '--help': process.stdout.write(USAGE); return;
@@ -84,6 +104,9 @@ export function main(argv: string[]): void {
     return;
   }
   if (!opts.hosts.length) opts.hosts.push(`unix://${opts.execRoot}/berth.sock`);
+  // The CRI serves root's pods (CNI, cgroups): a rootless daemon has it off unless asked for.
+  if (opts.criSocket === undefined) opts.criSocket = rootlessChild ? '' : `unix://${opts.execRoot}/cri.sock`;
+  if (opts.criSocket && !opts.criSocket.startsWith('unix://')) fail(`unsupported --cri-socket ${opts.criSocket}: the CRI is served on a unix socket only`);
 
   const daemon = new Daemon({ ...opts, rootlessChild });
   let stopping = false;

@@ -18,6 +18,8 @@ interface ProfileRule {
 interface Profile {
   defaultAction: string; defaultErrnoRet?: number;
   archMap?: Array<{ architecture: string; subArchitectures?: string[] }>;
+  /** OCI-style profiles name their architectures directly */
+  architectures?: string[];
   syscalls: ProfileRule[];
 }
 export interface OciSeccomp {
@@ -42,10 +44,12 @@ function kernelAtLeast(min: string): boolean {
 /** The profile resolved for a container with the given capability set (names like CAP_CHOWN). */
 export function seccompFor(capabilities: string[], profilePath = DEFAULT_SECCOMP_PROFILE): OciSeccomp {
   const key = `${profilePath}\0${[...capabilities].sort().join(',')}`;
-  const hit = cache.get(key);
+  const hit = profilePath === DEFAULT_SECCOMP_PROFILE ? cache.get(key) : undefined;
   if (hit) return hit;
-  cachedProfile ??= JSON.parse(readFileSync(profilePath, 'utf8')) as Profile;
-  const profile = cachedProfile;
+  // The default profile is read once; any other (a CRI Localhost profile) is read at each use: it may change.
+  const profile = profilePath === DEFAULT_SECCOMP_PROFILE
+    ? (cachedProfile ??= JSON.parse(readFileSync(profilePath, 'utf8')) as Profile)
+    : JSON.parse(readFileSync(profilePath, 'utf8')) as Profile;
   const arch = goArch[process.arch] ?? process.arch;
   const caps = new Set(capabilities);
   const matches = (cond: ProfileRule['includes'], want: boolean) => {
@@ -62,16 +66,16 @@ export function seccompFor(capabilities: string[], profilePath = DEFAULT_SECCOMP
   const result: OciSeccomp = {
     defaultAction: profile.defaultAction,
     defaultErrnoRet: profile.defaultErrnoRet,
-    architectures: archEntry ? [archEntry.architecture, ...(archEntry.subArchitectures ?? [])] : native ? [native] : [],
+    architectures: archEntry ? [archEntry.architecture, ...(archEntry.subArchitectures ?? [])] : profile.architectures?.length ? profile.architectures : native ? [native] : [],
     syscalls: [],
   };
-  for (const rule of profile.syscalls) {
+  for (const rule of profile.syscalls ?? []) {
     if (!matches(rule.includes, true) || !matches(rule.excludes, false)) continue;
     const names = rule.names ?? (rule.name ? [rule.name] : []);
     if (!names.length) continue;
     result.syscalls.push({ names, action: rule.action, ...(rule.errnoRet !== undefined ? { errnoRet: rule.errnoRet } : {}), ...(rule.args?.length ? { args: rule.args } : {}) });
   }
-  cache.set(key, result);
+  if (profilePath === DEFAULT_SECCOMP_PROFILE) cache.set(key, result);
   return result;
 }
 

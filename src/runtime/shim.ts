@@ -12,6 +12,8 @@ export interface ExitStatus { exitCode: number; signal: number | null; finishedA
 export interface ShimOptions {
   runtimePath: string; runtimeRoot: string; id: string; bundle: string; stateDir: string;
   tty: boolean; stdin: boolean; stdinOnce: boolean; logPath?: string;
+  /** 'cri': the log is written in the Kubernetes CRI format (the CRI server's containers); default json-file */
+  logFormat?: 'json-file' | 'cri';
   exec?: { processFile: string; execId: string };
   /** create and start in one `run --detach` at `start` (one runtime process instead of two) */
   run?: boolean;
@@ -65,6 +67,7 @@ export class Shim {
     if (opts.stdin) args.push('--stdin');
     if (opts.stdinOnce) args.push('--stdin-once');
     if (opts.logPath) args.push('--log-path', opts.logPath);
+    if (opts.logFormat === 'cri') args.push('--log-format', 'cri');
     if (opts.exec) args.push('--exec', opts.exec.processFile, '--exec-id', opts.exec.execId);
     else if (opts.run) args.push('--run');
     const child = spawn(shimBinary(), args, { stdio: ['ignore', 'ignore', 'ignore', 'pipe'], detached: true });
@@ -103,6 +106,12 @@ export class Shim {
 
   async resize(rows: number, cols: number): Promise<void> { await this.request(`resize ${rows} ${cols}`); }
   async closeStdin(): Promise<void> { await this.request('close-stdin'); }
+
+  /** Continues the log in a new file at the same path (after it was renamed away). */
+  async reopenLog(): Promise<void> {
+    const reply = await this.request('reopen-log');
+    if (!reply.startsWith('ok')) throw new Error(reply.replace(/^error\s*/, '') || 'reopen-log failed');
+  }
 
   /** A new attach connection: stdcopy-framed output from the shim, raw stdin to it. */
   attach(): Promise<net.Socket> { return connectUnix(path.join(this.stateDir, 'attach.sock')); }

@@ -129,7 +129,7 @@ export function imageRoutes(r: Router, d: Daemon): void {
 /** Who uses an image: a running container if any, else a stopped one (rmi and prune conflicts). */
 export function containerUsing(d: Daemon): ContainerUsing {
   return (imageId: string) => {
-    const users = d.containers.store.all().filter((c) => c.Image === imageId);
+    const users = [...d.containers.store.all(), ...d.containers.store.foreign()].filter((c) => c.Image === imageId);
     const running = users.find((c) => c.State.Status === 'running' || c.State.Status === 'paused');
     const user = running ?? users[0];
     return user ? { id: user.Id, running: !!running } : undefined;

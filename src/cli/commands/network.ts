@@ -3,7 +3,7 @@
 // from either client; the checks docker makes before sending anything are made here with its messages.
 import { CommandSpec, StatusError, flagDefs, BIN } from '../command';
 import type { Cmd, Ctx } from '../cmd';
-import { ApiError } from '../../client';
+import { ApiError, versionLess } from '../../client';
 import { confirm, filtersJson, naturalCompare, validateLabel } from './util';
 import { contains, parseCIDR, parseIP } from './ipnet';
 
@@ -41,17 +41,6 @@ const kvMap = (values: string[]) => sortedMap(values.map((v): [string, string] =
   const eq = v.indexOf('=');
   return eq < 0 ? [v, ''] : [v.slice(0, eq), v.slice(eq + 1)];
 }));
-
-/** API versions compare numerically per component ("1.9" < "1.10"). */
-function versionLess(a: string, b: string): boolean {
-  const x = a.split('.').map(Number);
-  const y = b.split('.').map(Number);
-  for (let i = 0; i < Math.max(x.length, y.length); i++) {
-    const d = (x[i] || 0) - (y[i] || 0);
-    if (d !== 0) return d < 0;
-  }
-  return false;
-}
 
 // ---------------------------------------------------------------------------------------------------
 // create

@@ -7,9 +7,20 @@ import { conflict, invalidParameter, noSuchContainer, EngineError } from '../../
 import { log } from '../../common/log';
 import type { ContainerRecord } from './types';
 
+/**
+ * Containers another part of the daemon owns (the CRI server's pods and containers): `berth ps` and inspect show
+ * them, in this record's shape, but the engine never changes them — every other operation answers 409.
+ */
+export interface ForeignContainers {
+  /** who owns them, for the error text ("the CRI (crictl)") */
+  owner: string;
+  list(): ContainerRecord[];
+}
+
 export class ContainerStore {
   private byId = new Map<string, ContainerRecord>();
   private byName = new Map<string, string>();
+  private foreignSource?: ForeignContainers;
 
   constructor(readonly root: string) {}
 
@@ -50,8 +61,28 @@ export class ContainerStore {
 
   get(ref: string): ContainerRecord {
     const rec = this.tryGet(ref);
-    if (!rec) throw noSuchContainer(ref);
+    if (!rec) {
+      const other = this.tryGetForeign(ref);
+      if (other) throw conflict(`container ${other.Id} is managed by ${this.foreignSource!.owner}, not by the Engine API`);
+      throw noSuchContainer(ref);
+    }
     return rec;
+  }
+
+  setForeign(source: ForeignContainers): void { this.foreignSource = source; }
+
+  /** The foreign containers (ps lists them beside ours). */
+  foreign(): ContainerRecord[] { return this.foreignSource?.list() ?? []; }
+
+  /** A foreign container by full id, name or unique id prefix. */
+  tryGetForeign(ref: string): ContainerRecord | undefined {
+    if (!ref || !this.foreignSource) return undefined;
+    const name = ref.startsWith('/') ? ref : `/${ref}`;
+    const all = this.foreignSource.list();
+    const exact = all.find((r) => r.Id === ref || r.Name === name);
+    if (exact) return exact;
+    const prefixed = /^[0-9a-f]+$/.test(ref) ? all.filter((r) => r.Id.startsWith(ref)) : [];
+    return prefixed.length === 1 ? prefixed[0] : undefined;
   }
 
   reserveName(name: string, id: string): void {
@@ -88,9 +119,14 @@ export class ContainerStore {
   }
 }
 
-export const validName = (name: string) => /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name);
+/** Longest container name taken. Docker sets none, but a name ends up in DNS answers, /etc/hosts lines and log
+ * lines, and 10 KB names only serve abuse (issue 16): 255 is a file name's limit and far above any real name. */
+export const MAX_NAME_LENGTH = 255;
+
+export const validName = (name: string) => name.length <= MAX_NAME_LENGTH + 1 && /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name);
 
 export function checkName(name: string): string {
-  if (!validName(name)) throw invalidParameter(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+  if (name.replace(/^\//, '').length > MAX_NAME_LENGTH) throw invalidParameter(`Invalid container name (${name.slice(0, 40)}…): longer than ${MAX_NAME_LENGTH} characters`);
+  if (!validName(name)) throw invalidParameter(`Invalid container name (${JSON.stringify(name).slice(1, -1)}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
   return name.startsWith('/') ? name : `/${name}`;
 }

@@ -11,6 +11,7 @@ import {
   AuthConfig, ImageManifest, RegistryClient, noMatchingManifestError, parseManifest, parsePlatform, pullError, resolveEndpoint,
   schema1Error, isSchema1MediaType, selectManifest,
 } from '../../distribution';
+import type { RegistryEndpoint } from '../../distribution';
 import { Limiter, settleAll } from './limit';
 import type { ProgressSink } from './progress';
 import { failpoint } from '../../common/failpoint';
@@ -22,6 +23,8 @@ export interface PullOptions {
   insecureRegistries?: string[];
   /** Layers in flight at once (docker's default 3). */
   concurrency?: number;
+  /** Where to pull from instead of the reference's own registry (a mirror); the image keeps its name. */
+  endpoint?: RegistryEndpoint;
 }
 
 const concurrencyOf = (opts: PullOptions) => opts.concurrency ?? 3;
@@ -32,7 +35,7 @@ export const shortId = (digest: string) => digest.slice(digest.indexOf(':') + 1,
 export async function pullImage(store: ImageStore, ref: Reference, progress: ProgressSink, opts: PullOptions = {}): Promise<{ image: ImageRecord; fresh: boolean }> {
   const name = ref.path; // docker shows the repository path: 'library/busybox', 'test/app'
   const shown = familiarName(ref);
-  const endpoint = resolveEndpoint(ref.domain, { insecureRegistries: opts.insecureRegistries });
+  const endpoint = opts.endpoint ?? resolveEndpoint(ref.domain, { insecureRegistries: opts.insecureRegistries });
   const client = new RegistryClient(endpoint, ref.path, { auth: opts.auth, actions: ['pull'] });
   const platform = parsePlatform(opts.platform);
   const tagOrDigest = ref.digest ?? ref.tag ?? 'latest';

@@ -56,7 +56,7 @@ struct conn {
 
 static struct {
     const char *runtime, *runtime_root, *id, *bundle, *state_dir, *log_path, *exec_file, *exec_id;
-    bool tty, want_stdin, stdin_once;
+    bool tty, want_stdin, stdin_once, cri_log;
     /* --run: no `create` at spawn; `start` runs `RUNTIME run --detach` (one runtime process instead of two). */
     bool run_mode;
 } O;
@@ -917,6 +917,15 @@ static void ctl_command(struct conn *c, char *line)
     } else if (strcmp(line, "close-stdin") == 0) {
         stdin_close();
         reply(c, "ok");
+    } else if (strcmp(line, "reopen-log") == 0) {
+        /* the log was renamed away (rotation): continue in a new file at the same path */
+        int lfd = O.log_path ? open(O.log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640) : -1;
+        if (lfd < 0) {
+            reply(c, O.log_path ? "error cannot open the log" : "error no log");
+            return;
+        }
+        jlog_reopen(lfd);
+        reply(c, "ok");
     } else {
         reply(c, "error unknown command");
     }
@@ -1170,6 +1179,11 @@ static void parse_args(int argc, char **argv)
         else if (!strcmp(a, "--stdin")) O.want_stdin = true;
         else if (!strcmp(a, "--stdin-once")) O.stdin_once = true;
         else if (!strcmp(a, "--run")) O.run_mode = true;
+        else if (!strcmp(a, "--log-format")) {
+            if (i + 1 >= argc || (strcmp(argv[i + 1], "cri") && strcmp(argv[i + 1], "json-file")))
+                usage_fail("berth-shim: --log-format is json-file or cri");
+            O.cri_log = !strcmp(argv[++i], "cri");
+        }
         else if (!strcmp(a, "--runtime")) val = &O.runtime;
         else if (!strcmp(a, "--runtime-root")) val = &O.runtime_root;
         else if (!strcmp(a, "--id")) val = &O.id;
@@ -1263,6 +1277,7 @@ int main(int argc, char **argv)
         else if (errno == EEXIST) lfd = open(O.log_path, O_WRONLY | O_APPEND | O_CLOEXEC);
         if (lfd < 0) setup_fail(xasprintf("log %s: %s", O.log_path, strerror(errno)));
         jlog_init(lfd);
+        if (O.cri_log) jlog_use_cri_format();
     }
 
     if (!O.tty) {

@@ -133,11 +133,49 @@ static size_t partial_len[2];
 static char entry[JLOG_MAX_LINE * 6 + 128];
 static const char *const stream_name[2] = {"stdout", "stderr"};
 
+static bool cri_format;
+
 void jlog_init(int fd) { log_fd = fd; }
+void jlog_use_cri_format(void) { cri_format = true; }
+
+void jlog_reopen(int fd)
+{
+    if (log_fd >= 0) close(log_fd);
+    log_fd = fd;
+}
+
+/* "<time> <stream> <F|P> <bytes without the newline>\n": the bytes go as they are (the format is line-based,
+ * not JSON); a piece without its newline (a cut long line, the end of a stream) is tagged P, except at the end
+ * of a stream, where the rest of the output is all there will be (F, as containerd writes it). */
+static size_t cri_entry(int stream, const unsigned char *p, size_t n, const struct timespec *ts, bool last)
+{
+    char *d = entry;
+    d += fmt_rfc3339nano(d, ts);
+    *d++ = ' ';
+    d = stpcpy(d, stream_name[stream]);
+    bool full = n > 0 && p[n - 1] == '\n';
+    if (full) n--;
+    d = stpcpy(d, full || last ? " F " : " P ");
+    memcpy(d, p, n);
+    d += n;
+    *d++ = '\n';
+    return (size_t)(d - entry);
+}
+
+static void emit_entry(int stream, const unsigned char *p, size_t n, const struct timespec *ts, bool last);
 
 static void emit(int stream, const unsigned char *p, size_t n, const struct timespec *ts)
 {
+    emit_entry(stream, p, n, ts, false);
+}
+
+static void emit_entry(int stream, const unsigned char *p, size_t n, const struct timespec *ts, bool last)
+{
     char *d = entry;
+    if (cri_format) {
+        d += cri_entry(stream, p, n, ts, last);
+        goto write_it;
+    }
     memcpy(d, "{\"log\":\"", 8);
     d += 8;
     d += json_escape(d, p, n);
@@ -146,6 +184,7 @@ static void emit(int stream, const unsigned char *p, size_t n, const struct time
     d = stpcpy(d, "\",\"time\":\"");
     d += fmt_rfc3339nano(d, ts);
     d = stpcpy(d, "\"}\n");
+write_it:;
     size_t len = (size_t)(d - entry), off = 0;
     /* One write(2) suffices for a regular file; the loop only covers EINTR and the odd short write. A full
      * disk loses the entry rather than blocking the container. */
@@ -210,6 +249,6 @@ void jlog_feed(int stream, const char *data_, size_t len, const struct timespec 
 
 void jlog_flush(int stream, const struct timespec *ts)
 {
-    if (log_fd >= 0 && partial_len[stream] > 0) emit(stream, partial[stream], partial_len[stream], ts);
+    if (log_fd >= 0 && partial_len[stream] > 0) emit_entry(stream, partial[stream], partial_len[stream], ts, true);
     partial_len[stream] = 0;
 }

@@ -1,0 +1,20 @@
+// Public surface of runtime/: what the layers above (the engine, the CRI server) use to run processes.
+export { buildSpec, containerSeccomp, resolveCapabilities, normalizeCap, orderMounts, ALL_CAPABILITIES, DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS } from './spec';
+export type { SpecInput, OciMount, ProcessUser } from './spec';
+export { seccompFor, seccompBpf, DEFAULT_SECCOMP_PROFILE } from './seccomp';
+export type { OciSeccomp } from './seccomp';
+export { Shim, readExitStatus } from './shim';
+export type { ExitStatus, ShimOptions } from './shim';
+export { RuntimeDriver, findRuntime } from './runtime';
+export type { RuntimeInfo } from './runtime';
+export { mountOverlay, unmountOverlay, isMounted } from './rootfs';
+export type { RootfsPaths } from './rootfs';
+export { resolveUser } from './user';
+export type { ResolvedUser } from './user';
+export { processEnv, DEFAULT_PATH } from './env';
+export { ContainerCgroup, applyResources, oomKillCount, hostSupport, machineMemory } from './cgroups';
+export type { OciResources, HostSupport } from './cgroups';
+export { readStatFiles, parseFlatKeyed, u64, nowNs } from './stats';
+export { mountSyscall, umountSyscall, MNT_DETACH, SyscallError } from './syscalls';
+export { run, CommandError } from './exec';
+export { builtBinary } from './binaries';
