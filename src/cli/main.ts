@@ -46,6 +46,7 @@ const mods: Record<string, () => Loader> = {
   build: () => require('./commands/build').command,
   resources: () => require('./commands/resources').command,
   cp: () => require('./commands/cp').command,
+  compose: () => require('./commands/compose').command,
 };
 
 interface Entry { name: string; short: string; mod: string; id?: string; aliases?: string[] }
@@ -65,6 +66,7 @@ const COMMON: Entry[] = [
   { name: 'info', short: 'Display system-wide information', mod: 'system' },
 ];
 const OTHERS: Entry[] = [
+  { name: 'compose', short: 'Define and run multi-container applications (Docker Compose)', mod: 'compose' },
   { name: 'attach', short: 'Attach local standard input, output, and error streams to a running container', mod: 'stream' },
   { name: 'commit', short: "Create a new image from a container's changes", mod: 'commit' },
   { name: 'create', short: 'Create a new container', mod: 'run' },
