@@ -444,5 +444,9 @@ export function checkProject(p: Project): void {
       throw new LoadError(`service ${JSON.stringify(name)} refers to undefined service ${nm.slice(8)}: invalid compose project`);
     }
   }
-  checkCycles(p.services);
+  try {
+    checkCycles(p.services);
+  } catch (err) {
+    throw new LoadError((err as Error).message);
+  }
 }

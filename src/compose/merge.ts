@@ -51,7 +51,9 @@ rule('services.*.models', (b, o, p) => mergeMappings(asMapping(b, false), asMapp
 rule('services.*.networks', (b, o, p) => mergeMappings(asMapping(b, false), asMapping(strip(o), false), p));
 rule('services.*.sysctls', toSequence);
 rule('services.*.tmpfs', toSequence);
-rule('services.*.ulimits.*', (b, o, p) => (isObj(b) && isObj(o) ? mergeMappings(b, o, p) : strip(o)));
+// an ulimit written again is replaced whole (compose-go's merger compares the override with itself)
+rule('services.*.ulimits.*', replace);
+rule('models.*.runtime_flags', replace);
 
 function matches(path: string[], pattern: string[]): boolean {
   if (path.length !== pattern.length) return false;

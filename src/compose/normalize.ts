@@ -222,7 +222,15 @@ function normalizeService(name: string, raw: Obj, o: NormalizeOptions): ServiceC
     const ctx = String(b.context ?? '.');
     b.context = /^[a-z]+:\/\//.test(ctx) || ctx.startsWith('git@') ? ctx : resolvePath(ctx, base, o.home);
     if (b.dockerfile === undefined && b.dockerfile_inline === undefined) b.dockerfile = 'Dockerfile';
-    if (b.args !== undefined) b.args = toMapping(b.args);
+    if (b.args !== undefined) {
+      // a bare arg takes its value from the environment, or is left out
+      const args: Record<string, string> = {};
+      for (const [k, v] of Object.entries(toMapping(b.args))) {
+        const val = v ?? o.lookupEnv?.(k);
+        if (val !== undefined && val !== null) args[k] = val;
+      }
+      b.args = args;
+    }
     if (b.labels !== undefined) b.labels = toMapping(b.labels);
     s.build = b;
   }
@@ -270,6 +278,19 @@ function normalizeService(name: string, raw: Obj, o: NormalizeOptions): ServiceC
     const deps: Obj = {};
     if (Array.isArray(s.depends_on)) for (const d of s.depends_on) deps[String(d)] = { condition: 'service_started', required: true };
     else for (const [d, c] of Object.entries(s.depends_on as Obj)) deps[d] = { condition: 'service_started', required: true, ...(isObj(c) ? c : {}) };
+    s.depends_on = deps;
+  }
+  // what a service shares with another (namespaces, links, volumes_from) is an implicit dependency on it
+  const implicit: Array<[string, boolean]> = [];
+  for (const key of ['network_mode', 'ipc', 'pid', 'uts', 'cgroup']) {
+    const v = s[key];
+    if (typeof v === 'string' && v.startsWith('service:')) implicit.push([v.slice(8), true]);
+  }
+  for (const l of toList(s.links)) implicit.push([l.split(':')[0], true]);
+  for (const v of toList(s.volumes_from)) if (!v.startsWith('container:')) implicit.push([v.split(':')[0], false]);
+  if (implicit.length) {
+    const deps = (s.depends_on ?? {}) as Obj;
+    for (const [d, restart] of implicit) if (!(d in deps)) deps[d] = { condition: 'service_started', required: true, restart };
     s.depends_on = deps;
   }
   if (s.network_mode === undefined) {
