@@ -116,7 +116,7 @@ export async function buildService(env: ComposeEnv, name: string, o: BuildOption
     res = await env.client.request('POST', '/build', {
       query: {
         t: tags, dockerfile, buildargs: JSON.stringify(args), labels: JSON.stringify(labels), target: b.target || undefined,
-        nocache: o.noCache || b.no_cache ? '1' : undefined, pull: o.pull || b.pull ? '1' : undefined, rm: '1', networkmode: b.network || undefined,
+        nocache: o.noCache || b.no_cache ? '1' : undefined, pull: o.pull || b.pull ? '1' : undefined, rm: '1', forcerm: '1', networkmode: b.network || undefined,
       },
       body, contentType: 'application/x-tar',
     });

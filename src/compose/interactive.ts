@@ -6,7 +6,8 @@ import { StdcopyDemuxer } from '../client';
 import { ComposeEnv, ComposeError } from './state';
 import { containerPlan, L } from './convert';
 import { up } from './ops';
-import { selectServices } from './up';
+import { selectServices, ensureResources } from './up';
+import { ensureImages } from './images';
 import { parsePortShort, parseVolumeShort, shellSplit } from './normalize';
 
 interface StreamOpts { tty: boolean; stdin: boolean }
@@ -103,10 +104,17 @@ export async function run(env: ComposeEnv, service: string, o: RunOptions): Prom
   const p = env.project;
   if (!(service in p.services)) throw new ComposeError(`no such service: ${service}`);
   const s = p.services[service];
-  // dependencies first (detached), without the service itself
+  // dependencies first (detached), without the service itself; then its own networks, volumes and image
   if (!o.noDeps) {
     const deps = selectServices(p, [service]).filter((n) => n !== service);
     if (deps.length) await up(env, deps, { detach: true, quietPull: o.quietPull });
+  }
+  env.progress.start('Running');
+  try {
+    await ensureResources(env, [service]);
+    await ensureImages(env, [service], { build: o.build, quietPull: o.quietPull });
+  } finally {
+    env.progress.done();
   }
   const plan = containerPlan(p, service, 0, { oneoff: true, publishPorts: !!o.servicePorts });
   const slug = randomBytes(32).toString('hex');

@@ -273,17 +273,7 @@ export function enforceUnicity(value: unknown, path: string[] = []): unknown {
   return value;
 }
 
-/** Splits a short volume spec `src:dst:mode` on colons that are not part of a Windows drive letter. */
+/** Splits a short volume spec `src:dst:mode` (Linux paths: a one-letter volume name is a name, not a drive). */
 export function splitVolumeSpec(spec: string): string[] {
-  const parts: string[] = [];
-  let cur = '';
-  for (let i = 0; i < spec.length; i++) {
-    const c = spec[i];
-    if (c === ':' && !(cur.length === 1 && /[a-zA-Z]/.test(cur) && (spec[i + 1] === '\\' || spec[i + 1] === '/'))) {
-      parts.push(cur);
-      cur = '';
-    } else cur += c;
-  }
-  parts.push(cur);
-  return parts;
+  return spec.split(':');
 }

@@ -237,12 +237,14 @@ async function recreate(env: ComposeEnv, service: string, old: ContainerSummary,
   const number = numberOf(old) || 1;
   const plan = containerPlan(p, service, number, { publishPorts: true });
   if (!o.renewAnonVolumes) {
+    // the old container's anonymous volumes (declared in the file or by the image) go to the new one, by target
     const info = await client.containerInspect(old.Id);
-    const taken = new Set(((plan.body.HostConfig as { Mounts: Array<{ Target: string }> }).Mounts).map((m) => m.Target));
+    const mounts = (plan.body.HostConfig as { Mounts: Array<{ Type: string; Source?: string; Target: string }> }).Mounts;
     for (const m of (info.Mounts as Array<{ Type?: string; Name?: string; Destination?: string }> | undefined) ?? []) {
-      if (m.Type === 'volume' && m.Name && /^[0-9a-f]{64}$/.test(m.Name) && m.Destination && !taken.has(m.Destination)) {
-        (plan.body.HostConfig as { Mounts: unknown[] }).Mounts.push({ Type: 'volume', Source: m.Name, Target: m.Destination });
-      }
+      if (m.Type !== 'volume' || !m.Name || !/^[0-9a-f]{64}$/.test(m.Name) || !m.Destination) continue;
+      const mine = mounts.find((x) => x.Target === m.Destination);
+      if (!mine) mounts.push({ Type: 'volume', Source: m.Name, Target: m.Destination });
+      else if (mine.Type === 'volume' && !mine.Source) mine.Source = m.Name;
     }
   }
   if (old.State === 'running' || old.State === 'paused' || old.State === 'restarting') await client.containerStop(old.Id, { t: o.timeout }).catch(ignore404);

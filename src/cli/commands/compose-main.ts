@@ -525,7 +525,7 @@ async function ps(io: Io, env: ComposeEnv, p: Parsed): Promise<void> {
   })];
   if (statuses.length) list = list.filter((c) => statuses.includes(c.State ?? ''));
   else if (!p.bool('all')) list = list.filter((c) => c.State === 'running' || c.State === 'restarting' || c.State === 'paused');
-  if (!p.bool('orphans')) list = list.filter((c) => compose.serviceOf(c) in project.services);
+  if (!p.bool('orphans', true)) list = list.filter((c) => compose.serviceOf(c) in project.services);
   const details = await Promise.all(list.map((c) => env.client.containerInspect(c.Id).catch(() => undefined)));
   const rows = list.map((c, i) => new ComposeContainerContext(c, !p.bool('no-trunc'),
     (details[i]?.State as { Health?: { Status?: string } } | undefined)?.Health?.Status ?? '', details[i]?.State?.ExitCode ?? 0));
