@@ -251,6 +251,27 @@ export class Client {
     });
   }
 
+  /**
+   * GET /_ping (without a version prefix) and the API version both sides speak: this client's, or the daemon's when
+   * it is older (dockerd 20.10 answers 1.41 and refuses newer paths). Compose calls it once before anything else.
+   */
+  async negotiateVersion(): Promise<string> {
+    const httpMod = this.http();
+    const server = await new Promise<string>((resolve, reject) => {
+      const req = httpMod.request(this.target('GET', '/_ping', {}, this.agent!), (res) => {
+        res.resume();
+        resolve(String(res.headers['api-version'] ?? ''));
+      });
+      req.on('error', (err) => reject(this.connError(err, 'GET', '/_ping')));
+      req.end();
+    });
+    const num = (v: string) => v.split('.').map(Number);
+    const [a1, a2] = num(this.version);
+    const [b1, b2] = num(server || this.version);
+    if (server && (b1 < a1 || (b1 === a1 && b2 < a2))) (this as { version: string }).version = server;
+    return this.version;
+  }
+
   /** Drops idle keep-alive connections so the process can exit. */
   close(): void {
     this.agent?.destroy();

@@ -283,6 +283,10 @@ async function runComposeWith(io: Io, args: string[]): Promise<number> {
   checkArgs(spec, p.args);
   if (g.bool('dry-run')) throw new StatusError(1, 'berth compose does not support --dry-run');
   const progressMode = progressOf(g, io);
+  // a daemon older than this client (dockerd 20.10 speaks 1.41) gets requests at its own version
+  if (sub.name !== 'config' && sub.name !== 'version' && !process.env.DOCKER_API_VERSION && !process.env.BERTH_API_VERSION) {
+    await io.client().negotiateVersion();
+  }
   return dispatch(io, g, sub.name, p, progressMode);
 }
 
