@@ -18,6 +18,7 @@ import { createRequire } from 'module';
   const ajv = new Ajv({ code: { source: true }, inlineRefs: false, strict: false, allowUnionTypes: true, validateSchema: false });
   mkdirSync('build', { recursive: true });
   writeFileSync('build/compose-schema-validate.src.js', standalone(ajv, ajv.compile(schema)));
+  writeFileSync('build/compose-yaml.src.js', "module.exports = require('yaml');\n");
 }
 
 const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning', legalComments: 'none' };
@@ -30,7 +31,9 @@ await Promise.all([
   // `berth compose` (src/compose with the YAML parser and the schema validator), loaded by `compose` alone
   // (ajv itself only when the generated validator is missing: it is left to node_modules; minified: the parse of
   // this bundle is on the path of every compose command)
-  build({ ...common, entryPoints: ['src/cli/commands/compose-main.ts'], outfile: 'dist/compose.js', external: ['ajv'], minify: true }),
+  // (the YAML parser and the validator are bundles of their own, loaded only when the loader's cache misses)
+  build({ ...common, entryPoints: ['src/cli/commands/compose-main.ts'], outfile: 'dist/compose.js', external: ['ajv', 'yaml'], minify: true }),
+  build({ ...common, entryPoints: ['build/compose-yaml.src.js'], outfile: 'dist/compose-yaml.js', minify: true }),
   build({ ...common, entryPoints: ['build/compose-schema-validate.src.js'], outfile: 'dist/compose-schema-validate.js', minify: true }),
   build({ ...common, entryPoints: ['src/storage/unpack-worker.ts'], outfile: 'dist/unpack-worker.js', external: ['koffi'] }),
   // cp/export: packs directory trees with synchronous syscalls (src/storage/archive-stream.ts finds it beside itself)

@@ -1,7 +1,7 @@
 // `config`: the canonical model as YAML or JSON in compose's layout (name, services, networks, volumes, secrets,
 // configs, extensions; services and their keys in name order; nested entries in the spec's field order), and
 // the `--services/--volumes/--networks/--profiles/--images/--hash` listings.
-import { stringify } from 'yaml';
+import { yamlLib } from './yaml';
 import type { Project } from './types';
 import { imageName, serviceHash } from './convert';
 
@@ -28,7 +28,7 @@ export function canonical(p: Project): Record<string, unknown> {
 }
 
 export function configYaml(p: Project): string {
-  return stringify(canonical(p), { lineWidth: 0, nullStr: 'null', aliasDuplicateObjects: false, indentSeq: true });
+  return yamlLib().stringify(canonical(p), { lineWidth: 0, nullStr: 'null', aliasDuplicateObjects: false, indentSeq: true });
 }
 
 export function configJson(p: Project): string {

@@ -14,7 +14,18 @@ export interface ImageOptions {
   quietPull?: boolean;
 }
 
-async function imageExists(env: ComposeEnv, ref: string): Promise<boolean> {
+const known = new WeakMap<ComposeEnv, Map<string, Promise<boolean>>>();
+
+/** Whether the daemon has `ref`; asked once per reference and operation (41 services on busybox: one request). */
+function imageExists(env: ComposeEnv, ref: string): Promise<boolean> {
+  let m = known.get(env);
+  if (!m) known.set(env, (m = new Map()));
+  let p = m.get(ref);
+  if (!p) m.set(ref, (p = askImage(env, ref)));
+  return p;
+}
+
+async function askImage(env: ComposeEnv, ref: string): Promise<boolean> {
   try {
     await env.client.json('GET', `/images/${ref.split('/').map(encodeURIComponent).join('/').replace(/%3A/gi, ':').replace(/%40/g, '@')}/json`);
     return true;

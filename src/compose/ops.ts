@@ -101,6 +101,7 @@ async function attachLogs(env: ComposeEnv, selected: string[], o: UpOptions & At
     env.out('Gracefully stopping... (press Ctrl+C again to force)\n');
     aborting = stopAll();
   });
+  if (o.abortOnContainerExit || o.abortOnContainerFailure) await watcher.start();
   const abortWatch = (o.abortOnContainerExit || o.abortOnContainerFailure)
     ? watcher.until((e) => e.action === 'die' && containers.some((c) => c.Id === e.id)) : undefined;
   let abortedBy: { id: string; code: number } | undefined;

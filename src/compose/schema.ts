@@ -3,6 +3,7 @@
 // where it was written: "validating compose.yaml:4:5: services.web additional properties 'imag' not allowed".
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { Position } from './yaml';
+import { cacheGet, cachePut, hashKey } from './cache';
 
 export class SchemaError extends Error {
   constructor(message: string) {
@@ -12,6 +13,8 @@ export class SchemaError extends Error {
 }
 
 let compiled: ValidateFunction | undefined;
+/** Changes whenever the schema file does (the validation cache is keyed by it). */
+const SCHEMA_ID = 'compose-spec-2025-schema-v1';
 
 /** The compiled validator: the one generated at build time when present (dist/compose-schema.js), else ajv now. */
 function validator(): ValidateFunction {
@@ -34,8 +37,12 @@ function validator(): ValidateFunction {
 
 /** Throws SchemaError when `value` (one file's interpolated tree) does not follow the schema. */
 export function validateSchema(value: unknown, filename: string, positions: Map<string, Position>): void {
+  // a document validated before (same interpolated content, same schema) is not validated again
+  const json = toJson(value);
+  const key = hashKey(SCHEMA_ID, JSON.stringify(json));
+  if (cacheGet('valid', key) !== undefined) return;
   const validate = validator();
-  if (validate(toJson(value))) return;
+  if (validate(json)) { cachePut('valid', key, ''); return; }
   const err = mostSpecific(validate.errors ?? []);
   if (!err) throw new SchemaError(`validating ${filename}: invalid compose file`);
   const segs = err.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));

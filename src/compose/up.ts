@@ -137,8 +137,8 @@ export async function stopAndRemove(env: ComposeEnv, c: ContainerSummary, timeou
 
 const ignore404 = (err: unknown) => { if (!(err instanceof ApiError && (err.notFound || err.status === 409 && /already in progress/.test(err.daemonMessage)))) throw err; };
 
-/** One service's containers after convergence: the ones to start, in number order. */
-interface Converged { names: string[]; ids: string[] }
+/** One service's containers after convergence, in number order, and whether each is running already. */
+interface Converged { names: string[]; ids: string[]; running: boolean[] }
 
 /**
  * Converges the containers of `services` (create/recreate/scale) along the graph. Returns, per service, the
@@ -155,7 +155,7 @@ export async function createContainers(env: ComposeEnv, services: string[], o: C
     const want = o.scale?.[name] ?? scaleOf(s);
     const mine = all.filter((c) => serviceOf(c) === name);
     const hash = serviceHash(s);
-    const conv: Converged = { names: [], ids: [] };
+    const conv: Converged = { names: [], ids: [], running: [] };
     // scale down: the highest numbers go first
     const sorted = [...mine].sort((a, b) => numberOf(a) - numberOf(b));
     const keep = sorted.slice(0, want);
@@ -167,9 +167,9 @@ export async function createContainers(env: ComposeEnv, services: string[], o: C
       if (must) {
         const id = await recreate(env, name, c, o);
         recreated.add(name);
-        conv.names.push(nameOf(c)); conv.ids.push(id);
+        conv.names.push(nameOf(c)); conv.ids.push(id); conv.running.push(false);
       } else {
-        conv.names.push(nameOf(c)); conv.ids.push(c.Id);
+        conv.names.push(nameOf(c)); conv.ids.push(c.Id); conv.running.push(c.State === 'running');
         if (c.State === 'running') env.progress.event({ id: containerId(nameOf(c)), text: 'Running', status: 'done' });
       }
     }));
@@ -180,7 +180,7 @@ export async function createContainers(env: ComposeEnv, services: string[], o: C
       creations.push((async () => {
         const plan = containerPlan(p, name, number, { publishPorts: true });
         const id = await createOne(env, plan);
-        conv.names.push(plan.name); conv.ids.push(id);
+        conv.names.push(plan.name); conv.ids.push(id); conv.running.push(false);
       })());
     }
     await settleAll(creations);
@@ -275,15 +275,13 @@ export interface StartOptions {
 /** Starts the converged containers along the graph, honouring depends_on conditions. */
 export async function startContainers(env: ComposeEnv, services: string[], conv: Map<string, Converged>, watcher: EventWatcher, o: StartOptions = {}): Promise<void> {
   const { client, project: p, progress } = env;
-  await watcher.start();
   await traverse(p.services, services, async (name) => {
     const s = p.services[name];
     await waitDependencies(env, name, s, services, watcher);
     const c = conv.get(name);
     if (!c) return;
     await settleAll(c.ids.map(async (id, i) => {
-      const info = await client.containerInspect(id);
-      if (info.State?.Running) return;
+      if (c.running[i]) return;
       const pid = containerId(c.names[i]);
       progress.event({ id: pid, text: 'Starting', status: 'working' });
       try {
@@ -321,6 +319,7 @@ async function waitDependencies(env: ComposeEnv, name: string, s: ServiceConfig,
 /** Resolves when the container is healthy; fails when it is unhealthy or exits. Follows health events. */
 export async function waitHealthy(env: ComposeEnv, id: string, name: string, watcher: EventWatcher, required = true): Promise<void> {
   const pid = containerId(name);
+  await watcher.start();
   const sub = watcher.until((e) => e.id === id && (e.action.startsWith('health_status') || e.action === 'die'));
   try {
     const info = await env.client.containerInspect(id);
@@ -353,6 +352,7 @@ export async function waitHealthy(env: ComposeEnv, id: string, name: string, wat
 /** Resolves when the container exited with 0; fails on another exit code. */
 async function waitCompleted(env: ComposeEnv, id: string, name: string, service: string, watcher: EventWatcher): Promise<void> {
   const pid = containerId(name);
+  await watcher.start();
   const sub = watcher.until((e) => e.id === id && e.action === 'die');
   try {
     const info = await env.client.containerInspect(id);

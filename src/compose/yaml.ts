@@ -1,7 +1,22 @@
 // Reads one compose YAML document into plain values, keeping where each key was written (file:line:column for
 // error messages). Anchors, aliases and `<<` merge keys are resolved here; `!reset` and `!override` become
 // Tagged markers that the merge consumes; mapping keys become strings (compose-go does the same).
-import { parseDocument, LineCounter, isMap, isSeq, isScalar, isAlias, isPair, Node, Document, YAMLMap, Scalar } from 'yaml';
+import type { Node, Document, YAMLMap, Scalar, LineCounter } from 'yaml';
+import { cacheGet, cachePut, hashKey } from './cache';
+
+type YamlLib = typeof import('yaml');
+let lib: YamlLib | undefined;
+/** The YAML library: the separate bundle beside dist/compose.js when present, else the package (tests, tsc output). */
+export function yamlLib(): YamlLib {
+  if (lib) return lib;
+  const beside = require('path').join(__dirname, 'compose-yaml.js') as string;
+  try {
+    lib = require(beside) as YamlLib;
+  } catch {
+    lib = require('yaml') as YamlLib;
+  }
+  return lib;
+}
 
 export type Tag = 'reset' | 'override';
 
@@ -26,9 +41,24 @@ export class ComposeFileError extends Error {
   }
 }
 
-/** Parses `src` (from `filename`); syntax errors carry `filename:line:col`. */
+/** Parses `src` (from `filename`); syntax errors carry `filename:line:col`. Unchanged files come from the cache. */
 export function parseYaml(src: string, filename: string): YamlFile {
-  const lineCounter = new LineCounter();
+  const key = hashKey('yaml-v1', src);
+  const hit = cacheGet('yaml', key);
+  if (hit !== undefined) {
+    try {
+      const c = JSON.parse(hit, (_k, v) => (v && typeof v === 'object' && '$berthTag' in v ? new Tagged(v.$berthTag, v.value) : v)) as { value: unknown; positions: Array<[string, Position]> };
+      return { filename, value: c.value, positions: new Map(c.positions) };
+    } catch { /* a damaged entry: parse again */ }
+  }
+  const parsed = parseFresh(src, filename);
+  cachePut('yaml', key, JSON.stringify({ value: parsed.value, positions: [...parsed.positions] }, (_k, v) => (v instanceof Tagged ? { $berthTag: v.tag, value: v.value } : v)));
+  return parsed;
+}
+
+function parseFresh(src: string, filename: string): YamlFile {
+  const { parseDocument, LineCounter: LC } = yamlLib();
+  const lineCounter = new LC();
   const doc = parseDocument(src, { lineCounter, merge: false, uniqueKeys: true, prettyErrors: false, strict: true, customTags: [resetScalar, overrideScalar] });
   if (doc.errors.length) {
     const e = doc.errors[0];
@@ -61,6 +91,7 @@ class Walker {
   }
 
   toValue(node: Node | null | undefined, path: string[]): unknown {
+    const { isAlias, isScalar, isSeq, isMap } = yamlLib();
     if (node === null || node === undefined) return null;
     const value = this.plain(node, path);
     const tag = (node as { tag?: string }).tag;
@@ -70,6 +101,7 @@ class Walker {
   }
 
   private plain(node: Node, path: string[]): unknown {
+    const { isAlias, isScalar, isSeq, isMap } = yamlLib();
     if (isAlias(node)) {
       const target = node.resolve(this.doc);
       if (!target) this.fail(node, `unknown anchor '${node.source}' referenced`);
@@ -83,6 +115,7 @@ class Walker {
   }
 
   private mapping(node: YAMLMap, path: string[]): Record<string, unknown> {
+    const { isAlias, isScalar, isPair } = yamlLib();
     const out: Record<string, unknown> = {};
     const merged: Record<string, unknown>[] = [];
     for (const pair of node.items) {

@@ -109,3 +109,17 @@ test('docker-compose 1.29 lists and stops a project berth compose created on ber
   assert.deepEqual(states.trim().split('\n').sort(), ['mixed-db-1 exited', 'mixed-web-1 exited']);
   ok(await bc(berthd.host, dir, ['down', '-v']), 'down');
 });
+
+test('`docker compose` through the CLI plugin shim runs berth compose against the docker CLI\'s daemon', async () => {
+  const cfg = path.join(work, 'docker-config');
+  require('fs').mkdirSync(path.join(cfg, 'cli-plugins'), { recursive: true });
+  require('fs').symlinkSync(path.join(path.dirname(BERTH), 'berth-compose-plugin'), path.join(cfg, 'cli-plugins', 'docker-compose'));
+  const docker = (args: string[]) => runCmd('/usr/local/bin/docker', args, { env: { DOCKER_CONFIG: cfg, DOCKER_HOST: berthd.host }, timeoutMs: 120_000 });
+  assert.match(ok(await docker(['compose', 'version']), 'docker compose version'), /^berth compose version v2\./);
+  assert.match(ok(await docker(['--help']), 'docker --help'), /compose\*\s+Docker Compose \(berth compose\)/);
+  const dir = stack('plugin', '10.61.203.0/24');
+  ok(await docker(['compose', '-f', path.join(dir, 'docker-compose.yml'), 'up', '-d']), 'docker compose up');
+  const rows = ok(await docker(['-H', berthd.host, 'compose', '-f', path.join(dir, 'docker-compose.yml'), 'ps', '--format', '{{.Name}}']), 'docker -H compose ps');
+  assert.deepEqual(rows.trim().split('\n').sort(), ['plugin-db-1', 'plugin-web-1']);
+  ok(await docker(['compose', '-f', path.join(dir, 'docker-compose.yml'), 'down', '-v']), 'docker compose down');
+});

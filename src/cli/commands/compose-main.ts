@@ -653,3 +653,28 @@ async function cp(io: Io, env: ComposeEnv, p: Parsed): Promise<number | void> {
   const cmd = command('cp');
   return cmd.run({ client: io.client, host: io.host, debug: false, out: io.out, err: io.err }, parseFlags(cmd.spec, argv));
 }
+
+/**
+ * `berth compose …` straight from bin/berth: the CLI bundle is not loaded at all (its parse is a third of a second
+ * `up`'s start-up). Global flags before `compose` (`berth -H x compose …`) still go through the CLI's main.
+ */
+export function main(argv: string[]): void {
+  const { resolveHost } = require('../../client') as typeof import('../../client');
+  const io: Io = { host: resolveHost(), client: () => { throw new Error('no client'); }, out: (t) => { process.stdout.write(t); }, err: (t) => { process.stderr.write(t); } };
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') process.exit(141); throw err; });
+  const finish = (code: number) => {
+    let pending = 0;
+    const done = () => { if (--pending <= 0) process.exit(code); };
+    for (const s of [process.stdout, process.stderr]) if (s.writableLength > 0) { pending++; s.once('drain', done); }
+    if (pending === 0) process.exit(code);
+  };
+  runCompose(io, argv).then((c) => finish(c), (err: unknown) => {
+    const status = err instanceof StatusError ? err.status || 1 : 1;
+    const msg = err instanceof Error ? err.message : String(err);
+    if (msg) process.stderr.write(msg + '\n');
+    finish(status);
+  });
+}
+
+/** The Compose version berth compose matches (the CLI plugin's metadata). */
+export const composeVersion = (): string => compose.COMPOSE_VERSION;
