@@ -14,6 +14,7 @@ import { normalizeProject } from './normalize';
 import { parseDotenv } from './dotenv';
 import type { Project, ServiceConfig } from './types';
 import { checkCycles } from './graph';
+import { substitute } from './template';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => !!v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Tagged);
@@ -164,13 +165,22 @@ export function loadProject(opts: LoadOptions = {}): Project {
   }
 
   let merged: unknown = {};
-  const parsed = configs.map((c) => loadFile(c, ctx, interpolate, workingDir, [], true));
+  // the name is settled before interpolation, so files can use ${COMPOSE_PROJECT_NAME} (as compose-go does)
   if (!name) {
-    for (const p of parsed) if (isObj(p) && typeof p.name === 'string' && p.name) name = normalizeProjectName(p.name);
+    for (const c of configs) {
+      const raw = parseFile(c).value;
+      if (!isObj(raw) || typeof raw.name !== 'string' || !raw.name) continue;
+      try {
+        name = normalizeProjectName(interpolate ? substitute(raw.name, ctx.lookup) : raw.name);
+      } catch (err) {
+        throw new LoadError(`error while interpolating name: ${(err as Error).message}`);
+      }
+    }
   }
   if (!name) name = normalizeProjectName(path.basename(workingDir));
   if (!name) throw new LoadError('project name must not be empty');
   environment.COMPOSE_PROJECT_NAME = name;
+  const parsed = configs.map((c) => loadFile(c, ctx, interpolate, workingDir, [], true));
   for (const [i, p] of parsed.entries()) {
     try {
       merged = i === 0 ? strip(p) : merge(merged, p);
@@ -211,15 +221,18 @@ function profilesOf(opts: LoadOptions, env: Record<string, string>): string[] {
 }
 
 /** Parses, interpolates and validates one file, then resolves its include and extends entries. */
-function loadFile(c: ConfigFile, ctx: Ctx, interpolate: boolean, workingDir: string, includeChain: string[], top: boolean): Obj {
-  const displayName = c.filename;
-  let y: YamlFile;
+function parseFile(c: ConfigFile): YamlFile {
   try {
-    y = parseYaml(c.content, displayName);
+    return parseYaml(c.content, c.filename);
   } catch (err) {
     if (err instanceof ComposeFileError) throw new LoadError(err.message);
     throw err;
   }
+}
+
+function loadFile(c: ConfigFile, ctx: Ctx, interpolate: boolean, workingDir: string, includeChain: string[], top: boolean): Obj {
+  const displayName = c.filename;
+  const y = parseFile(c);
   let value = y.value;
   if (value === null || value === undefined) value = {};
   if (!isObj(value)) throw new LoadError(`validating ${displayName}: Top-level object must be a mapping`);

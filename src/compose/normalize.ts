@@ -203,6 +203,7 @@ export function normalizeProject(tree: Obj, o: NormalizeOptions): Project {
     const out: Record<string, Obj> = {};
     for (const [k, v] of Object.entries(isObj(tree[key]) ? tree[key] as Obj : {})) {
       const n: Obj = isObj(v) ? { ...v } : {};
+      if (isObj(n.external) && (n.external as Obj).name) { n.name = (n.external as Obj).name; n.external = true; }
       if (typeof n.file === 'string') n.file = resolvePath(n.file, o.workingDir, o.home);
       if (!n.name) n.name = n.external ? k : `${o.projectName}_${k}`;
       out[k] = n;
@@ -232,6 +233,14 @@ function normalizeService(name: string, raw: Obj, o: NormalizeOptions): ServiceC
       b.args = args;
     }
     if (b.labels !== undefined) b.labels = toMapping(b.labels);
+    if (isObj(b.additional_contexts) || Array.isArray(b.additional_contexts)) {
+      const ctxs: Record<string, string> = {};
+      for (const [k, v] of Object.entries(toMapping(b.additional_contexts))) {
+        const val = v ?? '';
+        ctxs[k] = /^[a-z]+:\/\//.test(val) || /^[a-z-]+:/.test(val) && !val.startsWith('.') && !val.startsWith('/') ? val : resolvePath(val, base, o.home);
+      }
+      b.additional_contexts = ctxs;
+    }
     s.build = b;
   }
   for (const key of ['command', 'entrypoint'] as const) {
@@ -261,7 +270,28 @@ function normalizeService(name: string, raw: Obj, o: NormalizeOptions): ServiceC
     } else env[k] = v;
   }
   if (Object.keys(env).length || s.environment !== undefined) s.environment = env; else delete s.environment;
-  if (s.labels !== undefined) s.labels = toMapping(s.labels);
+  // labels: label_file entries first (KEY=VALUE lines), then the service's own; a bare label is an empty one
+  if (s.labels !== undefined || s.label_file !== undefined) {
+    const labels: Record<string, string> = {};
+    const files = toList(s.label_file).map((f) => resolvePath(f, base, o.home));
+    for (const file of files) {
+      let text: string;
+      try {
+        text = (o.readFile ?? ((p: string) => require('fs').readFileSync(p, 'utf8') as string))(file);
+      } catch {
+        throw new NormalizeError(`failed to load label file ${file}: no such file or directory`);
+      }
+      for (const line of text.split('\n')) {
+        const l = line.replace(/\r$/, '');
+        if (!l.trim() || l.trimStart().startsWith('#')) continue;
+        const i = l.indexOf('=');
+        labels[i < 0 ? l : l.slice(0, i)] = i < 0 ? '' : l.slice(i + 1);
+      }
+    }
+    for (const [k, v] of Object.entries(toMapping(s.labels))) labels[k] = v ?? '';
+    s.labels = labels;
+    if (files.length) s.label_file = files;
+  }
   if (s.annotations !== undefined) s.annotations = toMapping(s.annotations);
   if (s.sysctls !== undefined) s.sysctls = toMapping(s.sysctls);
   if (s.extra_hosts !== undefined) {
@@ -315,7 +345,8 @@ function normalizeService(name: string, raw: Obj, o: NormalizeOptions): ServiceC
   }
   if (isObj(s.ulimits)) {
     const u: Obj = {};
-    for (const [k, v] of Object.entries(s.ulimits)) u[k] = typeof v === 'number' ? { soft: v, hard: v } : v;
+    // a single number stays one (it sets both limits), as compose prints it
+    for (const [k, v] of Object.entries(s.ulimits)) u[k] = v;
     s.ulimits = u;
   }
   for (const key of ['secrets', 'configs'] as const) {

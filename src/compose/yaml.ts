@@ -43,7 +43,7 @@ export class ComposeFileError extends Error {
 
 /** Parses `src` (from `filename`); syntax errors carry `filename:line:col`. Unchanged files come from the cache. */
 export function parseYaml(src: string, filename: string): YamlFile {
-  const key = hashKey('yaml-v1', src);
+  const key = hashKey('yaml-v2', src);
   const hit = cacheGet('yaml', key);
   if (hit !== undefined) {
     try {
@@ -108,7 +108,12 @@ class Walker {
       if (++this.aliasDepth > 1000) this.fail(node, 'excessive aliasing');
       try { return this.toValue(target as Node, path); } finally { this.aliasDepth--; }
     }
-    if (isScalar(node)) return (node as Scalar).value ?? null;
+    if (isScalar(node)) {
+      const sc = node as Scalar;
+      // `mode: 0440`: a plain integer with a leading zero is octal, as in YAML 1.1 and Go's yaml (YAML 1.2 says decimal)
+      if (sc.type === 'PLAIN' && typeof sc.source === 'string' && /^0[0-7]+$/.test(sc.source)) return parseInt(sc.source, 8);
+      return sc.value ?? null;
+    }
     if (isSeq(node)) return node.items.map((item, i) => this.toValue(item as Node, [...path, String(i)]));
     if (isMap(node)) return this.mapping(node, path);
     return null;

@@ -151,7 +151,7 @@ describe('normalisation (compose-go normalize cases)', () => {
       { type: 'volume', target: '/anon', volume: {} },
     ]);
     assert.deepEqual(s.healthcheck, { test: ['CMD-SHELL', 'wget -q localhost'] });
-    assert.deepEqual(s.ulimits, { nofile: { soft: 1024, hard: 1024 } });
+    assert.deepEqual(s.ulimits, { nofile: 1024 });
     assert.deepEqual(s.extra_hosts, ['h=1.2.3.4']);
     rmSync(dir, { recursive: true });
   });
@@ -314,5 +314,50 @@ describe('bad input', () => {
     assert.equal(p.services.web.scale, 3);
     assert.equal(p.services.web.read_only, true);
     rmSync(dir, { recursive: true });
+  });
+});
+
+describe('canonical output against compose-go\'s golden full example', () => {
+  const dir = path.join(FIX, 'full');
+  test('every field matches, except the differences listed here with their reason', () => {
+    const home = '/home/test';
+    const subs = [dir, path.join(dir, 'dir'), path.join(dir, 'bar'), path.join(dir, 'example1.env'), path.join(dir, 'example2.env'),
+      path.join(dir, 'example1.label'), path.join(dir, 'example2.label'), dir, path.join(dir, 'static'), path.join(home, 'configs'),
+      path.join(dir, 'opt'), path.join(dir, 'secret_data'), path.join(dir, 'config_data'), path.join(home, 'config_data')];
+    let i = 0;
+    const expected = parse(readFileSync(path.join(dir, 'expected.yaml.tmpl'), 'utf8').replace(/%s/g, () => subs[i++]));
+    const p = loadProject({ cwd: dir, env: { HOME: home, QUX: 'qux_from_environment' }, consistency: false });
+    const got = JSON.parse(JSON.stringify(require('../../src/compose/config').canonical(p)));
+    const sortk = (v: unknown): unknown => Array.isArray(v) ? v.map(sortk) : v && typeof v === 'object'
+      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortk((v as Record<string, unknown>)[k])])) : v;
+    const differ: string[] = [];
+    let same = 0;
+    for (const sec of ['services', 'networks', 'volumes', 'secrets', 'configs']) {
+      for (const name of new Set([...Object.keys(expected[sec] ?? {}), ...Object.keys(got[sec] ?? {})])) {
+        const e = expected[sec]?.[name] ?? {};
+        const g = got[sec]?.[name] ?? {};
+        for (const k of new Set([...Object.keys(e), ...Object.keys(g)])) {
+          if (JSON.stringify(sortk(e[k])) === JSON.stringify(sortk(g[k]))) same++;
+          else differ.push(`${sec}.${name}.${k}`);
+        }
+      }
+    }
+    // what differs, and why (the golden is compose-go's model, before what `docker compose config` adds):
+    const known = [
+      // `config` names project networks/volumes/secrets/configs and gives services the default network
+      'services.bar.networks', 'networks.other-network.name', 'networks.some-network.name', 'networks.default.name', 'networks.external-network.name',
+      'volumes.other-volume.name', 'volumes.some-volume.name', 'volumes.external-volume.name', 'secrets.secret1.name', 'secrets.secret3.name',
+      'secrets.secret5.name', 'configs.config1.name', 'configs.config3.name',
+      // file modes: the golden keeps the text "0440", berth the number it means (0o440)
+      'services.foo.build', 'services.foo.configs', 'services.foo.secrets',
+      // durations and sizes as written ("60s", "50M"), not re-formatted the Go way ("1m0s", bytes)
+      'services.foo.deploy',
+      // env_file contents are folded into environment, as `docker compose config` prints them
+      'services.foo.env_file',
+      // short-syntax binds get create_host_path: true (compose's config shows it); tmpfs size as written
+      'services.foo.volumes',
+    ];
+    assert.deepEqual(differ.sort(), known.sort());
+    assert.ok(same >= 89, `${same} fields equal`);
   });
 });
