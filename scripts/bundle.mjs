@@ -29,12 +29,14 @@ await Promise.all([
   build({ ...common, entryPoints: ['src/daemon/main.ts'], outfile: 'dist/daemon.js', external: ['koffi'] }), // native: loaded from node_modules
   build({ ...common, entryPoints: ['src/registry/main.ts'], outfile: 'dist/registry-server.js' }),
   // `berth compose` (src/compose with the YAML parser and the schema validator), loaded by `compose` alone
-  // (ajv itself only when the generated validator is missing: it is left to node_modules; minified: the parse of
-  // this bundle is on the path of every compose command)
-  // (the YAML parser and the validator are bundles of their own, loaded only when the loader's cache misses)
+  // (ajv is left to node_modules: needed only without the generated validator; the YAML parser and the validator
+  // are bundles of their own, loaded only when the loader's cache misses; minified: the parse of this bundle is on
+  // the path of every compose command)
   build({ ...common, entryPoints: ['src/cli/commands/compose-main.ts'], outfile: 'dist/compose.js', external: ['ajv', 'yaml'], minify: true }),
   build({ ...common, entryPoints: ['build/compose-yaml.src.js'], outfile: 'dist/compose-yaml.js', minify: true }),
   build({ ...common, entryPoints: ['build/compose-schema-validate.src.js'], outfile: 'dist/compose-schema-validate.js', minify: true }),
+  // `berth rootless setup USER` (src/rootless/setup.ts), loaded by that command alone
+  build({ ...common, entryPoints: ['src/rootless/setup.ts'], outfile: 'dist/rootless-setup.js' }),
   build({ ...common, entryPoints: ['src/storage/unpack-worker.ts'], outfile: 'dist/unpack-worker.js', external: ['koffi'] }),
   // cp/export: packs directory trees with synchronous syscalls (src/storage/archive-stream.ts finds it beside itself)
   build({ ...common, entryPoints: ['src/storage/archive-pack-worker.ts'], outfile: 'dist/archive-pack-worker.js', external: ['koffi'] }),

@@ -15,10 +15,11 @@ export class BridgeNetwork {
   readonly nat: Firewall;
 
   /** `ipamDir`: where the address reservations live (the default network keeps its historic ipam/bridge) */
-  constructor(readonly cfg: NetworkConfig, readonly ipamDir: string, readonly mac: string, warm?: () => Waiting | undefined) {
+  /** `anyDestination`: rootless, see NetworkManagerOptions.hostPorts */
+  constructor(readonly cfg: NetworkConfig, readonly ipamDir: string, readonly mac: string, warm?: () => Waiting | undefined, anyDestination = false) {
     this.subnet = parseCidr(cfg.Subnet);
     this.ipam = new Ipam(ipamDir, this.subnet, parseIp(cfg.Gateway), cfg.IPRange ? parseCidr(cfg.IPRange) : undefined, cfg.Name);
-    this.nat = new Firewall(cfg.Bridge, cfg.Subnet, warm, { masquerade: cfg.Masquerade && !cfg.Internal });
+    this.nat = new Firewall(cfg.Bridge, cfg.Subnet, warm, { masquerade: cfg.Masquerade && !cfg.Internal, anyDestination });
   }
 
   get id(): string { return this.cfg.Id; }
