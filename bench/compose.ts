@@ -48,7 +48,11 @@ async function main(): Promise<void> {
         rows.again[0].push(await timed(() => bc(bdir, ['up', '-d'])));
         rows.again[1].push(await timed(() => dc(ddir, ['up', '-d'])));
         rows.down[0].push(await timed(() => bc(bdir, ['down', '-t', '0'])));
-        rows.down[1].push(await timed(() => dc(ddir, ['down', '-t', '0'])));
+        // dockerd 20.10 sometimes refuses to remove the network ("has active endpoints") right after removing many
+        // containers: the timed run counts as it went, an untimed second down cleans up
+        rows.down[1].push(await timed(() => runCmd('/usr/bin/docker-compose', ['--project-directory', ddir, '-f', path.join(ddir, 'docker-compose.yml'), 'down', '-t', '0'],
+          { env: { DOCKER_HOST: `unix://${dockerd.sock}` }, timeoutMs: 600_000 })));
+        await runCmd('/usr/bin/docker-compose', ['--project-directory', ddir, '-f', path.join(ddir, 'docker-compose.yml'), 'down', '-t', '0'], { env: { DOCKER_HOST: `unix://${dockerd.sock}` }, timeoutMs: 600_000 });
       }
       const l = load();
       report(`up -d, ${n} services (ms) [load ${l}]`, median(rows.up[0]), median(rows.up[1]), 'docker-compose');
