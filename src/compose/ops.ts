@@ -112,13 +112,16 @@ async function attachLogs(env: ComposeEnv, selected: string[], o: UpOptions & At
     env.out('Aborting on container exit...\n');
     aborting = stopAll();
   });
+  let poll: NodeJS.Timeout | undefined;
   await Promise.race([
     streamLogs(env, containers, { follow: true, timestamps: o.timestamps, noPrefix: o.noLogPrefix }, printer, async (c) => {
       const info = await env.client.containerInspect(c.Id).catch(() => undefined);
-      printer.note(`${o.color ? '' : ''}${displayName(c, p.name)} exited with code ${info?.State?.ExitCode ?? 0}`);
+      printer.note(`${displayName(c, p.name)} exited with code ${info?.State?.ExitCode ?? 0}`);
     }),
-    new Promise<void>((resolve) => { const t = setInterval(() => { if (aborting) { clearInterval(t); aborting.then(resolve); } }, 50); }),
+    // an abort (first exit, Ctrl-C) ends the wait once everything is stopped, whatever the log streams do
+    new Promise<void>((resolve) => { poll = setInterval(() => { if (aborting) { clearInterval(poll); aborting.then(resolve); } }, 50); }),
   ]);
+  clearInterval(poll);
   abortWatch?.cancel();
   if (aborting) await aborting;
   remove?.();

@@ -112,7 +112,7 @@ class TtyProgress implements Progress {
       const before = 3 + idLen + 1 + statusLen;
       const room = width - before - details.length - 1 - timerLen;
       if (room < 0 && details) details = details.length + room > 4 ? details.slice(0, details.length + room - 3) + '...' : '';
-      const pad = Math.max(width - (before + details.length) - timerLen, 1);
+      const pad = Math.max(width - 1 - (before + details.length) - timerLen, 1);
       const status = statusColor ? this.paint(statusColor, t.text.padEnd(statusLen)) : t.text.padEnd(statusLen);
       buf += ` ${spinner} ${t.id.padEnd(idLen)} ${status}${details}${' '.repeat(pad)}${this.paint('34', timers[i].padStart(timerLen))}\x1b[K\n`;
     });

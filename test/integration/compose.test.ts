@@ -295,3 +295,26 @@ test('a daemon SIGKILL in the middle of up, then a converging up: every service 
   assert.equal((await labelled('crash')).length, 0);
   await sleep(10);
 });
+
+test('services created and started in parallel: distinct ephemeral host ports, and one fixed port goes to exactly one', async () => {
+  const probe = net.createServer();
+  await new Promise<void>((r) => probe.listen(0, '0.0.0.0', r));
+  const fixed = (probe.address() as net.AddressInfo).port;
+  await new Promise((r) => probe.close(r));
+  const many = Array.from({ length: 10 }, (_, i) => `  e${i}:\n    image: busybox\n    command: ["sleep", "300"]\n    ports: ["80"]\n`).join('');
+  const dir = projectDir('ports', { 'compose.yaml': `services:\n${many}${netBlock()}` });
+  ok(await compose(dir, ['up', '-d']), 'up');
+  const ports = ok(await compose(dir, ['ps', '--format', '{{.Ports}}']), 'ps').trim().split('\n').map((l) => /:(\d+)->80\/tcp/.exec(l)?.[1]);
+  assert.equal(ports.length, 10);
+  assert.ok(ports.every(Boolean), ports.join(' '));
+  assert.equal(new Set(ports).size, 10, `distinct host ports: ${ports.join(' ')}`);
+  ok(await compose(dir, ['down', '-t', '0']), 'down');
+  // two services racing for the same host port: the allocation is atomic, one gets it
+  const race = projectDir('race', { 'compose.yaml': `services:\n  a:\n    image: busybox\n    command: ["sleep", "300"]\n    ports: ["${fixed}:80"]\n  b:\n    image: busybox\n    command: ["sleep", "300"]\n    ports: ["${fixed}:80"]\n${netBlock()}` });
+  const r = await compose(race, ['up', '-d']);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /port is already allocated/);
+  const running = ok(await compose(race, ['ps', '--format', '{{.Name}}']), 'ps').trim().split('\n').filter(Boolean);
+  assert.equal(running.length, 1, running.join(' '));
+  ok(await compose(race, ['down', '-t', '0']), 'down');
+});
