@@ -70,12 +70,7 @@ export async function pullService(env: ComposeEnv, name: string, quiet = false, 
   try {
     const auth = await env.registryAuth?.(ref);
     const res = await env.client.imageCreate({ fromImage: repo, tag }, undefined, auth ? { 'X-Registry-Auth': auth } : undefined);
-    let failure = '';
-    await readJsonStream(res, (v) => {
-      const m = v as { error?: string; errorDetail?: { message?: string } };
-      if (m.error || m.errorDetail) failure = m.errorDetail?.message ?? m.error ?? 'pull failed';
-    });
-    if (failure) throw new ComposeError(failure);
+    await throwStreamError(res, 'pull failed');
   } catch (err) {
     const msg = err instanceof ApiError ? err.daemonMessage : (err as Error).message;
     if (!quiet) env.progress.event({ id, text: 'Error', status: ignoreFailures ? 'warning' : 'error', details: msg });
@@ -83,6 +78,16 @@ export async function pullService(env: ComposeEnv, name: string, quiet = false, 
     throw new ComposeError(`Error response from daemon: ${msg}`, 18);
   }
   if (!quiet) env.progress.event({ id, text: 'Pulled', status: 'done' });
+}
+
+/** Reads a JSON progress stream to its end; an error message in it becomes a ComposeError. */
+async function throwStreamError(res: NodeJS.ReadableStream, fallback: string): Promise<void> {
+  let failure = '';
+  await readJsonStream(res, (v) => {
+    const m = v as { error?: string; errorDetail?: { message?: string } };
+    if (m.error || m.errorDetail) failure = m.errorDetail?.message ?? m.error ?? fallback;
+  });
+  if (failure) throw new ComposeError(failure);
 }
 
 /** name[:tag] / name@digest → [name, tag or digest]. */
@@ -158,12 +163,7 @@ export async function pushService(env: ComposeEnv, name: string, ignoreFailures:
   try {
     const auth = await env.registryAuth?.(s.image);
     const res = await env.client.request('POST', `/images/${repo.split('/').map(encodeURIComponent).join('/')}/push`, { query: { tag }, headers: { 'X-Registry-Auth': auth ?? 'e30=' } });
-    let failure = '';
-    await readJsonStream(res, (v) => {
-      const m = v as { error?: string; errorDetail?: { message?: string } };
-      if (m.error || m.errorDetail) failure = m.errorDetail?.message ?? m.error ?? 'push failed';
-    });
-    if (failure) throw new ComposeError(failure);
+    await throwStreamError(res, 'push failed');
   } catch (err) {
     const msg = err instanceof ApiError ? err.daemonMessage : (err as Error).message;
     env.progress.event({ id, text: 'Error', status: ignoreFailures ? 'warning' : 'error', details: msg });

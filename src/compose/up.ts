@@ -4,8 +4,8 @@
 // is started, healthy or completed as depends_on asks. Independent services go in parallel at every step.
 import type { ContainerSummary, ContainerInspect } from '../client';
 import { ApiError } from '../client';
-import { ComposeEnv, ComposeError, EventWatcher, projectContainers, serviceOf, numberOf, nameOf, containerId, filters } from './state';
-import { containerPlan, networkBody, volumeBody, serviceHash, scaleOf, L, ContainerPlan, durationNs } from './convert';
+import { ComposeEnv, ComposeError, EventWatcher, projectContainers, serviceOf, numberOf, nameOf, containerId } from './state';
+import { containerPlan, networkBody, volumeBody, serviceHash, scaleOf, L, ContainerPlan } from './convert';
 import { traverse, dependenciesOf } from './graph';
 import { ensureImages, ImageOptions } from './images';
 import type { Project, ServiceConfig } from './types';
@@ -393,4 +393,3 @@ export async function waitRunning(env: ComposeEnv, conv: Map<string, Converged>,
   try { await Promise.race([work, timeout]); } finally { if (timer) clearTimeout(timer); }
 }
 
-export { durationNs, filters };
