@@ -234,7 +234,7 @@ test('containers survive a daemon SIGKILL and stay controllable; exits meanwhile
 
 test('a second daemon on the same data root is refused', async () => {
   const { runCmd, BERTH } = await import('../helpers/daemon');
-  const r = await runCmd(process.execPath, [BERTH, 'daemon', '--data-root', d.dataRoot, '--exec-root', d.execRoot + '-2', '-H', `unix://${d.execRoot}-2.sock`], { timeoutMs: 20_000 });
+  const r = await runCmd(BERTH, ['daemon', '--data-root', d.dataRoot, '--exec-root', d.execRoot + '-2', '-H', `unix://${d.execRoot}-2.sock`], { timeoutMs: 20_000 });
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /another berth daemon \(pid \d+\) is using the data root/);
 });

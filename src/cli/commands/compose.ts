@@ -3,7 +3,7 @@
 import * as path from 'path';
 import { existsSync } from 'fs';
 import { StatusError } from '../command';
-import type { Cmd } from '../main';
+import type { Cmd } from '../cmd';
 import type * as ComposeMain from './compose-main';
 
 function loadComposeMain(): typeof ComposeMain {
