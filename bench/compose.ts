@@ -33,7 +33,7 @@ async function main(): Promise<void> {
     await berth.loadBusybox();
     await dockerd.start(['--default-address-pool', 'base=10.61.240.0/20,size=24']);
     await dockerd.loadBusybox();
-    const bc = (dir: string, args: string[]) => must(runCmd(process.execPath, [BERTH, 'compose', '--project-directory', dir, '-f', path.join(dir, 'docker-compose.yml'), ...args],
+    const bc = (dir: string, args: string[]) => must(runCmd(BERTH, ['compose', '--project-directory', dir, '-f', path.join(dir, 'docker-compose.yml'), ...args],
       { env: { BERTH_HOST: berth.host }, timeoutMs: 600_000 }), `berth compose ${args.join(' ')}`);
     const dc = (dir: string, args: string[]) => must(runCmd('/usr/bin/docker-compose', ['--project-directory', dir, '-f', path.join(dir, 'docker-compose.yml'), ...args],
       { env: { DOCKER_HOST: `unix://${dockerd.sock}` }, timeoutMs: 600_000 }), `docker-compose ${args.join(' ')}`);

@@ -52,7 +52,7 @@ networks:
 const dc = (host: string, dir: string, args: string[]) =>
   runCmd('/usr/bin/docker-compose', ['--project-directory', dir, '-f', path.join(dir, 'docker-compose.yml'), ...args], { env: { DOCKER_HOST: host, COMPOSE_INTERACTIVE_NO_CLI: '1' }, timeoutMs: 180_000 });
 const bc = (host: string, dir: string, args: string[]) =>
-  runCmd(process.execPath, [BERTH, 'compose', '--project-directory', dir, '-f', path.join(dir, 'docker-compose.yml'), ...args], { env: { BERTH_HOST: '', DOCKER_HOST: host }, timeoutMs: 180_000 });
+  runCmd(BERTH, ['compose', '--project-directory', dir, '-f', path.join(dir, 'docker-compose.yml'), ...args], { env: { BERTH_HOST: '', DOCKER_HOST: host }, timeoutMs: 180_000 });
 
 test('docker-compose 1.29 brings a two-service stack up on berth, recreates it on a change, and takes it down', { skip: !HAVE_COMPOSE && 'docker-compose not installed' }, async () => {
   const dir = stack('dcberth', '10.61.200.0/24');

@@ -185,7 +185,7 @@ ${netBlock()}`,
   assert.equal(ex.code, 5);
   assert.equal(ex.stdout.trim(), '42 /tmp');
   // logs -f follows new output, with the service prefix
-  const child = spawn(process.execPath, [BERTH, 'compose', '--project-directory', dir, '-f', path.join(dir, 'compose.yaml'), 'logs', '-f', 'app'], { env: { ...process.env, BERTH_HOST: d.host } });
+  const child = spawn(BERTH, ['compose', '--project-directory', dir, '-f', path.join(dir, 'compose.yaml'), 'logs', '-f', 'app'], { env: { ...process.env, BERTH_HOST: d.host } });
   let out = '';
   child.stdout.on('data', (b) => { out += b; });
   try {
@@ -274,7 +274,7 @@ test('bad input: port taken, external network missing, failing build, unpullable
 test('a daemon SIGKILL in the middle of up, then a converging up: every service once, nothing unlabelled', async () => {
   const services = Array.from({ length: 8 }, (_, i) => `  s${i}:\n    image: busybox\n    command: ["sleep", "300"]\n`).join('');
   const dir = projectDir('crash', { 'compose.yaml': `services:\n${services}${netBlock()}` });
-  const child = spawn(process.execPath, [BERTH, 'compose', '--project-directory', dir, '-f', path.join(dir, 'compose.yaml'), 'up', '-d'], { env: { ...process.env, BERTH_HOST: d.host }, stdio: 'ignore' });
+  const child = spawn(BERTH, ['compose', '--project-directory', dir, '-f', path.join(dir, 'compose.yaml'), 'up', '-d'], { env: { ...process.env, BERTH_HOST: d.host }, stdio: 'ignore' });
   const exited = new Promise((r) => child.once('exit', r));
   // kill the daemon as soon as the first containers exist
   await waitFor(async () => (await labelled('crash').catch(() => [])).length >= 1, 30_000, 'first container');
