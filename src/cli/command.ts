@@ -54,6 +54,8 @@ export interface CommandSpec {
   noInterspersed?: boolean;
   /** The command defines its own -h (run/create use it for --hostname). */
   ownsH?: boolean;
+  /** Every argument goes to the command untouched (`compose` parses its own flags and subcommands). */
+  passThrough?: boolean;
 }
 
 export type ArgRule = { exact: number } | { min: number } | { max: number } | { range: [number, number] } | 'none';
@@ -164,6 +166,7 @@ export interface ParseOptions {
  */
 export function parseFlags(spec: CommandSpec, argv: string[], opts: ParseOptions = {}): Parsed {
   const p = new Parsed();
+  if (spec.passThrough) { p.args = [...argv]; return p; }
   const byName = new Map(spec.flags.map((f) => [f.name, f]));
   const byShort = new Map(spec.flags.filter((f) => f.short).map((f) => [f.short, f]));
   const warn = opts.warn ?? ((m: string) => write(1, m + '\n'));

@@ -42,10 +42,8 @@ function matchesFilters(d: Daemon, rec: ContainerRecord, f: Record<string, strin
       case 'status': if (!any((v) => v === rec.State.Status)) return false; break;
       case 'name': if (!any((v) => { const re = filterRegExp(v); return re.test(rec.Name.slice(1)) || re.test(rec.Name); })) return false; break;
       case 'id': if (!any((v) => rec.Id.startsWith(v))) return false; break;
-      case 'label': if (!any((v) => {
-        const i = v.indexOf('=');
-        return i < 0 ? v in (rec.Config.Labels ?? {}) : rec.Config.Labels?.[v.slice(0, i)] === v.slice(i + 1);
-      })) return false; break;
+      // every label filter must hold (filters.MatchKVList), unlike the other keys where one value is enough
+      case 'label': if (!matchKVList(values, rec.Config.Labels ?? undefined)) return false; break;
       case 'ancestor': if (!any((v) => {
         const img = d.images.tryGet(v);
         return img ? img.id === rec.Image : rec.ImageRef === v;

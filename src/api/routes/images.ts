@@ -80,7 +80,12 @@ export function imageRoutes(r: Router, d: Daemon): void {
 
   r.add('GET', '/images/{name*}/json', (ctx) => {
     const img = d.images.get(ctx.params.name);
-    return inspectForApiVersion(img, d.images.toApiInspect(img), ctx.apiVersion);
+    // docker-compose 1.29 (docker-py at the daemon's API version) reads ContainerConfig, which API 1.45 dropped:
+    // it fails to recreate any container on Docker 25+ (KeyError: 'ContainerConfig'). berth keeps it working by
+    // answering that client with the 1.44 shape; every other client gets its own version's.
+    const legacyClient = /^docker-compose\/1\./.test(String(ctx.req.headers['user-agent'] ?? ''));
+    const version = legacyClient && compareVersions(ctx.apiVersion, '1.44') > 0 ? '1.44' : ctx.apiVersion;
+    return inspectForApiVersion(img, d.images.toApiInspect(img), version);
   });
 
   r.add('POST', '/images/create', async (ctx) => {

@@ -4,18 +4,20 @@ import type { Daemon } from '../../daemon/daemon';
 import { Router, parseFilters, API_VERSION, MIN_API_VERSION } from '../router';
 import { SERVER_VERSION } from '../server';
 import type { EngineEvent } from '../../engine/events';
+import { matchKVList } from '../../storage/image-filters';
 
 function eventMatches(ev: EngineEvent, f: Record<string, string[]>): boolean {
   for (const [key, values] of Object.entries(f)) {
     if (!values.length) continue;
     const attrs = ev.Actor.Attributes;
+    // labels: all of them must hold (filters.MatchKVList), as dockerd's event filter does
+    if (key === 'label') { if (!matchKVList(values, attrs)) return false; continue; }
     const ok = values.some((v) => {
       switch (key) {
         case 'type': return ev.Type === v;
         case 'event': return ev.Action === v || ev.Action.startsWith(v + ':');
         case 'container': return ev.Type === 'container' && (ev.Actor.ID.startsWith(v) || attrs.name === v);
         case 'image': return attrs.image === v || ev.Actor.ID === v || (ev.Type === 'image' && ev.Actor.ID.startsWith(v));
-        case 'label': { const i = v.indexOf('='); return i < 0 ? v in attrs : attrs[v.slice(0, i)] === v.slice(i + 1); }
         case 'network': case 'volume': return ev.Type === key && (ev.Actor.ID === v || attrs.name === v);
         case 'scope': return v === 'local';
         default: return false;

@@ -138,7 +138,7 @@ async function stdinContext(): Promise<Readable> {
 }
 
 /** The context directory as a tar stream, without what .dockerignore excludes. */
-async function packContext(dir: string, dockerfile: string): Promise<Readable> {
+export async function packContext(dir: string, dockerfile: string): Promise<Readable> {
   const { DockerIgnore, parseDockerignore, trimBuildFilesFromExcludes } = require('../../build/dockerignore') as typeof import('../../build/dockerignore');
   const ignoreText = await fs.readFile(path.join(dir, '.dockerignore'), 'utf8').catch(() => '');
   const ignore = new DockerIgnore(trimBuildFilesFromExcludes(parseDockerignore(ignoreText), dockerfile));

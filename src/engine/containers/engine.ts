@@ -761,7 +761,11 @@ export class ContainerEngine {
       }
       if (net.driver === 'host') throw invalidParameter('container cannot be disconnected from host network or connected to host network');
       const current = rec.Networks?.length ? rec.Networks : [{ network: mode }];
-      if (current.some((r) => this.sameNetwork(r.network, net.id))) {
+      const live = this.isRunning(rec) && !!rec.Network;
+      const configured = current.findIndex((r) => this.sameNetwork(r.network, net.id));
+      // a running container has the endpoint already; a stopped or created one only has its configuration, which
+      // dockerd replaces (docker-compose 1.29 connects each created container to its own network with aliases)
+      if (configured >= 0 && live) {
         throw forbidden(`endpoint with name ${rec.Name.slice(1)} already exists in network ${net.name}`);
       }
       const aliases = (cfg?.Aliases ?? []).filter((a): a is string => typeof a === 'string' && a !== '');
@@ -769,7 +773,12 @@ export class ContainerEngine {
       if (!net.userDefined && aliases.length) throw invalidParameter('network-scoped alias is supported only for containers in user defined networks');
       if (!net.userDefined && ip) throw invalidParameter('user specified IP address is supported on user defined networks only');
       const req: EndpointRequest = { network: net.name, ...(aliases.length ? { aliases } : {}), ...(ip ? { ipv4Address: ip } : {}), ...(cfg?.MacAddress ? { macAddress: cfg.MacAddress } : {}) };
-      if (this.isRunning(rec) && rec.Network) {
+      if (configured >= 0) {
+        rec.Networks = current.map((r, j) => (j === configured ? req : r));
+        await this.store.save(rec);
+        return { id: net.id, name: net.name, container: rec.Id };
+      }
+      if (live) {
         rec.Network = await this.opts.network.connect(rec.Id, req);
       }
       rec.Networks = [...current, req];
@@ -796,8 +805,11 @@ export class ContainerEngine {
       }
       const rest = current.filter((_, j) => j !== i);
       rec.Networks = rest;
-      // the primary network went away: the next one becomes the container's network mode, as in Docker
-      if (i === 0) rec.HostConfig.NetworkMode = rest[0]?.network ?? 'none';
+      // the primary network went away: the next one becomes the container's network mode, as in Docker. A container
+      // that is not running keeps its mode when it loses its only network (dockerd does: it joins it again at start,
+      // and a connect before the start — what docker-compose 1.29 does — replaces the configuration)
+      const keepMode = i === 0 && rest.length === 0 && !(this.isRunning(rec) && rec.Network);
+      if (i === 0 && !keepMode) rec.HostConfig.NetworkMode = rest[0]?.network ?? 'none';
       await this.store.save(rec);
       return { id: net.id, name: net.name, container: rec.Id };
     });

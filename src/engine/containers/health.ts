@@ -143,7 +143,8 @@ export class HealthMonitor {
     rec.State.Health = h;
     if (h.Status !== before) {
       await this.deps.save(rec).catch((e) => log.warn('saving health status failed', { id, error: errorMessage(e) }));
-      this.deps.events.emitEvent('container', `health_status: ${h.Status}`, rec.Id, { image: rec.ImageRef, name: rec.Name.slice(1) });
+      // the container's labels go with it, as with dockerd's container events (compose filters on them)
+      this.deps.events.emitEvent('container', `health_status: ${h.Status}`, rec.Id, { image: rec.ImageRef, name: rec.Name.slice(1), ...rec.Config.Labels });
     }
   }
 
