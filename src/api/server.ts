@@ -49,14 +49,16 @@ function writeResult(res: http.ServerResponse, result: unknown, method: string):
     return;
   }
   const body = JSON.stringify(result) + '\n';
-  const status = (result as { __status?: number } | null)?.__status; // null is a valid answer (docker diff)
-  if (status) delete (result as { __status?: number }).__status;
+  const status = (result as { [STATUS]?: number } | null)?.[STATUS]; // null is a valid answer (docker diff)
   res.writeHead(status ?? 200, { ...commonHeaders(), 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
 }
 
+/** The status of a JSON result, kept under a symbol so that JSON.stringify never sends it. */
+const STATUS = Symbol('http status');
+
 /** Marks a JSON result with a status other than 200 (201 Created). */
-export const withStatus = <T extends object>(status: number, value: T): T => Object.assign(value, { __status: status });
+export const withStatus = <T extends object>(status: number, value: T): T => Object.assign(value, { [STATUS]: status });
 
 export function createApiServer(router: Router): http.Server {
   const server = http.createServer({ keepAlive: true }, (req, res) => {

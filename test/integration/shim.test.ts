@@ -417,7 +417,7 @@ test('exec in a running container: output and exit.json; exec with a tty', T, as
   const ctl = await Ctl.connect(t.stateDir);
   const ta = await Attach.connect(t.stateDir);
   assert.match(await ctl.request('start'), /^ok \d+$/);
-  await waitFor('first size', () => ta.text(1).includes('25 80\r\n'));
+  await waitFor('first size', () => ta.text(1).includes('25 80\r\n')).catch((e: Error) => { throw new Error(`${e.message}: ${JSON.stringify(ta.text(1))}`); });
   assert.equal(await ctl.request('resize 40 120'), 'ok');
   ta.sock.write('go\r');
   await ta.ended;
