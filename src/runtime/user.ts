@@ -20,7 +20,8 @@ async function readInRoot(root: string, file: string): Promise<string> {
 
 const rows = (text: string) => text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(':'));
 
-export async function resolveUser(rootfs: string, spec: string | undefined): Promise<ResolvedUser> {
+/** `groupAdd` (HostConfig.GroupAdd, --group-add): more groups by name or number, as docker adds them. */
+export async function resolveUser(rootfs: string, spec: string | undefined, groupAdd: string[] = []): Promise<ResolvedUser> {
   const [userPart, groupPart] = (spec || '0').split(':');
   const passwd = rows(await readInRoot(rootfs, 'etc/passwd'));
   const groups = rows(await readInRoot(rootfs, 'etc/group'));
@@ -45,6 +46,12 @@ export async function resolveUser(rootfs: string, spec: string | undefined): Pro
   const additionalGids = name && groupPart === undefined
     ? groups.filter((g) => (g[3] || '').split(',').includes(name!)).map((g) => parseInt(g[2], 10)).filter((g) => g !== gid)
     : [];
+  for (const g of groupAdd.map(String)) {
+    const row = groups.find((r) => r[0] === g) ?? (isNum(g) ? [g, '', g] : undefined);
+    if (!row) throw new EngineError(500, `Unable to find group ${g}: no matching entries in group file`);
+    const id = parseInt(row[2], 10);
+    if (!additionalGids.includes(id)) additionalGids.push(id);
+  }
   if (uid === 0 && !entry) home = '/root';
   return { uid, gid, additionalGids, home };
 }

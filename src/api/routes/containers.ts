@@ -2,7 +2,7 @@
 import type { Daemon } from '../../daemon/daemon';
 import { Router, boolParam, intParam, parseFilters, compareVersions } from '../router';
 import { withStatus, commonHeaders } from '../server';
-import { invalidParameter } from '../../common/errors';
+import { invalidParameter, notFound } from '../../common/errors';
 import { listItem, inspectView } from '../../engine/containers/views';
 import { readLogs } from '../../engine/containers/logfile';
 import { frame } from '../../engine/containers/attach';
@@ -117,6 +117,11 @@ export function containerRoutes(r: Router, d: Daemon): void {
   });
   r.add('DELETE', '/containers/{id}', async (ctx) => {
     await c.remove(ctx.params.id, { force: boolParam(ctx.query, 'force'), volumes: boolParam(ctx.query, 'v') });
+  });
+  // `docker rm --link /web/db`: the link's name is the container's name and the alias; only link=1 removes a link
+  r.add('DELETE', '/containers/{id}/{alias}', async (ctx) => {
+    if (!boolParam(ctx.query, 'link')) throw notFound(`No such container: ${ctx.params.id}/${ctx.params.alias}`);
+    await c.removeLink(ctx.params.id, ctx.params.alias);
   });
   r.add('GET', '/containers/{id}/top', (ctx) => top(c.store.get(ctx.params.id), ctx.query.get('ps_args') || undefined));
 

@@ -32,9 +32,45 @@ export function mergeEnv(base: string[], overrides: string[]): string[] {
   return out;
 }
 
+// The field names of the create body (swagger ContainerConfig + HostConfig). dockerd decodes JSON with Go's
+// encoding/json, which matches names case-insensitively: clients send `CPURealtimeRuntime` (docker-py) and dockerd
+// takes it as `CpuRealtimeRuntime`. canonicalKeys() gives berth the same leniency.
+const CONFIG_FIELDS = ['Hostname', 'Domainname', 'User', 'AttachStdin', 'AttachStdout', 'AttachStderr', 'ExposedPorts', 'Tty',
+  'OpenStdin', 'StdinOnce', 'Env', 'Cmd', 'Healthcheck', 'ArgsEscaped', 'Image', 'Volumes', 'WorkingDir', 'Entrypoint',
+  'NetworkDisabled', 'MacAddress', 'OnBuild', 'Labels', 'StopSignal', 'StopTimeout', 'Shell', 'HostConfig', 'NetworkingConfig'];
+const HOST_CONFIG_FIELDS = ['CpuShares', 'Memory', 'CgroupParent', 'BlkioWeight', 'BlkioWeightDevice', 'BlkioDeviceReadBps',
+  'BlkioDeviceWriteBps', 'BlkioDeviceReadIOps', 'BlkioDeviceWriteIOps', 'CpuPeriod', 'CpuQuota', 'CpuRealtimePeriod',
+  'CpuRealtimeRuntime', 'CpusetCpus', 'CpusetMems', 'Devices', 'DeviceCgroupRules', 'DeviceRequests', 'KernelMemory',
+  'KernelMemoryTCP', 'MemoryReservation', 'MemorySwap', 'MemorySwappiness', 'NanoCpus', 'OomKillDisable', 'Init', 'PidsLimit',
+  'Ulimits', 'CpuCount', 'CpuPercent', 'IOMaximumIOps', 'IOMaximumBandwidth', 'Binds', 'ContainerIDFile', 'LogConfig',
+  'NetworkMode', 'PortBindings', 'RestartPolicy', 'AutoRemove', 'VolumeDriver', 'VolumesFrom', 'Mounts', 'ConsoleSize',
+  'Annotations', 'CapAdd', 'CapDrop', 'CgroupnsMode', 'Dns', 'DnsOptions', 'DnsSearch', 'ExtraHosts', 'GroupAdd', 'IpcMode',
+  'Cgroup', 'Links', 'OomScoreAdj', 'PidMode', 'Privileged', 'PublishAllPorts', 'ReadonlyRootfs', 'SecurityOpt', 'StorageOpt',
+  'Tmpfs', 'UTSMode', 'UsernsMode', 'ShmSize', 'Sysctls', 'Runtime', 'Isolation', 'MaskedPaths', 'ReadonlyPaths'];
+
+/** Renames keys that match a known field but for case (Go's JSON decoding); the exact name wins when both are given. */
+export function canonicalKeys(obj: Record<string, unknown>, fields: readonly string[]): Record<string, unknown> {
+  const byLower = new Map(fields.map((f) => [f.toLowerCase(), f]));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(obj)) {
+    const canon = fields.includes(k) ? k : byLower.get(k.toLowerCase()) ?? k;
+    if (canon !== k && canon in obj) continue;
+    out[canon] = v;
+  }
+  return out;
+}
+
 export function validateBody(body: unknown): CreateBody {
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw invalidParameter('invalid JSON: the request body must be a JSON object');
-  const b = body as CreateBody;
+  const b = canonicalKeys(body as Record<string, unknown>, [...CONFIG_FIELDS, 'Runtime']) as CreateBody;
+  if (b.HostConfig && typeof b.HostConfig === 'object' && !Array.isArray(b.HostConfig)) {
+    b.HostConfig = canonicalKeys(b.HostConfig as Record<string, unknown>, HOST_CONFIG_FIELDS) as Partial<HostConfig>;
+  }
+  // docker-py's create_container(runtime=…) sends Runtime beside HostConfig, where dockerd ignores it (it passes
+  // there only because runc is dockerd's default). The user asked for that runtime: berth runs it.
+  const topRuntime = (b as { Runtime?: unknown }).Runtime;
+  if (typeof topRuntime === 'string' && topRuntime && !b.HostConfig?.Runtime) b.HostConfig = { ...(b.HostConfig ?? {}), Runtime: topRuntime };
+  delete (b as { Runtime?: unknown }).Runtime;
   const checkList = (name: string, v: unknown) => {
     if (v !== undefined && v !== null && typeof v !== 'string' && !(Array.isArray(v) && v.every((x) => typeof x === 'string'))) {
       throw invalidParameter(`json: cannot unmarshal ${typeof v} into Go struct field ContainerConfig.${name} of type []string`);
@@ -51,7 +87,9 @@ export function mergeConfig(body: CreateBody, image: ImageDefaults, imageRef: st
   const bodyCmd = asList(body.Cmd);
   // `--entrypoint x` without a command drops the image's CMD, as Docker does.
   const cmd = bodyCmd && bodyCmd.length ? bodyCmd : entrypointGiven ? null : image.Cmd ?? null;
-  const env = mergeEnv(image.Env ?? [], (body.Env ?? []).filter((e) => e.includes('=')));
+  // `Foo` without "=" is kept as given, as dockerd keeps it in Config.Env (the docker CLI has already replaced
+  // `-e Foo` by the client's value, or dropped it); the process does not get it (runtime/env.ts).
+  const env = mergeEnv(image.Env ?? [], body.Env ?? []);
   return {
     Hostname: body.Hostname ?? '',
     Domainname: body.Domainname ?? '',
@@ -83,9 +121,27 @@ function healthOf(container: HealthConfig | undefined, image: HealthConfig | und
   return hc ? { Healthcheck: hc } : {};
 }
 
+/** The log drivers dockerd has built in; berth writes json-file logs only. */
+const DOCKER_LOG_DRIVERS = ['none', 'local', 'json-file', 'syslog', 'journald', 'gelf', 'fluentd', 'awslogs', 'splunk', 'etwlogs', 'gcplogs', 'logentries'];
+const JSON_FILE_OPTS = ['max-size', 'max-file', 'compress', 'labels', 'labels-regex', 'env', 'env-regex', 'tag'];
+
+/** HostConfig.LogConfig as dockerd checks and stores it: "" means the default, json-file, with its options kept. */
+export function logConfig(lc: unknown): { Type: string; Config: Record<string, string> } {
+  const { Type, Config } = (lc && typeof lc === 'object' ? lc : {}) as { Type?: unknown; Config?: unknown };
+  const type = typeof Type === 'string' && Type ? Type : 'json-file';
+  const config = Config && typeof Config === 'object' && !Array.isArray(Config) ? Config as Record<string, string> : {};
+  if (type !== 'json-file') {
+    if (!DOCKER_LOG_DRIVERS.includes(type)) throw invalidParameter(`error looking up logging plugin ${type}: plugin "${type}" not found`);
+    throw invalidParameter(`logging driver ${type} is not supported by berth: containers log with json-file`);
+  }
+  for (const k of Object.keys(config)) if (!JSON_FILE_OPTS.includes(k)) throw invalidParameter(`unknown log opt '${k}' for json-file log driver`);
+  return { Type: type, Config: config };
+}
+
 export function defaultHostConfig(h: Partial<HostConfig> = {}): HostConfig {
   return {
     ...h,
+    LogConfig: logConfig(h.LogConfig),
     NetworkMode: !h.NetworkMode || h.NetworkMode === 'default' ? 'bridge' : h.NetworkMode,
     PortBindings: h.PortBindings ?? {},
     PublishAllPorts: !!h.PublishAllPorts,

@@ -20,7 +20,8 @@ import { ContainerStore, checkName } from './store';
 import { generateName } from './names';
 import { ContainerPaths } from './paths';
 import { writeEtcFiles } from './etcfiles';
-import { CreateBody, validateBody, mergeConfig, defaultHostConfig, commandLine } from './create';
+import { CreateBody, validateBody, mergeConfig, mergeEnv, defaultHostConfig, commandLine } from './create';
+import { parseLink, linkView, linkEnv, resolveLinks } from './links';
 import { parseSignal } from './signals';
 import { relay, parseDetachKeys } from './attach';
 import { buildCommit, commitConfig, commitTarget, containerChanges, CommitOptions } from './commit';
@@ -147,6 +148,8 @@ export class ContainerEngine {
     this.validateHostConfig(hostConfig);
     const resourceWarnings = checkCreateResources(hostConfig, hostSupport());
     if (hostConfig.Runtime) this.driver(hostConfig.Runtime);
+    const links = (hostConfig.Links as string[] | null | undefined ?? []).map(parseLink);
+    for (const l of links) if (!this.store.tryGet(l.name)) throw notFound(`could not get container for ${l.name}: No such container: ${l.name}`);
     const networks = this.endpointRequests(hostConfig, body.NetworkingConfig);
     const warnings: string[] = [...resourceWarnings];
     if (hostConfig.NetworkMode === 'host' && Object.keys(hostConfig.PortBindings ?? {}).length) {
@@ -171,7 +174,7 @@ export class ContainerEngine {
     const rec: ContainerRecord = {
       Id: id, Name: name, Created: nowIso(), Path: cmd[0], Args: cmd.slice(1), Image: image.id, ImageRef: body.Image,
       Config: { ...config, Hostname: config.Hostname || id.slice(0, 12) },
-      HostConfig: hostConfig,
+      HostConfig: links.length ? { ...hostConfig, Links: links.map((l) => linkView(l, name)) } : hostConfig,
       State: { Status: 'created', Pid: 0, ExitCode: 0, Error: '', OOMKilled: false, StartedAt: ZERO_TIME, FinishedAt: ZERO_TIME },
       RestartCount: 0,
       Runtime: hostConfig.Runtime || this.opts.defaultRuntime.name,
@@ -251,7 +254,8 @@ export class ContainerEngine {
       const { netnsPath, joinPid } = net!;
       mark('rootfs+network');
 
-      const user = await resolveUser(rootfs.merged, rec.Config.User);
+      const user = await resolveUser(rootfs.merged, rec.Config.User, (rec.HostConfig.GroupAdd as string[] | null) ?? []);
+      const linked = this.linkedContainers(rec);
       const cwd = rec.Config.WorkingDir || '/';
       if (cwd !== '/') await this.ensureDir(rootfs.merged, cwd);
       undo.push(() => this.mounts.release(rec));
@@ -259,7 +263,8 @@ export class ContainerEngine {
       mark('mounts');
       const hostNet = rec.HostConfig.NetworkMode === 'host';
       await writeEtcFiles({ hosts: this.paths.hosts(rec.Id), hostname: this.paths.hostname(rec.Id), resolvConf: this.paths.resolvConf(rec.Id) },
-        rec.Config.Hostname, attachment?.ipAddress, hostNet, (rec.HostConfig.ExtraHosts as string[] | null) ?? [], attachment?.dnsServer);
+        rec.Config.Hostname, attachment?.ipAddress, hostNet,
+        [...(rec.HostConfig.ExtraHosts as string[] | null) ?? [], ...linked.map(({ link, target }) => `${link.alias} ${target.name}:${target.ip}`)], attachment?.dnsServer);
 
       const secInput = { capAdd: rec.HostConfig.CapAdd ?? [], capDrop: rec.HostConfig.CapDrop ?? [], privileged: rec.HostConfig.Privileged };
       const profile = driver.info.name === 'crun' ? containerSeccomp(secInput) : undefined;
@@ -268,7 +273,7 @@ export class ContainerEngine {
         seccompBpf: seccompBpfData,
         rootfs: rootfs.merged, readonlyRootfs: rec.HostConfig.ReadonlyRootfs,
         args: rec.HostConfig.Init ? [INIT_PATH, '--', ...commandLine(rec.Config)] : commandLine(rec.Config),
-        env: processEnv(rec.Config.Env, { tty: rec.Config.Tty, home: user.home, hostname: rec.Config.Hostname }), cwd, user,
+        env: processEnv(mergeEnv(linked.flatMap(({ link, target }) => linkEnv(rec.Name, link, target)), rec.Config.Env), { tty: rec.Config.Tty, home: user.home, hostname: rec.Config.Hostname }), cwd, user,
         terminal: rec.Config.Tty, hostname: hostNet ? (await import('os')).hostname() : rec.Config.Hostname,
         netnsPath: hostNet ? null : netnsPath, joinPid,
         capAdd: rec.HostConfig.CapAdd ?? [], capDrop: rec.HostConfig.CapDrop ?? [], privileged: rec.HostConfig.Privileged,
@@ -321,6 +326,17 @@ export class ContainerEngine {
       if (rec.HostConfig.AutoRemove) await this.removeLocked(rec, { force: true, volumes: true }).catch(() => undefined);
       throw e;
     }
+  }
+
+  /** The running containers this one links to (HostConfig.Links), with what its environment and hosts need. */
+  private linkedContainers(rec: ContainerRecord): ReturnType<typeof resolveLinks> {
+    const links = ((rec.HostConfig.Links as string[] | null) ?? []).map(parseLink);
+    if (!links.length) return [];
+    const get = (name: string) => {
+      const t = this.store.tryGet(name);
+      return t && { name: t.Name.slice(1), ip: t.Network?.ipAddress ?? '', env: t.Config.Env, exposedPorts: Object.keys(t.Config.ExposedPorts ?? {}) };
+    };
+    return resolveLinks(links, get, (name) => this.store.tryGet(name)?.State.Status === 'running');
   }
 
   /** The image's layers; by the recorded chain ids when the image itself was removed with `rmi -f`. */
@@ -637,6 +653,18 @@ export class ContainerEngine {
       const list = this.waiters.get(rec.Id) ?? [];
       list.push({ condition: condition as Waiter['condition'], resolve });
       this.waiters.set(rec.Id, list);
+    });
+  }
+
+  /** `rm --link`: drops the link named alias from the container (its next start no longer links). */
+  async removeLink(ref: string, alias: string): Promise<void> {
+    const rec = this.store.get(ref);
+    await this.serialize(rec.Id, async () => {
+      const links = (rec.HostConfig.Links as string[] | null) ?? [];
+      const kept = links.filter((l) => parseLink(l).alias !== alias);
+      if (kept.length === links.length) throw notFound(`Could not find container for entity id ${rec.Name}/${alias}`);
+      rec.HostConfig = { ...rec.HostConfig, Links: kept.length ? kept : null };
+      await this.store.save(rec);
     });
   }
 

@@ -131,7 +131,8 @@ export class ExecEngine {
   /** The process could not be started: report it on the stream like Docker (exit 126/127). */
   private fail(ex: ExecRecord, client: Duplex | undefined, message: string, tty: boolean): void {
     const notFoundExe = /not found|No such file/i.test(message);
-    ex.exitCode = notFoundExe ? 127 : 126;
+    // dockerd records 126 for every exec that could not start, a missing binary included (unlike `run`'s 127)
+    ex.exitCode = 126;
     const exe = ex.config.Cmd?.[0] ?? '';
     const text = `OCI runtime exec failed: exec failed: unable to start container process: exec: "${exe}": ${notFoundExe ? 'executable file not found in $PATH' : 'permission denied'}: unknown\r\n`;
     if (client && !client.destroyed) {
