@@ -19,6 +19,8 @@ export interface NetworkConfig {
   Attachable: boolean;
   Labels: Record<string, string>;
   Options: Record<string, string>;
+  /** IPAM.Options as given at create (null when none were: dockerd echoes what it was sent) */
+  IpamOptions?: Record<string, string> | null;
   /** the Linux bridge device */
   Bridge: string;
   Mtu: number;
@@ -56,7 +58,6 @@ export const OPT_ICC = 'com.docker.network.bridge.enable_icc';
 export const OPT_MASQ = 'com.docker.network.bridge.enable_ip_masquerade';
 export const OPT_HOST_BINDING = 'com.docker.network.bridge.host_binding_ipv4';
 
-const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const IFNAME_RE = /^[A-Za-z0-9_.-]{1,15}$/;
 
 /** Docker's local address pools for networks created without a subnet: 172.17–31/16, then 192.168.x.0/20. */
@@ -110,7 +111,8 @@ export function newNetworkConfig(body: CreateNetworkBody, ctx: CreateContext): N
   if (!body || typeof body !== 'object') throw invalidParameter('invalid JSON: the request body must be a JSON object');
   const name = body.Name;
   if (typeof name !== 'string' || name === '') throw invalidParameter('network name must not be empty');
-  if (!NAME_RE.test(name)) throw invalidParameter(`invalid network name ${JSON.stringify(name)}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+  // dockerd takes any name that is not blank ("test 01", "a/b"): networks are found by name or id, never by path
+  if (!name.trim()) throw invalidParameter(`invalid name: ${name}`);
   if (ctx.existing.some((n) => n.Name === name) || ['bridge', 'host', 'none'].includes(name)) {
     throw conflict(`network with name ${name} already exists`);
   }
@@ -194,6 +196,7 @@ export function newNetworkConfig(body: CreateNetworkBody, ctx: CreateContext): N
     Subnet: formatCidr(subnet), Gateway: formatIp(gateway), IPRange: range ? formatCidr(range) : undefined, AuxAddresses: aux,
     UserSubnet: userSubnet, Internal: body.Internal === true, Attachable: body.Attachable === true,
     Labels: labels, Options: options, Bridge: bridge, Mtu: mtu,
+    IpamOptions: body.IPAM?.Options === undefined || body.IPAM?.Options === null ? null : stringMap(body.IPAM.Options, 'IPAM options'),
     Icc: options[OPT_ICC] === undefined ? true : parseBool(options[OPT_ICC], OPT_ICC),
     Masquerade: options[OPT_MASQ] === undefined ? true : parseBool(options[OPT_MASQ], OPT_MASQ),
     HostBindingIpv4: hostBinding,

@@ -405,6 +405,9 @@ export class NetworkManager {
         if (!isIpv4(req.ipv4Address)) throw invalidParameter(`invalid IPv4 address: ${req.ipv4Address}`);
       }
       if (req.macAddress && !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(req.macAddress)) throw invalidParameter(`invalid MAC address: ${req.macAddress}`);
+      for (const ll of req.linkLocalIps ?? []) {
+        if (!isIpv4(ll) || !ll.startsWith('169.254.')) throw invalidParameter(`invalid link-local IP address: ${ll}`);
+      }
       return { net, req };
     });
   }
@@ -426,6 +429,8 @@ export class NetworkManager {
           networkId: net.id, network: net.name, ifname, hostVeth: this.vethName(containerId, net.bridge), ipAddress: ip,
           prefixLen: net.subnet.prefix, gateway: net.gateway, macAddress: req.macAddress ?? randomMac(),
           aliases: [...new Set(req.aliases ?? [])], endpointId: hex(32), staticIp: !!req.ipv4Address,
+          ...(req.links?.length ? { links: req.links } : {}), ...(req.linkLocalIps?.length ? { linkLocalIps: req.linkLocalIps } : {}),
+          ...(req.driverOpts && Object.keys(req.driverOpts).length ? { driverOpts: req.driverOpts } : {}),
         });
       }
       return made;
@@ -443,7 +448,9 @@ export class NetworkManager {
     if (!ID_RE.test(containerId)) throw invalidParameter(`invalid container id for networking: ${containerId}`);
     if (!['bridge', 'none', 'host'].includes(req.mode)) throw invalidParameter(`unsupported network mode: ${req.mode}`);
     const specs = req.mode === 'bridge' ? validatePorts(req.ports ?? []) : [];
-    const planned = req.mode === 'bridge' ? this.plan(req.networks?.length ? req.networks : [{ network: 'bridge' }]) : [];
+    // bridge mode with an empty list: a container disconnected from all its networks (loopback only, connectable)
+    const unplugged = req.mode === 'bridge' && req.networks !== undefined && req.networks.length === 0;
+    const planned = req.mode === 'bridge' && !unplugged ? this.plan(req.networks?.length ? req.networks : [{ network: 'bridge' }]) : [];
     return this.locks.run(containerId, async () => {
       const stale = this.endpoints.get(containerId) ?? await this.files.read(containerId);
       if (stale) {
@@ -456,7 +463,7 @@ export class NetworkManager {
       const rec: EndpointRecord = {
         containerId, name: req.name, mode: req.mode, ports: [], endpointId, created: new Date().toISOString(), endpoints: [],
       };
-      if (req.mode === 'none') {
+      if (req.mode === 'none' || unplugged) {
         const warm = this.pool?.takeNetns();
         rec.netnsPath = warm?.file ?? this.newNetnsPath();
         try {
@@ -515,6 +522,7 @@ export class NetworkManager {
     return {
       hostVeth: ep.hostVeth, bridge: net.bridge, mac: ep.macAddress, address: ep.ipAddress, prefixLen: ep.prefixLen,
       gateway: ep.gateway, mtu: net.cfg.Mtu, defaultRoute: primary && net.routesOut, ifname: ep.ifname,
+      extraAddresses: (ep.linkLocalIps ?? []).map((ip) => `${ip}/16`),
     };
   }
 
@@ -700,8 +708,11 @@ export class NetworkManager {
       const b = this.findBridge(r.network);
       const builtin = b ? undefined : this.findBuiltin(r.network);
       const id = b?.id ?? (builtin ? this.state.ids[builtin] : '');
-      const ep = endpointSettings({ networkId: id, aliases: r.aliases, ipAddress: r.ipv4Address, staticIp: !!r.ipv4Address }, undefined, false);
-      out[b?.name ?? builtin ?? r.network] = { ...ep, IPAddress: '', IPAMConfig: r.ipv4Address ? { IPv4Address: r.ipv4Address } : null };
+      const ep = endpointSettings({
+        networkId: id, aliases: r.aliases, ipAddress: r.ipv4Address, staticIp: !!r.ipv4Address, macAddress: r.macAddress,
+        links: r.links, linkLocalIps: r.linkLocalIps, driverOpts: r.driverOpts,
+      }, undefined, false);
+      out[b?.name ?? builtin ?? r.network] = { ...ep, IPAddress: '' };
     }
     return out;
   }

@@ -32,10 +32,33 @@ export class NameTable {
     return [r.name ?? '', r.containerId.slice(0, 12), ...aliases].filter(Boolean).map(norm);
   }
 
+  /**
+   * A legacy link of the asking container on a user-defined network (`--link target:alias` given at connect or
+   * create): the alias, for that container only, names the target on the link's network.
+   */
+  private linkTarget(want: string, clientIp: string): { network: string; name: string } | undefined {
+    for (const r of this.src.records()) {
+      if (!(r.endpoints ?? []).some((e) => e.ipAddress === clientIp)) continue;
+      for (const ep of r.endpoints ?? []) {
+        for (const link of ep.links ?? []) {
+          const i = link.lastIndexOf(':');
+          const [target, alias] = i < 0 ? [link, link] : [link.slice(0, i), link.slice(i + 1)];
+          if (norm(alias) === want) return { network: ep.networkId, name: norm(target.replace(/^\//, '')) };
+        }
+      }
+    }
+    return undefined;
+  }
+
   lookup(name: string, clientIp: string): string[] | undefined {
     const nets = this.clientNetworks(clientIp);
     if (!nets || nets.size === 0) return undefined;
-    const want = norm(name);
+    const link = this.linkTarget(norm(name), clientIp);
+    if (link && this.src.hasDns(link.network)) return this.lookupOn(link.name, new Set([link.network]));
+    return this.lookupOn(norm(name), nets);
+  }
+
+  private lookupOn(want: string, nets: Set<string>): string[] | undefined {
     const out: string[] = [];
     for (const r of this.src.records()) {
       for (const ep of r.endpoints ?? []) {

@@ -61,6 +61,8 @@ export interface VethConfig {
   defaultRoute?: boolean;
   /** the interface name inside the container (default eth0) */
   ifname?: string;
+  /** more addresses (a.b.c.d/n) on the interface: link-local IPs */
+  extraAddresses?: string[];
 }
 
 /** The `ip -batch` lines, run inside the namespace, that create and configure one veth of the container. */
@@ -69,6 +71,7 @@ function vethScript(c: VethConfig): string[] {
   return [
     `link add ${dev} address ${c.mac} mtu ${c.mtu} type veth peer name ${c.hostVeth} mtu ${c.mtu} netns /proc/${process.pid}/ns/net`,
     `addr add ${c.address}/${c.prefixLen} broadcast + dev ${dev}`,
+    ...(c.extraAddresses ?? []).map((a) => `addr add ${a} dev ${dev}`),
     // IPv4-only network: no IPv6 link-local address (hairpin mode would reflect its DAD probe and fail it)
     `link set ${dev} addrgenmode none`,
     `link set ${dev} up`,

@@ -36,6 +36,12 @@ export interface Endpoint {
   endpointId: string;
   /** the address was asked for (--ip), not allocated */
   staticIp?: boolean;
+  /** --link on a user-defined network, "target:alias": the alias resolves to the target for this container */
+  links?: string[];
+  /** --link-local-ip: more addresses on the interface (IPAMConfig.LinkLocalIPs) */
+  linkLocalIps?: string[];
+  /** EndpointSettings.DriverOpts, kept and shown as given */
+  driverOpts?: Record<string, string>;
 }
 
 /** What the container asks of one network (NetworkingConfig.EndpointsConfig[name]). */
@@ -47,6 +53,9 @@ export interface EndpointRequest {
   ipv4Address?: string;
   /** --mac-address */
   macAddress?: string;
+  links?: string[];
+  linkLocalIps?: string[];
+  driverOpts?: Record<string, string>;
 }
 
 export interface Attachment {

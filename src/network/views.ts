@@ -27,7 +27,8 @@ export function bridgeNetworkObject(cfg: NetworkConfig, records: EndpointRecord[
   return {
     Name: cfg.Name, Id: cfg.Id, Created: cfg.Created, Scope: 'local', Driver: 'bridge',
     EnableIPv4: true, EnableIPv6: false,
-    IPAM: { Driver: 'default', Options: cfg.Default ? null : {}, Config: [ipamConfig] },
+    // networks made before IpamOptions was kept show {} as they did
+    IPAM: { Driver: 'default', Options: cfg.Default ? null : cfg.IpamOptions === undefined ? {} : cfg.IpamOptions, Config: [ipamConfig] },
     Internal: cfg.Internal, Attachable: cfg.Attachable, Ingress: false, ConfigFrom: { Network: '' }, ConfigOnly: false,
     Containers: containers,
     Options: cfg.Default ? {
@@ -58,15 +59,23 @@ export function builtinNetworkObject(b: Builtin, records: EndpointRecord[] | und
   };
 }
 
+/** EndpointSettings.IPAMConfig: what the container asked for (static address, link-local ones), else null. */
+function ipamConfig(ep: Partial<Endpoint>): object | null {
+  const cfg: Record<string, unknown> = {};
+  if (ep.staticIp && ep.ipAddress) cfg.IPv4Address = ep.ipAddress;
+  if (ep.linkLocalIps?.length) cfg.LinkLocalIPs = ep.linkLocalIps;
+  return Object.keys(cfg).length ? cfg : null;
+}
+
 /** One entry of NetworkSettings.Networks. */
 export function endpointSettings(ep: Partial<Endpoint> & { networkId: string }, who: { id: string; name: string } | undefined, userDefined: boolean): object {
   const aliases = ep.aliases ?? [];
   return {
-    IPAMConfig: ep.staticIp && ep.ipAddress ? { IPv4Address: ep.ipAddress } : null,
-    Links: null,
+    IPAMConfig: ipamConfig(ep),
+    Links: ep.links?.length ? ep.links : null,
     Aliases: aliases.length ? aliases : null,
     MacAddress: ep.macAddress ?? '',
-    DriverOpts: null, GwPriority: 0,
+    DriverOpts: ep.driverOpts && Object.keys(ep.driverOpts).length ? ep.driverOpts : null, GwPriority: 0,
     NetworkID: ep.networkId,
     EndpointID: ep.endpointId ?? '',
     Gateway: ep.gateway ?? '',

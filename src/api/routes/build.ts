@@ -41,6 +41,18 @@ function jsonParam<T>(q: URLSearchParams, name: string): T | undefined {
   }
 }
 
+/** One extrahosts value: "host:ip" or "host:ip,host2:ip2" (docker-py repeats the parameter), or JSON. */
+function extraHostsParam(v: string): string[] {
+  if (!v) return [];
+  if (/^[[{]/.test(v)) {
+    let parsed: unknown;
+    try { parsed = JSON.parse(v); } catch { throw invalidParameter(`invalid extrahosts parameter: ${v}`); }
+    if (Array.isArray(parsed)) return parsed.map(String);
+    if (parsed && typeof parsed === 'object') return Object.entries(parsed).map(([h, ip]) => `${h}:${String(ip)}`);
+  }
+  return v.split(',').filter(Boolean);
+}
+
 export function buildRoutes(r: Router, d: Daemon): void {
   r.add('POST', '/build', async (ctx) => {
     const q = ctx.query;
@@ -60,6 +72,8 @@ export function buildRoutes(r: Router, d: Daemon): void {
       forceRm: boolParam(q, 'forcerm'),
       networkMode: q.get('networkmode') || undefined,
       platform: q.get('platform') || undefined,
+      cacheFrom: jsonParam<string[]>(q, 'cachefrom'),
+      extraHosts: q.getAll('extrahosts').flatMap(extraHostsParam),
     };
     const quiet = boolParam(q, 'q');
     const cache = await buildCache(d);

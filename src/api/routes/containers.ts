@@ -2,7 +2,7 @@
 import type { Daemon } from '../../daemon/daemon';
 import { Router, boolParam, intParam, parseFilters, compareVersions } from '../router';
 import { withStatus, commonHeaders } from '../server';
-import { invalidParameter, notFound } from '../../common/errors';
+import { EngineError, invalidParameter, notFound } from '../../common/errors';
 import { listItem, inspectView } from '../../engine/containers/views';
 import { readLogs } from '../../engine/containers/logfile';
 import { frame } from '../../engine/containers/attach';
@@ -185,6 +185,7 @@ export function containerRoutes(r: Router, d: Daemon): void {
 
   r.add('GET', '/containers/{id}/logs', async (ctx) => {
     const rec = c.store.get(ctx.params.id);
+    if ((rec.HostConfig.LogConfig as { Type?: string } | undefined)?.Type === 'none') throw new EngineError(501, 'configured logging driver does not support reading');
     const q = ctx.query;
     const stdout = boolParam(q, 'stdout'); const stderr = boolParam(q, 'stderr');
     if (!stdout && !stderr) throw invalidParameter('Bad parameters: you must choose at least one stream');

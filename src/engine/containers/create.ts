@@ -17,6 +17,8 @@ export interface CreateBody extends Partial<Omit<ContainerConfig, 'Cmd' | 'Entry
   Env?: string[] | null;
   HostConfig?: Partial<HostConfig>;
   NetworkingConfig?: unknown;
+  /** API < 1.44: the primary endpoint's MAC address */
+  MacAddress?: unknown;
 }
 
 const asList = (v: string[] | string | null | undefined): string[] | null | undefined =>
@@ -113,6 +115,7 @@ export function mergeConfig(body: CreateBody, image: ImageDefaults, imageRef: st
     ...(body.StopSignal || image.StopSignal ? { StopSignal: body.StopSignal || image.StopSignal } : {}),
     ...(body.StopTimeout !== undefined && body.StopTimeout !== null ? { StopTimeout: body.StopTimeout } : {}),
     ...healthOf(body.Healthcheck, image.Healthcheck),
+    ...(typeof body.MacAddress === 'string' && body.MacAddress ? { MacAddress: body.MacAddress } : {}),
   };
 }
 
@@ -121,7 +124,7 @@ function healthOf(container: HealthConfig | undefined, image: HealthConfig | und
   return hc ? { Healthcheck: hc } : {};
 }
 
-/** The log drivers dockerd has built in; berth writes json-file logs only. */
+/** The log drivers dockerd has built in; berth has json-file and none. */
 const DOCKER_LOG_DRIVERS = ['none', 'local', 'json-file', 'syslog', 'journald', 'gelf', 'fluentd', 'awslogs', 'splunk', 'etwlogs', 'gcplogs', 'logentries'];
 const JSON_FILE_OPTS = ['max-size', 'max-file', 'compress', 'labels', 'labels-regex', 'env', 'env-regex', 'tag'];
 
@@ -130,9 +133,10 @@ export function logConfig(lc: unknown): { Type: string; Config: Record<string, s
   const { Type, Config } = (lc && typeof lc === 'object' ? lc : {}) as { Type?: unknown; Config?: unknown };
   const type = typeof Type === 'string' && Type ? Type : 'json-file';
   const config = Config && typeof Config === 'object' && !Array.isArray(Config) ? Config as Record<string, string> : {};
+  if (type === 'none') return { Type: type, Config: config }; // no log at all: `logs` answers that it cannot read
   if (type !== 'json-file') {
     if (!DOCKER_LOG_DRIVERS.includes(type)) throw invalidParameter(`error looking up logging plugin ${type}: plugin "${type}" not found`);
-    throw invalidParameter(`logging driver ${type} is not supported by berth: containers log with json-file`);
+    throw invalidParameter(`logging driver ${type} is not supported by berth: berth has json-file and none`);
   }
   for (const k of Object.keys(config)) if (!JSON_FILE_OPTS.includes(k)) throw invalidParameter(`unknown log opt '${k}' for json-file log driver`);
   return { Type: type, Config: config };

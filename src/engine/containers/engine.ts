@@ -45,7 +45,22 @@ interface Live {
 }
 
 /** NetworkingConfig.EndpointsConfig[name] / the EndpointConfig of POST /networks/{id}/connect (the parts berth reads). */
-export interface EndpointConfigBody { Aliases?: unknown[] | null; IPAMConfig?: { IPv4Address?: string } | null; MacAddress?: string }
+export interface EndpointConfigBody {
+  Aliases?: unknown[] | null; IPAMConfig?: { IPv4Address?: string; LinkLocalIPs?: unknown[] | null } | null; MacAddress?: string;
+  Links?: unknown[] | null; DriverOpts?: Record<string, unknown> | null;
+}
+
+/** The parts of an EndpointConfig kept as given: MAC address, legacy links, link-local IPs, driver options. */
+function endpointExtras(cfg: EndpointConfigBody | null | undefined): Partial<EndpointRequest> {
+  const strings = (v: unknown[] | null | undefined) => (v ?? []).filter((x): x is string => typeof x === 'string' && x !== '');
+  const links = strings(cfg?.Links);
+  const linkLocalIps = strings(cfg?.IPAMConfig?.LinkLocalIPs);
+  const driverOpts = Object.fromEntries(Object.entries(cfg?.DriverOpts ?? {}).map(([k, v]) => [k, String(v)]));
+  return {
+    ...(cfg?.MacAddress ? { macAddress: cfg.MacAddress } : {}), ...(links.length ? { links } : {}),
+    ...(linkLocalIps.length ? { linkLocalIps } : {}), ...(Object.keys(driverOpts).length ? { driverOpts } : {}),
+  };
+}
 
 interface Waiter { condition: 'next-exit' | 'removed' | 'not-running'; resolve: (r: { StatusCode: number; Error?: { Message: string } }) => void }
 
@@ -150,7 +165,7 @@ export class ContainerEngine {
     if (hostConfig.Runtime) this.driver(hostConfig.Runtime);
     const links = (hostConfig.Links as string[] | null | undefined ?? []).map(parseLink);
     for (const l of links) if (!this.store.tryGet(l.name)) throw notFound(`could not get container for ${l.name}: No such container: ${l.name}`);
-    const networks = this.endpointRequests(hostConfig, body.NetworkingConfig);
+    const networks = this.endpointRequests(hostConfig, body.NetworkingConfig, typeof body.MacAddress === 'string' ? body.MacAddress : undefined);
     const warnings: string[] = [...resourceWarnings];
     if (hostConfig.NetworkMode === 'host' && Object.keys(hostConfig.PortBindings ?? {}).length) {
       warnings.push('Published ports are discarded when using host network mode');
@@ -300,7 +315,8 @@ export class ContainerEngine {
 
       const shim = await Shim.spawn({
         runtimePath: driver.info.path, runtimeRoot: driver.root, id: rec.Id, bundle, stateDir: this.paths.shimState(rec.Id),
-        tty: rec.Config.Tty, stdin: rec.Config.OpenStdin, stdinOnce: rec.Config.StdinOnce && !rec.Config.Tty, logPath: this.paths.log(rec.Id),
+        tty: rec.Config.Tty, stdin: rec.Config.OpenStdin, stdinOnce: rec.Config.StdinOnce && !rec.Config.Tty,
+        logPath: (rec.HostConfig.LogConfig as { Type?: string } | undefined)?.Type === 'none' ? undefined : this.paths.log(rec.Id),
         run: true,
       }).catch((err) => { throw this.runtimeError(err, rootfs.merged); });
       undo.push(async () => shim.close());
@@ -406,7 +422,7 @@ export class ContainerEngine {
    * The networks of a new container from HostConfig.NetworkMode and NetworkingConfig.EndpointsConfig (the docker
    * CLI sends the --network-alias/--ip of the first --network there), primary first. Unknown networks are a 404.
    */
-  private endpointRequests(h: HostConfig, networking: unknown): EndpointRequest[] {
+  private endpointRequests(h: HostConfig, networking: unknown, macAddress?: string): EndpointRequest[] {
     const mode = h.NetworkMode;
     const raw = (networking as { EndpointsConfig?: Record<string, EndpointConfigBody | null> } | undefined)?.EndpointsConfig ?? {};
     if (mode.startsWith('container:')) return [];
@@ -433,9 +449,11 @@ export class ContainerEngine {
       const r = this.opts.network.resolve(network);
       if (!r.userDefined && aliases.length) throw invalidParameter('network-scoped alias is supported only for containers in user defined networks');
       if (!r.userDefined && ip) throw invalidParameter('user specified IP address is supported on user defined networks only');
-      return { network, ...(aliases.length ? { aliases } : {}), ...(ip ? { ipv4Address: ip } : {}), ...(cfg?.MacAddress ? { macAddress: cfg.MacAddress } : {}) };
+      return { network, ...(aliases.length ? { aliases } : {}), ...(ip ? { ipv4Address: ip } : {}), ...endpointExtras(cfg) };
     };
     const out = [toRequest(mode, byNetwork.get(primary.id)?.[1])];
+    // API < 1.44 carries the MAC address in Config.MacAddress: it belongs to the primary endpoint
+    if (macAddress && !out[0].macAddress) out[0].macAddress = macAddress;
     for (const [id, [name, cfg]] of byNetwork) {
       if (id === primary.id) continue;
       const r = this.opts.network.resolve(name);
@@ -459,7 +477,8 @@ export class ContainerEngine {
       const attachment = await this.opts.network.attach(rec.Id, { name: rec.Name.slice(1), mode: 'none', ports: [] });
       return { netnsPath: attachment.netnsPath, attachment };
     }
-    const networks = rec.Networks?.length ? rec.Networks : [{ network: mode }];
+    // [] after `network disconnect` of every network: the container starts with loopback only, as in docker
+    const networks = rec.Networks ?? [{ network: mode }];
     const attachment = await this.opts.network.attach(rec.Id, { name: rec.Name.slice(1), mode: 'bridge', ports: this.portSpecs(rec), networks });
     return { netnsPath: attachment.netnsPath, attachment };
   }
@@ -745,7 +764,7 @@ export class ContainerEngine {
         throw invalidParameter('container cannot be connected to multiple networks with one of the networks in private (none) mode');
       }
       if (net.driver === 'host') throw invalidParameter('container cannot be disconnected from host network or connected to host network');
-      const current = rec.Networks?.length ? rec.Networks : [{ network: mode }];
+      const current = rec.Networks ?? [{ network: mode }];
       if (current.some((r) => this.sameNetwork(r.network, net.id))) {
         throw forbidden(`endpoint with name ${rec.Name.slice(1)} already exists in network ${net.name}`);
       }
@@ -753,7 +772,7 @@ export class ContainerEngine {
       const ip = cfg?.IPAMConfig?.IPv4Address || undefined;
       if (!net.userDefined && aliases.length) throw invalidParameter('network-scoped alias is supported only for containers in user defined networks');
       if (!net.userDefined && ip) throw invalidParameter('user specified IP address is supported on user defined networks only');
-      const req: EndpointRequest = { network: net.name, ...(aliases.length ? { aliases } : {}), ...(ip ? { ipv4Address: ip } : {}), ...(cfg?.MacAddress ? { macAddress: cfg.MacAddress } : {}) };
+      const req: EndpointRequest = { network: net.name, ...(aliases.length ? { aliases } : {}), ...(ip ? { ipv4Address: ip } : {}), ...endpointExtras(cfg) };
       if (this.isRunning(rec) && rec.Network) {
         rec.Network = await this.opts.network.connect(rec.Id, req);
       }
@@ -769,20 +788,22 @@ export class ContainerEngine {
     const net = this.opts.network.resolve(networkRef);
     return this.serialize(rec.Id, async () => {
       const mode = rec.HostConfig.NetworkMode;
-      const current = rec.Networks?.length ? rec.Networks : mode.startsWith('container:') ? [] : [{ network: mode }];
+      // host and none modes hold no endpoint requests (Networks is []): the mode itself is what they are on
+      const bridged = !mode.startsWith('container:') && this.opts.network.resolve(mode).driver === 'bridge';
+      const current = rec.Networks && (rec.Networks.length || bridged) ? rec.Networks : mode.startsWith('container:') ? [] : [{ network: mode }];
       const i = current.findIndex((r) => this.sameNetwork(r.network, net.id));
-      if (i < 0) {
-        if (force) return { id: net.id, name: net.name, container: rec.Id };
-        throw forbidden(`container ${rec.Id} is not connected to network ${net.name}`);
-      }
+      // force or not, a container that is not on the network is an error (a second force-disconnect fails too)
+      if (i < 0) throw forbidden(`container ${rec.Id} is not connected to network ${net.name}`);
+      void force;
       if (net.driver !== 'bridge') throw invalidParameter(`container cannot be disconnected from ${net.name} network`);
       if (this.isRunning(rec) && rec.Network) {
         rec.Network = await this.opts.network.disconnect(rec.Id, net.id);
       }
       const rest = current.filter((_, j) => j !== i);
       rec.Networks = rest;
-      // the primary network went away: the next one becomes the container's network mode, as in Docker
-      if (i === 0) rec.HostConfig.NetworkMode = rest[0]?.network ?? 'none';
+      // the primary network went away: the next one becomes the container's network mode, as in Docker; with
+      // none left the mode stays (docker keeps it), and the container can be connected again
+      if (i === 0 && rest.length) rec.HostConfig.NetworkMode = rest[0].network;
       await this.store.save(rec);
       return { id: net.id, name: net.name, container: rec.Id };
     });

@@ -67,7 +67,8 @@ export class ExecEngine {
     const rec = ex.container;
     if (rec.State.Status !== 'running') throw conflict(`Container ${rec.Id} is not running`);
     ex.started = true;
-    const tty = opts.tty ?? !!ex.config.Tty;
+    // the terminal is the one asked for at create: dockerd ignores the start body's Tty (docker-py sends false)
+    const tty = !!ex.config.Tty;
     const stateDir = this.containers.paths.execState(rec.Id, id);
     const rootfs = this.containers.paths.rootfs(rec.Id).merged;
     try {
