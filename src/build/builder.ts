@@ -68,6 +68,8 @@ export interface BuildOptions {
   cacheFrom?: string[];
   /** extrahosts: "host:ip" lines for the RUN containers' /etc/hosts (--add-host) */
   extraHosts?: string[];
+  /** aborted when the client goes away: the build stops at once, its RUN container killed and removed */
+  signal?: AbortSignal;
 }
 
 export interface BuildOutput {
@@ -176,7 +178,12 @@ export class Builder {
     return final;
   }
 
+  private checkAborted(): void {
+    if (this.opts.signal?.aborted) throw new EngineError(499, 'build canceled: the client went away');
+  }
+
   private stepLine(text: string): void {
+    this.checkAborted();
     this.step++;
     this.out.stream(`Step ${this.step}/${this.total} : ${text}\n`);
   }
@@ -406,7 +413,11 @@ export class Builder {
     this.out.stream(` ---> Running in ${short(id)}\n`);
     let failed = true;
     let made: ImageRecord | undefined;
+    // the client went away: kill and remove the step's container now (its wait below then returns)
+    const onAbort = () => { void this.host.remove(id).catch(() => undefined); };
+    this.opts.signal?.addEventListener('abort', onAbort, { once: true });
     try {
+      this.checkAborted();
       const sink = new OutputSink((text) => this.out.stream(text));
       const attached = this.host.attach(id, sink, { stdin: false, stdout: true, stderr: true });
       await this.host.start(id);
@@ -414,13 +425,16 @@ export class Builder {
       // the shim closes the attach connection when the process is gone; wait for the last output a moment
       await Promise.race([attached, new Promise((r) => setTimeout(r, 2000))]);
       sink.flush();
+      this.checkAborted();
       if (StatusCode !== 0) {
         throw new BuildStepError(`The command '${cmd.join(' ')}' returned a non-zero code: ${StatusCode}`, StatusCode);
       }
       made = await this.host.commitForBuild(id, { ...st.config }, createdBy);
       failed = false;
     } finally {
-      if (!failed ? this.opts.rm !== false : this.opts.forceRm) {
+      this.opts.signal?.removeEventListener('abort', onAbort);
+      if (this.opts.signal?.aborted) await this.host.remove(id).catch(() => undefined);
+      else if (!failed ? this.opts.rm !== false : this.opts.forceRm) {
         await this.host.remove(id).catch((e) => log.warn('removing build container failed', { id, error: errorMessage(e) }));
         if (!failed) this.out.stream(` ---> Removed intermediate container ${short(id)}\n`);
       }

@@ -67,11 +67,10 @@ const COMMON: Entry[] = [
 const OTHERS: Entry[] = [
   { name: 'attach', short: 'Attach local standard input, output, and error streams to a running container', mod: 'stream' },
   { name: 'commit', short: "Create a new image from a container's changes", mod: 'commit' },
+  { name: 'cp', short: 'Copy files/folders between a container and the local filesystem', mod: 'cp' },
   { name: 'create', short: 'Create a new container', mod: 'run' },
   { name: 'diff', short: "Inspect changes to files or directories on a container's filesystem", mod: 'commit' },
   { name: 'events', short: 'Get real time events from the server', mod: 'events' },
-  { name: 'cp', short: 'Copy files/folders between a container and the local filesystem', mod: 'cp' },
-  { name: 'create', short: 'Create a new container', mod: 'run' },
   { name: 'export', short: "Export a container's filesystem as a tar archive", mod: 'cp' },
   { name: 'history', short: 'Show the history of an image', mod: 'image' },
   { name: 'import', short: 'Import the contents from a tarball to create a filesystem image', mod: 'image' },

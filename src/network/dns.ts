@@ -15,6 +15,8 @@ export interface DnsResolver {
   reverse(ip: string, clientIp: string): string | undefined;
   /** false on --internal networks: names that are not ours get SERVFAIL instead of being forwarded (Docker does not forward for internal networks) */
   forwards(clientIp: string): boolean;
+  /** the container's own nameservers (`--dns`) to forward its queries to, instead of the server's upstreams */
+  upstreams?(clientIp: string): string[] | undefined;
 }
 
 export interface DnsServerOptions {
@@ -285,16 +287,16 @@ export class DnsServer {
       this.warnSometimes('maxfwd', `embedded DNS: more than ${MAX_FORWARDS} forwarded queries in flight`, {});
       return reply(Rcode.REFUSED);
     }
-    return this.forward(msg, tcp, local).then((out) => {
+    return this.forward(msg, tcp, local, client).then((out) => {
       if (this.closed) return undefined;
       return out ?? reply(Rcode.SERVFAIL);
     });
   }
 
-  private candidates(local: string): Upstream[] {
+  private candidates(local: string, client: string): Upstream[] {
     let list: string[];
     try {
-      list = this.upstreams();
+      list = this.resolver.upstreams?.(client) ?? this.upstreams();
     } catch (err) {
       this.warnSometimes('upstreams', 'embedded DNS: cannot list upstream nameservers', { error: (err as Error).message });
       return [];
@@ -318,8 +320,8 @@ export class DnsServer {
    * Upstream i is asked after i/n of the budget (or as soon as the one before fails), and earlier ones stay
    * asked: a slow but working first nameserver still wins if it answers before the deadline.
    */
-  private forward(msg: Buffer, tcp: boolean, local: string): Promise<Buffer | undefined> {
-    const ups = this.candidates(local);
+  private forward(msg: Buffer, tcp: boolean, local: string, client: string): Promise<Buffer | undefined> {
+    const ups = this.candidates(local, client);
     if (ups.length === 0) return Promise.resolve(undefined);
     const clientId = msg.readUInt16BE(0);
     // A fresh id (and a fresh source port) per forward: the client's id may be guessable, ours is not.

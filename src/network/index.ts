@@ -462,6 +462,7 @@ export class NetworkManager {
 
       const rec: EndpointRecord = {
         containerId, name: req.name, mode: req.mode, ports: [], endpointId, created: new Date().toISOString(), endpoints: [],
+        ...(req.dns?.length ? { dns: req.dns } : {}),
       };
       if (req.mode === 'none' || unplugged) {
         const warm = this.pool?.takeNetns();

@@ -80,6 +80,14 @@ export class NameTable {
     return undefined;
   }
 
+  /** The asking container's own nameservers (--dns), if it has some. */
+  upstreams(clientIp: string): string[] | undefined {
+    for (const r of this.src.records()) {
+      if ((r.endpoints ?? []).some((e) => e.ipAddress === clientIp)) return r.dns?.length ? r.dns : undefined;
+    }
+    return undefined;
+  }
+
   /** Names that are not ours are forwarded to the host's resolvers unless all of the client's networks are internal. */
   forwards(clientIp: string): boolean {
     const nets = this.clientNetworks(clientIp);

@@ -85,4 +85,6 @@ export interface AttachRequest {
   name?: string;
   /** bridge mode: the networks, primary first (default: the default "bridge" network) */
   networks?: EndpointRequest[];
+  /** --dns: the nameservers the embedded DNS forwards this container's other queries to */
+  dns?: string[];
 }

@@ -59,6 +59,9 @@ export function buildRoutes(r: Router, d: Daemon): void {
     const tags = q.getAll('t').filter((t) => t !== '');
     parseBuildTags(tags); // a bad tag is a plain 400 before the context is read
     const dockerfile = q.get('dockerfile') || 'Dockerfile';
+    // a client that stops reading (closes the connection) cancels the build, as with dockerd
+    const abort = new AbortController();
+    ctx.res!.on('close', () => { if (!ctx.res!.writableFinished) abort.abort(); });
     const remote = q.get('remote');
     if (remote) throw invalidParameter('remote build contexts are not supported by berth; send the context as a tar');
     const opts = {
@@ -73,6 +76,7 @@ export function buildRoutes(r: Router, d: Daemon): void {
       networkMode: q.get('networkmode') || undefined,
       platform: q.get('platform') || undefined,
       cacheFrom: jsonParam<string[]>(q, 'cachefrom'),
+      signal: abort.signal,
       extraHosts: q.getAll('extrahosts').flatMap(extraHostsParam),
     };
     const quiet = boolParam(q, 'q');

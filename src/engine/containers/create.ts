@@ -2,6 +2,7 @@
 // merging exactly as Docker does: Env is image env overridden by key; an Entrypoint given on the command
 // line resets the image's Cmd; Cmd given replaces the image's Cmd; WorkingDir/User/StopSignal fall back to the image's.
 import { invalidParameter } from '../../common/errors';
+import { canonicalKeys } from '../../common/go-json';
 import type { ContainerConfig, HealthConfig, HostConfig } from './types';
 import { mergeHealthcheck } from './health';
 
@@ -49,18 +50,6 @@ const HOST_CONFIG_FIELDS = ['CpuShares', 'Memory', 'CgroupParent', 'BlkioWeight'
   'Annotations', 'CapAdd', 'CapDrop', 'CgroupnsMode', 'Dns', 'DnsOptions', 'DnsSearch', 'ExtraHosts', 'GroupAdd', 'IpcMode',
   'Cgroup', 'Links', 'OomScoreAdj', 'PidMode', 'Privileged', 'PublishAllPorts', 'ReadonlyRootfs', 'SecurityOpt', 'StorageOpt',
   'Tmpfs', 'UTSMode', 'UsernsMode', 'ShmSize', 'Sysctls', 'Runtime', 'Isolation', 'MaskedPaths', 'ReadonlyPaths'];
-
-/** Renames keys that match a known field but for case (Go's JSON decoding); the exact name wins when both are given. */
-export function canonicalKeys(obj: Record<string, unknown>, fields: readonly string[]): Record<string, unknown> {
-  const byLower = new Map(fields.map((f) => [f.toLowerCase(), f]));
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(obj)) {
-    const canon = fields.includes(k) ? k : byLower.get(k.toLowerCase()) ?? k;
-    if (canon !== k && canon in obj) continue;
-    out[canon] = v;
-  }
-  return out;
-}
 
 export function validateBody(body: unknown): CreateBody {
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw invalidParameter('invalid JSON: the request body must be a JSON object');

@@ -279,7 +279,8 @@ export class ContainerEngine {
       const hostNet = rec.HostConfig.NetworkMode === 'host';
       await writeEtcFiles({ hosts: this.paths.hosts(rec.Id), hostname: this.paths.hostname(rec.Id), resolvConf: this.paths.resolvConf(rec.Id) },
         rec.Config.Hostname, attachment?.ipAddress, hostNet,
-        [...(rec.HostConfig.ExtraHosts as string[] | null) ?? [], ...linked.map(({ link, target }) => `${link.alias} ${target.name}:${target.ip}`)], attachment?.dnsServer);
+        [...(rec.HostConfig.ExtraHosts as string[] | null) ?? [], ...linked.map(({ link, target }) => `${link.alias} ${target.name}:${target.ip}`)], attachment?.dnsServer,
+        { servers: rec.HostConfig.Dns, search: rec.HostConfig.DnsSearch as string[] | null, options: rec.HostConfig.DnsOptions as string[] | null });
 
       const secInput = { capAdd: rec.HostConfig.CapAdd ?? [], capDrop: rec.HostConfig.CapDrop ?? [], privileged: rec.HostConfig.Privileged };
       const profile = driver.info.name === 'crun' ? containerSeccomp(secInput) : undefined;
@@ -479,7 +480,7 @@ export class ContainerEngine {
     }
     // [] after `network disconnect` of every network: the container starts with loopback only, as in docker
     const networks = rec.Networks ?? [{ network: mode }];
-    const attachment = await this.opts.network.attach(rec.Id, { name: rec.Name.slice(1), mode: 'bridge', ports: this.portSpecs(rec), networks });
+    const attachment = await this.opts.network.attach(rec.Id, { name: rec.Name.slice(1), mode: 'bridge', ports: this.portSpecs(rec), networks, ...(rec.HostConfig.Dns?.length ? { dns: rec.HostConfig.Dns } : {}) });
     return { netnsPath: attachment.netnsPath, attachment };
   }
 
