@@ -23,6 +23,8 @@ export interface ExecConfig {
 interface ExecRecord {
   id: string; container: ContainerRecord; config: ExecConfig;
   running: boolean; started: boolean; exitCode: number | null; pid: number; shim?: Shim;
+  /** a resize that came after the start request but before the shim existed: applied before the process starts */
+  pendingSize?: [number, number];
   done: Promise<void>; finish: () => void;
 }
 
@@ -116,6 +118,7 @@ export class ExecEngine {
       // The start's ConsoleSize goes to the shim before the start, which applies it the moment the terminal exists.
       // Sent after the start (as before), it could land after a resize the client sent meanwhile and undo it.
       if (tty && opts.consoleSize && opts.consoleSize[0] > 0) await shim.resize(opts.consoleSize[0], opts.consoleSize[1]).catch(() => undefined);
+      if (tty && ex.pendingSize) await shim.resize(ex.pendingSize[0], ex.pendingSize[1]).catch(() => undefined);
       ex.pid = await shim.start();
       ex.running = true;
       this.events.emitEvent('container', `exec_start: ${ex.config.Cmd!.join(' ')}`, rec.Id, { execID: id });
@@ -166,7 +169,11 @@ export class ExecEngine {
 
   async resize(id: string, rows: number, cols: number): Promise<void> {
     const ex = this.get(id);
-    if (!ex.shim || !ex.running) throw conflict(`Exec ${id} is not running`);
+    // From the start request on, a resize is never lost: `docker exec -it` sends its first one right after the
+    // start, while the shim may still be spawning (kept here, applied before the process starts) or the process
+    // not started yet (the shim keeps it and applies it the moment the terminal exists).
+    if (!ex.started || ex.exitCode !== null) throw conflict(`Exec ${id} is not running`);
+    if (!ex.shim) { ex.pendingSize = [rows, cols]; return; }
     await ex.shim.resize(rows, cols);
   }
 
