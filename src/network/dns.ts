@@ -7,6 +7,7 @@ import { readFileSync, statSync } from 'fs';
 import { randomInt } from 'crypto';
 import * as dnsPacket from 'dns-packet';
 import { log } from '../common/log';
+import { parseIp6 } from './ipv6';
 
 export interface DnsResolver {
   /** IPv4 addresses for `name` (lower-case, no trailing dot) as seen by the client at `clientIp`; undefined = not a container name (forward it) ; [] = ours but no address */
@@ -15,6 +16,8 @@ export interface DnsResolver {
   reverse(ip: string, clientIp: string): string | undefined;
   /** false on --internal networks: names that are not ours get SERVFAIL instead of being forwarded (Docker does not forward for internal networks) */
   forwards(clientIp: string): boolean;
+  /** IPv6 addresses for `name` (dual-stack networks), answered to AAAA; undefined or [] when there are none */
+  lookup6?(name: string, clientIp: string): string[] | undefined;
   /** the container's own nameservers (`--dns`) to forward its queries to, instead of the server's upstreams */
   upstreams?(clientIp: string): string[] | undefined;
 }
@@ -38,7 +41,7 @@ const EDNS_UDP_SIZE = 1232; // what we advertise; DNS flag day 2020's value, saf
 const MAX_UDP_REPLY = 4096;
 
 const enum Rcode { NOERROR = 0, FORMERR = 1, SERVFAIL = 2, NOTIMP = 4, REFUSED = 5 }
-const enum T { A = 1, PTR = 12, OPT = 41, ANY = 255 }
+const enum T { A = 1, PTR = 12, AAAA = 28, OPT = 41, ANY = 255 }
 const CLASS_IN = 1;
 
 type Reply = Buffer | Promise<Buffer | undefined> | undefined;
@@ -271,9 +274,10 @@ export class DnsServer {
         } else {
           const ips = this.resolver.lookup(q.name, client);
           if (ips !== undefined) {
-            // Known name: only A (and ANY) carry addresses; an empty NOERROR for AAAA and the rest keeps libc
-            // resolvers from failing the whole lookup on IPv4-only networks.
-            const answers = q.type === T.A || q.type === T.ANY ? aRecords(ips) : [];
+            // Known name: A (and ANY) carry its IPv4 addresses, AAAA its IPv6 ones on dual-stack networks; an
+            // empty NOERROR for the rest keeps libc resolvers from failing the whole lookup.
+            const six = q.type === T.AAAA || q.type === T.ANY ? this.resolver.lookup6?.(q.name, client) ?? [] : [];
+            const answers = [...(q.type === T.A || q.type === T.ANY ? aRecords(ips) : []), ...aaaaRecords(six)];
             return reply(Rcode.NOERROR, answers, true);
           }
         }
@@ -538,6 +542,23 @@ function aRecords(ips: string[]): Buffer[] {
     rr.writeUInt32BE(TTL, 6);
     rr.writeUInt16BE(4, 10);
     for (let i = 0; i < 4; i++) rr[12 + i] = Number(o[i]);
+    out.push(rr);
+  }
+  return out;
+}
+
+function aaaaRecords(ips: string[]): Buffer[] {
+  const out: Buffer[] = [];
+  for (const ip of ips) {
+    if (!net.isIPv6(ip)) continue;
+    const rr = Buffer.alloc(28);
+    rr.writeUInt16BE(0xc00c, 0);
+    rr.writeUInt16BE(T.AAAA, 2);
+    rr.writeUInt16BE(CLASS_IN, 4);
+    rr.writeUInt32BE(TTL, 6);
+    rr.writeUInt16BE(16, 10);
+    const n = parseIp6(ip);
+    for (let i = 0; i < 16; i++) rr[12 + i] = Number((n >> BigInt(8 * (15 - i))) & 0xffn);
     out.push(rr);
   }
   return out;

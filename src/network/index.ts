@@ -425,7 +425,19 @@ export class NetworkManager {
         } else {
           ip = await net.ipam.allocate(containerId, ifname);
         }
+        // dual stack: the IPv6 address too (an --ip6 on a network without IPv6 is kept in the request only, as dockerd)
+        let ip6: string | undefined;
+        if (net.ipam6) {
+          try {
+            ip6 = req.ipv6Address ? await net.ipam6.reserve(containerId, req.ipv6Address, ifname) : await net.ipam6.allocate(containerId, ifname);
+          } catch (err) {
+            await net.ipam.release(containerId, ip);
+            throw err;
+          }
+        }
         made.push({
+          ...(ip6 ? { ipv6Address: ip6, prefixLen6: net.subnet6!.prefix, gateway6: net.cfg.Gateway6 } : {}),
+          ...(req.ipv6Address ? { requestedIpv6: req.ipv6Address } : {}),
           networkId: net.id, network: net.name, ifname, hostVeth: this.vethName(containerId, net.bridge), ipAddress: ip,
           prefixLen: net.subnet.prefix, gateway: net.gateway, macAddress: req.macAddress ?? randomMac(),
           aliases: [...new Set(req.aliases ?? [])], endpointId: hex(32), staticIp: !!req.ipv4Address,
@@ -435,7 +447,7 @@ export class NetworkManager {
       }
       return made;
     } catch (err) {
-      for (const ep of made) await this.nets.get(ep.networkId)?.ipam.release(containerId, ep.ipAddress);
+      for (const ep of made) await this.releaseAddresses(containerId, ep);
       throw err;
     }
   }
@@ -486,7 +498,7 @@ export class NetworkManager {
         try {
           return { eps, ports: await allocatePorts(this.ports, containerId, portSpecs) };
         } catch (err) {
-          for (const ep of eps) await this.nets.get(ep.networkId)?.ipam.release(containerId, ep.ipAddress);
+          for (const ep of eps) await this.releaseAddresses(containerId, ep);
           throw err;
         }
       }).catch((err) => {
@@ -524,7 +536,15 @@ export class NetworkManager {
       hostVeth: ep.hostVeth, bridge: net.bridge, mac: ep.macAddress, address: ep.ipAddress, prefixLen: ep.prefixLen,
       gateway: ep.gateway, mtu: net.cfg.Mtu, defaultRoute: primary && net.routesOut, ifname: ep.ifname,
       extraAddresses: (ep.linkLocalIps ?? []).map((ip) => `${ip}/16`),
+      ...(ep.ipv6Address ? { address6: `${ep.ipv6Address}/${ep.prefixLen6}`, gateway6: ep.gateway6 } : {}),
     };
+  }
+
+  /** Gives an endpoint's addresses back to their networks' allocators (idempotent). */
+  private async releaseAddresses(containerId: string, ep: Endpoint): Promise<void> {
+    const net = this.nets.get(ep.networkId);
+    await net?.ipam.release(containerId, ep.ipAddress);
+    if (ep.ipv6Address) await net?.ipam6?.release(containerId, ep.ipv6Address);
   }
 
   /** `network connect` of a running container: one more interface in its namespace. Returns the new attachment. */
@@ -546,7 +566,7 @@ export class NetworkManager {
         await addVeth(rec.netnsPath, this.vethConfig(ep, planned.net, eps.length === 0));
       } catch (err) {
         await deleteLink(ep.hostVeth).catch(() => undefined);
-        await planned.net.ipam.release(containerId, ep.ipAddress);
+        await this.releaseAddresses(containerId, ep);
         await this.saveRecord(rec).catch(() => undefined);
         throw systemError(`failed to connect to network ${planned.net.name}: ${errorMessage(err)}`);
       }
@@ -568,7 +588,7 @@ export class NetworkManager {
       const ports = i === 0 ? rec.ports : [];
       if (ports.length) await net?.nat.removePorts(containerId, ep.ipAddress, ports);
       await deleteLink(ep.hostVeth);
-      await net?.ipam.release(containerId, ep.ipAddress);
+      await this.releaseAddresses(containerId, ep);
       const next: EndpointRecord = { ...rec, ports: i === 0 ? [] : rec.ports, endpoints: eps.filter((_, j) => j !== i) };
       if (i === 0) this.ports.removeOwner(containerId);
       await this.saveRecord(next);
@@ -644,6 +664,9 @@ export class NetworkManager {
       for (const [ip, owner] of await net.ipam.list().catch(() => new Map<string, string>())) {
         if (owner !== 'aux-address' && !live.has(owner)) await net.ipam.release(owner, ip).catch((e) => errors.push(errorMessage(e)));
       }
+      for (const [ip, owner] of await net.ipam6?.list().catch(() => new Map<string, string>()) ?? []) {
+        if (!live.has(owner)) await net.ipam6!.release(owner, ip).catch((e) => errors.push(errorMessage(e)));
+      }
       // DNAT rules of unknown containers; live containers whose rules were lost (a firewall reload) get them back
       await net.nat.removeWhere((id) => !live.has(id)).catch((e) => errors.push(errorMessage(e)));
       const owners = await net.nat.ruleOwners().catch(() => new Map<string, string[]>());
@@ -711,7 +734,7 @@ export class NetworkManager {
       const id = b?.id ?? (builtin ? this.state.ids[builtin] : '');
       const ep = endpointSettings({
         networkId: id, aliases: r.aliases, ipAddress: r.ipv4Address, staticIp: !!r.ipv4Address, macAddress: r.macAddress,
-        links: r.links, linkLocalIps: r.linkLocalIps, driverOpts: r.driverOpts,
+        links: r.links, linkLocalIps: r.linkLocalIps, driverOpts: r.driverOpts, requestedIpv6: r.ipv6Address,
       }, undefined, false);
       out[b?.name ?? builtin ?? r.network] = { ...ep, IPAddress: '' };
     }
@@ -772,7 +795,7 @@ export class NetworkManager {
     const results = await Promise.allSettled(steps);
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed.length) throw systemError(`failed to release the network of ${id}: ${failed.map((f) => errorMessage(f.reason)).join('; ')}`);
-    for (const ep of eps) await this.nets.get(ep.networkId)?.ipam.release(id, ep.ipAddress);
+    for (const ep of eps) await this.releaseAddresses(id, ep);
     this.ports.removeOwner(id);
     this.endpoints.delete(id);
     await this.files.remove(id);

@@ -58,12 +58,23 @@ export class NameTable {
     return this.lookupOn(norm(name), nets);
   }
 
-  private lookupOn(want: string, nets: Set<string>): string[] | undefined {
+  /** The IPv6 addresses of the same name (dual-stack networks). */
+  lookup6(name: string, clientIp: string): string[] | undefined {
+    const nets = this.clientNetworks(clientIp);
+    if (!nets || nets.size === 0) return undefined;
+    const link = this.linkTarget(norm(name), clientIp);
+    if (link && this.src.hasDns(link.network)) return this.lookupOn(link.name, new Set([link.network]), true);
+    return this.lookupOn(norm(name), nets, true);
+  }
+
+  private lookupOn(want: string, nets: Set<string>, v6 = false): string[] | undefined {
     const out: string[] = [];
     for (const r of this.src.records()) {
       for (const ep of r.endpoints ?? []) {
         if (!nets.has(ep.networkId)) continue;
-        if (NameTable.namesOf(r, ep.aliases).includes(want) && !out.includes(ep.ipAddress)) out.push(ep.ipAddress);
+        if (!NameTable.namesOf(r, ep.aliases).includes(want)) continue;
+        const ip = v6 ? ep.ipv6Address : ep.ipAddress;
+        if (ip && !out.includes(ip)) out.push(ip);
       }
     }
     return out.length ? out : undefined;

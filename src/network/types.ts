@@ -42,6 +42,12 @@ export interface Endpoint {
   linkLocalIps?: string[];
   /** EndpointSettings.DriverOpts, kept and shown as given */
   driverOpts?: Record<string, string>;
+  /** dual-stack networks: the IPv6 address, its prefix length and the network's IPv6 gateway */
+  ipv6Address?: string;
+  prefixLen6?: number;
+  gateway6?: string;
+  /** --ip6 as asked (IPAMConfig.IPv6Address), also on a network without IPv6 where nothing is assigned */
+  requestedIpv6?: string;
 }
 
 /** What the container asks of one network (NetworkingConfig.EndpointsConfig[name]). */
@@ -56,6 +62,8 @@ export interface EndpointRequest {
   links?: string[];
   linkLocalIps?: string[];
   driverOpts?: Record<string, string>;
+  /** --ip6 */
+  ipv6Address?: string;
 }
 
 export interface Attachment {

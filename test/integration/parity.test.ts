@@ -263,6 +263,36 @@ test('networks: MacAddress, Links, link-local IPs and DriverOpts are kept, shown
   for (const n of [netName, other]) assert.equal((await d.api('DELETE', `/networks/${n}`)).status, 204);
 });
 
+test('IPv6: dual-stack networks give containers an IPv6 address, a route and AAAA answers; a pool without --ipv6 is kept, unused', async () => {
+  const v6 = '2001:db8:63:1::/64';
+  assert.equal((await d.api('POST', '/networks/create', { Name: 'parity-nov6', EnableIPv6: true, IPAM: { Config: [{ Subnet: subnet(5) }] } })).status, 400);
+  ok(await docker('network', 'create', '--ipv6', '--subnet', subnet(5), '--subnet', v6, 'parity-v6'), 'create dual stack');
+  const overlap = await d.api('POST', '/networks/create', { Name: 'parity-v6b', EnableIPv6: true, IPAM: { Config: [{ Subnet: '2001:db8:63:1:8000::/80' }] } });
+  assert.equal(overlap.status, 403);
+  const n = (await d.api('GET', '/networks/parity-v6')).body;
+  assert.deepEqual([n.EnableIPv6, n.IPAM.Config], [true, [{ Subnet: subnet(5), Gateway: subnet(5).replace('.0/24', '.1') }, { Subnet: v6 }]]);
+  const a = ok(await docker('run', '-d', '--name', 'parity-v6a', '--network', 'parity-v6', '--ip6', '2001:db8:63:1::f00d', 'busybox', 'sleep', '300'), 'run --ip6');
+  const b = ok(await docker('run', '-d', '--network', 'parity-v6', 'busybox', 'sleep', '300'), 'run');
+  const netA = (await d.api('GET', `/containers/${a}/json`)).body.NetworkSettings.Networks['parity-v6'];
+  assert.deepEqual([netA.IPAMConfig, netA.GlobalIPv6Address, netA.GlobalIPv6PrefixLen, netA.IPv6Gateway],
+    [{ IPv6Address: '2001:db8:63:1::f00d' }, '2001:db8:63:1::f00d', 64, '2001:db8:63:1::1']);
+  assert.equal((await d.api('GET', `/containers/${b}/json`)).body.NetworkSettings.Networks['parity-v6'].GlobalIPv6Address, '2001:db8:63:1::2');
+  assert.match(ok(await docker('exec', a, 'ip', '-6', 'route'), 'routes'), /default via 2001:db8:63:1::1 dev eth0/);
+  ok(await docker('exec', b, 'ping6', '-c1', '-W2', '2001:db8:63:1::f00d'), 'ping6 between containers');
+  ok(await docker('exec', b, 'ping6', '-c1', '-W2', '2001:db8:63:1::1'), 'ping6 to the gateway');
+  assert.match(ok(await docker('exec', b, 'nslookup', '-type=AAAA', 'parity-v6a'), 'AAAA'), /2001:db8:63:1::f00d/);
+  ok(await docker('rm', '-f', a, b), 'rm');
+  ok(await docker('network', 'rm', 'parity-v6'), 'network rm');
+  // a v6 pool without EnableIPv6: kept and shown, the --ip6 echoed, no address assigned (as dockerd 20.10)
+  assert.equal((await d.api('POST', '/networks/create', { Name: 'parity-pool6', IPAM: { Config: [{ Subnet: '2001:db8:63:2::/64' }] } })).status, 201);
+  const c = await create({ Cmd: ['sleep', '300'], HostConfig: { NetworkMode: 'parity-pool6' }, NetworkingConfig: { EndpointsConfig: { 'parity-pool6': { IPAMConfig: { IPv6Address: '2001:db8:63:2::5' } } } } });
+  await d.api('POST', `/containers/${c}/start`);
+  const netC = (await d.api('GET', `/containers/${c}/json`)).body.NetworkSettings.Networks['parity-pool6'];
+  assert.deepEqual([netC.IPAMConfig, netC.GlobalIPv6Address], [{ IPv6Address: '2001:db8:63:2::5' }, '']);
+  await d.api('DELETE', `/containers/${c}?force=1`);
+  assert.equal((await d.api('DELETE', '/networks/parity-pool6')).status, 204);
+});
+
 test('Config.MacAddress (API < 1.44) is the primary endpoint\'s address', async () => {
   const id = await create({ Cmd: ['sleep', '300'], MacAddress: '02:42:ac:11:00:0a' }, undefined, '/v1.41');
   await d.api('POST', `/containers/${id}/start`);

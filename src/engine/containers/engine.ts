@@ -46,17 +46,19 @@ interface Live {
 
 /** NetworkingConfig.EndpointsConfig[name] / the EndpointConfig of POST /networks/{id}/connect (the parts berth reads). */
 export interface EndpointConfigBody {
-  Aliases?: unknown[] | null; IPAMConfig?: { IPv4Address?: string; LinkLocalIPs?: unknown[] | null } | null; MacAddress?: string;
+  Aliases?: unknown[] | null; IPAMConfig?: { IPv4Address?: string; IPv6Address?: string; LinkLocalIPs?: unknown[] | null } | null; MacAddress?: string;
   Links?: unknown[] | null; DriverOpts?: Record<string, unknown> | null;
 }
 
-/** The parts of an EndpointConfig kept as given: MAC address, legacy links, link-local IPs, driver options. */
+/** The parts of an EndpointConfig beside aliases and --ip: --ip6, MAC address, legacy links, link-local IPs, driver options. */
 function endpointExtras(cfg: EndpointConfigBody | null | undefined): Partial<EndpointRequest> {
   const strings = (v: unknown[] | null | undefined) => (v ?? []).filter((x): x is string => typeof x === 'string' && x !== '');
   const links = strings(cfg?.Links);
   const linkLocalIps = strings(cfg?.IPAMConfig?.LinkLocalIPs);
   const driverOpts = Object.fromEntries(Object.entries(cfg?.DriverOpts ?? {}).map(([k, v]) => [k, String(v)]));
+  const ip6 = cfg?.IPAMConfig?.IPv6Address;
   return {
+    ...(typeof ip6 === 'string' && ip6 ? { ipv6Address: ip6 } : {}),
     ...(cfg?.MacAddress ? { macAddress: cfg.MacAddress } : {}), ...(links.length ? { links } : {}),
     ...(linkLocalIps.length ? { linkLocalIps } : {}), ...(Object.keys(driverOpts).length ? { driverOpts } : {}),
   };
