@@ -26,7 +26,7 @@ export class BridgeNetwork {
     this.nat = new Firewall(cfg.Bridge, cfg.Subnet, warm, { masquerade: cfg.Masquerade && !cfg.Internal });
     if (cfg.EnableIPv6 && cfg.Subnet6 && cfg.Gateway6) {
       this.subnet6 = parseCidr6(cfg.Subnet6);
-      this.ipam6 = new Ipam6(path.join(ipamDir, 'v6'), this.subnet6, parseIp6(cfg.Gateway6), cfg.Name);
+      this.ipam6 = new Ipam6(path.join(ipamDir, 'v6'), this.subnet6, parseIp6(cfg.Gateway6), cfg.Name, cfg.IPRange6 ? parseCidr6(cfg.IPRange6) : undefined);
     }
   }
 

@@ -27,6 +27,8 @@ export interface NetworkConfig {
   Gateway6?: string;
   /** the IPv6 gateway was given (IPAM.Config shows it only then, as dockerd) */
   Gateway6Given?: boolean;
+  /** --ip-range of the IPv6 pool: where dynamic IPv6 addresses come from */
+  IPRange6?: string;
   /** IPAM.Options as given at create (null when none were: dockerd echoes what it was sent) */
   IpamOptions?: Record<string, string> | null;
   /** the Linux bridge device */
@@ -119,9 +121,14 @@ function ipv6Config(c: { Subnet?: unknown; IPRange?: unknown; Gateway?: unknown 
     return {};
   }
   if (typeof c.Subnet !== 'string' || !c.Subnet) throw invalidParameter('every ip-range or gateway must have a corresponding subnet');
-  if (c.IPRange) throw invalidParameter('an IPv6 ip-range is not supported by berth: give the subnet only');
   let subnet: Cidr6;
   try { subnet = parseCidr6(c.Subnet); } catch { throw invalidParameter(`invalid network config: invalid subnet ${c.Subnet}: invalid CIDR address: ${c.Subnet}`); }
+  let range: Cidr6 | undefined;
+  if (c.IPRange) {
+    const rs = String(c.IPRange);
+    try { range = parseCidr6(rs); } catch { throw invalidParameter(`invalid network config: invalid ip-range ${rs}: invalid CIDR address: ${rs}`); }
+    if (range.prefix < subnet.prefix || !contains6(subnet, range.base)) throw invalidParameter(`no matching subnet for range ${rs}`);
+  }
   if (subnet.prefix > 126) throw invalidParameter(`invalid network config: the IPv6 subnet ${c.Subnet} is too small`);
   if (ours.some((n) => n.Subnet6 && overlaps6(parseCidr6(n.Subnet6), subnet))) {
     throw forbidden('invalid pool request: Pool overlaps with other one on this address space');
@@ -133,7 +140,7 @@ function ipv6Config(c: { Subnet?: unknown; IPRange?: unknown; Gateway?: unknown 
     gateway = parseIp6(g);
     if (!contains6(subnet, gateway) || gateway === subnet.base) throw invalidParameter(`no matching subnet for gateway ${g}`);
   }
-  return { EnableIPv6: enable, Subnet6: formatCidr6(subnet), Gateway6: formatIp6(gateway), Gateway6Given: !!c.Gateway };
+  return { EnableIPv6: enable, Subnet6: formatCidr6(subnet), Gateway6: formatIp6(gateway), Gateway6Given: !!c.Gateway, ...(range ? { IPRange6: formatCidr6(range) } : {}) };
 }
 
 /**

@@ -10,15 +10,18 @@ import { forbidden, invalidParameter, systemError } from '../common/errors';
 const SCAN_LIMIT = 65536;
 
 export class Ipam6 {
-  constructor(readonly dir: string, readonly subnet: Cidr6, readonly gateway: bigint, readonly network: string) {}
+  /** `range` (--ip-range) narrows dynamic allocation; static addresses may be anywhere in the subnet */
+  constructor(readonly dir: string, readonly subnet: Cidr6, readonly gateway: bigint, readonly network: string, readonly range?: Cidr6) {}
 
   async init(): Promise<void> {
     await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
   }
 
   async allocate(id: string, ifname = 'eth0'): Promise<string> {
-    const last = lastOf6(this.subnet);
-    for (let n = this.subnet.base + 1n, i = 0; n <= last && i < SCAN_LIMIT; n++, i++) {
+    const pool = this.range ?? this.subnet;
+    const last = lastOf6(pool);
+    // the subnet's own base address (the all-zeros "anycast" one) is never handed out
+    for (let n = pool.base === this.subnet.base ? pool.base + 1n : pool.base, i = 0; n <= last && i < SCAN_LIMIT; n++, i++) {
       if (n === this.gateway) continue;
       const ip = formatIp6(n);
       try {

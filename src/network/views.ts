@@ -25,7 +25,7 @@ export function bridgeNetworkObject(cfg: NetworkConfig, records: EndpointRecord[
   ipamConfig.Gateway = cfg.Gateway;
   if (cfg.AuxAddresses && Object.keys(cfg.AuxAddresses).length) ipamConfig.AuxiliaryAddresses = cfg.AuxAddresses;
   const configs: object[] = [ipamConfig];
-  if (cfg.Subnet6) configs.push({ Subnet: cfg.Subnet6, ...(cfg.Gateway6Given ? { Gateway: cfg.Gateway6 } : {}) });
+  if (cfg.Subnet6) configs.push({ Subnet: cfg.Subnet6, ...(cfg.IPRange6 ? { IPRange: cfg.IPRange6 } : {}), ...(cfg.Gateway6Given ? { Gateway: cfg.Gateway6 } : {}) });
   return {
     Name: cfg.Name, Id: cfg.Id, Created: cfg.Created, Scope: 'local', Driver: 'bridge',
     EnableIPv4: true, EnableIPv6: !!cfg.EnableIPv6,

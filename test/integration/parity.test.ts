@@ -283,6 +283,15 @@ test('IPv6: dual-stack networks give containers an IPv6 address, a route and AAA
   assert.match(ok(await docker('exec', b, 'nslookup', '-type=AAAA', 'parity-v6a'), 'AAAA'), /2001:db8:63:1::f00d/);
   ok(await docker('rm', '-f', a, b), 'rm');
   ok(await docker('network', 'rm', 'parity-v6'), 'network rm');
+  // --ip-range and --gateway of the IPv6 pool
+  ok(await docker('network', 'create', '--ipv6', '--subnet', subnet(6), '--subnet', '2001:db8:63:3::/64', '--ip-range', '2001:db8:63:3::100/120',
+    '--gateway', '2001:db8:63:3::ffff', 'parity-v6r'), 'create with an IPv6 range');
+  assert.deepEqual((await d.api('GET', '/networks/parity-v6r')).body.IPAM.Config[1], { Subnet: '2001:db8:63:3::/64', IPRange: '2001:db8:63:3::100/120', Gateway: '2001:db8:63:3::ffff' });
+  const r = ok(await docker('run', '-d', '--network', 'parity-v6r', 'busybox', 'sleep', '300'), 'run in the range');
+  const netR = (await d.api('GET', `/containers/${r}/json`)).body.NetworkSettings.Networks['parity-v6r'];
+  assert.deepEqual([netR.GlobalIPv6Address, netR.IPv6Gateway], ['2001:db8:63:3::100', '2001:db8:63:3::ffff']);
+  ok(await docker('rm', '-f', r), 'rm');
+  ok(await docker('network', 'rm', 'parity-v6r'), 'network rm');
   // a v6 pool without EnableIPv6: kept and shown, the --ip6 echoed, no address assigned (as dockerd 20.10)
   assert.equal((await d.api('POST', '/networks/create', { Name: 'parity-pool6', IPAM: { Config: [{ Subnet: '2001:db8:63:2::/64' }] } })).status, 201);
   const c = await create({ Cmd: ['sleep', '300'], HostConfig: { NetworkMode: 'parity-pool6' }, NetworkingConfig: { EndpointsConfig: { 'parity-pool6': { IPAMConfig: { IPv6Address: '2001:db8:63:2::5' } } } } });

@@ -58,6 +58,22 @@ function matchesFilters(d: Daemon, rec: ContainerRecord, f: Record<string, strin
   return true;
 }
 
+/**
+ * `start` then `logs` at once (docker-py's tests, scripts): berth's start returns within a few milliseconds, before a
+ * quick command (`ls`) has had its turn on the CPU; dockerd's start takes tens of milliseconds, so its logs already
+ * hold that output. A logs request in the first moments after a start waits until the container exits or
+ * START_SETTLE_MS have passed since it started, whichever comes first; later requests never wait.
+ */
+const START_SETTLE_MS = 50;
+async function settleAfterStart(c: Daemon['containers'], rec: { Id: string; State: { Status: string; StartedAt: string } }): Promise<void> {
+  if (rec.State.Status !== 'running') return;
+  const left = Date.parse(rec.State.StartedAt) + START_SETTLE_MS - Date.now();
+  if (!(left > 0)) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([c.wait(rec.Id, 'not-running').catch(() => undefined), new Promise((r) => { timer = setTimeout(r, left); })]);
+  clearTimeout(timer);
+}
+
 export function containerRoutes(r: Router, d: Daemon): void {
   const c = d.containers;
 
@@ -194,6 +210,7 @@ export function containerRoutes(r: Router, d: Daemon): void {
     if (tailRaw && tailRaw !== 'all' && Number.isNaN(tail)) throw invalidParameter(`invalid value for "tail": ${tailRaw}`);
     const follow = boolParam(q, 'follow');
     const timestamps = boolParam(q, 'timestamps');
+    await settleAfterStart(c, rec);
     const res = ctx.res!;
     res.writeHead(200, { 'Content-Type': streamType(rec.Config.Tty, ctx.apiVersion), 'Api-Version': ctx.apiVersion });
     res.flushHeaders();
