@@ -13,6 +13,8 @@ await Promise.all([
   build({ ...common, entryPoints: ['src/cli/commands/cp-archive.ts'], outfile: 'dist/cli-archive.js' }),
   build({ ...common, entryPoints: ['src/daemon/main.ts'], outfile: 'dist/daemon.js', external: ['koffi'] }), // native: loaded from node_modules
   build({ ...common, entryPoints: ['src/registry/main.ts'], outfile: 'dist/registry-server.js' }),
+  // `berth rootless setup USER` (src/rootless/setup.ts), loaded by that command alone
+  build({ ...common, entryPoints: ['src/rootless/setup.ts'], outfile: 'dist/rootless-setup.js' }),
   build({ ...common, entryPoints: ['src/storage/unpack-worker.ts'], outfile: 'dist/unpack-worker.js', external: ['koffi'] }),
   // cp/export: packs directory trees with synchronous syscalls (src/storage/archive-stream.ts finds it beside itself)
   build({ ...common, entryPoints: ['src/storage/archive-pack-worker.ts'], outfile: 'dist/archive-pack-worker.js', external: ['koffi'] }),

@@ -37,6 +37,7 @@ const mods: Record<string, () => Loader> = {
   distribution: () => require('./commands/distribution').command,
   system: () => require('./commands/system').command,
   registry: () => require('./commands/registry').command,
+  rootless: () => require('./commands/rootless').command,
   du: () => require('./commands/disk-usage').command,
   prune: () => require('./commands/prune').command,
   events: () => require('./commands/events').command,
@@ -156,6 +157,11 @@ const GROUPS: Group[] = [
   {
     name: 'registry', short: 'Run a local image registry', subs: [
       { name: 'serve', short: 'Run an OCI distribution registry (a local Docker Hub) in the foreground', mod: 'registry' },
+    ],
+  },
+  {
+    name: 'rootless', short: 'Run berth as an ordinary user', subs: [
+      { name: 'setup', short: 'Prepare this host for USER\'s rootless daemon (packages, subordinate ids, devices); run as root', mod: 'rootless' },
     ],
   },
   {

@@ -38,9 +38,20 @@ export class ConnectionError extends Error {
   }
 }
 
-/** -H/--host, then BERTH_HOST, then DOCKER_HOST, then the default socket. */
+/** -H/--host, then BERTH_HOST, then DOCKER_HOST, then the default socket (rootless berth's for an ordinary user). */
 export function resolveHost(flagHost?: string, env: NodeJS.ProcessEnv = process.env): string {
-  return flagHost || env.BERTH_HOST || env.DOCKER_HOST || DEFAULT_HOST;
+  return flagHost || env.BERTH_HOST || env.DOCKER_HOST || defaultHost(env);
+}
+
+/**
+ * An ordinary user whose rootless daemon runs talks to it: $XDG_RUNTIME_DIR/berth/berth.sock (or
+ * /run/user/<uid>/…), where `berth daemon` run by that user listens; else the system daemon's socket.
+ */
+export function defaultHost(env: NodeJS.ProcessEnv = process.env, uid = process.getuid?.() ?? 0,
+  exists: (p: string) => boolean = (p) => (require('fs') as typeof import('fs')).existsSync(p)): string {
+  if (uid === 0) return DEFAULT_HOST;
+  const sock = `${env.XDG_RUNTIME_DIR || `/run/user/${uid}`}/berth/berth.sock`;
+  return exists(sock) ? `unix://${sock}` : DEFAULT_HOST;
 }
 
 interface Endpoint { socketPath?: string; hostname?: string; port?: number }

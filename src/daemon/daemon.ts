@@ -26,11 +26,16 @@ import { swarmRoutes } from '../api/routes/swarm';
 import { pluginRoutes } from '../api/routes/plugins';
 import { acquireLock, releaseLock } from './lock';
 import { writeFileAtomic } from '../common/atomic';
+import type { RootlessChildContext } from '../rootless/child-context';
+import { enterRootless, RootlessRuntime } from '../rootless/child';
+import { overlayDriver } from '../runtime/rootfs';
 
 export interface DaemonOptions {
   dataRoot: string; execRoot: string; hosts: string[]; runtime?: string; bridgeName?: string; subnet?: string;
   /** Registries reached over plain HTTP (host[:port] or CIDR), besides loopback which always is. */
   insecureRegistries?: string[];
+  /** rootless seam: set when this daemon runs inside rootless berth's namespaces (src/rootless) */
+  rootlessChild?: RootlessChildContext;
 }
 
 export class Daemon {
@@ -48,6 +53,8 @@ export class Daemon {
   cgroupVersion = '1';
   osName = 'Linux';
   osVersion = '';
+  /** rootless berth's hooks and facts (undefined for the root daemon) */
+  rootless?: RootlessRuntime;
   private servers: http.Server[] = [];
   private sockets: string[] = [];
 
@@ -57,22 +64,26 @@ export class Daemon {
     const { dataRoot, execRoot } = this.options;
     await fs.mkdir(dataRoot, { recursive: true, mode: 0o711 });
     await fs.mkdir(execRoot, { recursive: true, mode: 0o711 });
-    await acquireLock(`${dataRoot}/berth.pid`);
+    // rootless: the parent outside the namespaces holds the lock (and keeps the host's cgroups as they are)
+    if (this.options.rootlessChild) this.rootless = await enterRootless(this.options.rootlessChild);
+    else await acquireLock(`${dataRoot}/berth.pid`);
     this.id = await this.engineId();
     this.readOsRelease();
     this.cgroupVersion = existsSync('/sys/fs/cgroup/cgroup.controllers') ? '2' : '1';
+    if (this.rootless) this.warnings.push(...this.rootless.warnings);
 
-    this.runtime = await chooseRuntime(this.options.runtime);
+    this.runtime = await chooseRuntime(this.options.runtime, { fixCgroups: !this.rootless });
     this.runtimes = ['crun', 'runc'].map((n) => findRuntime(n)).filter((r): r is RuntimeInfo => !!r);
     log.info('OCI runtime selected', { runtime: this.runtime.name, path: this.runtime.path });
 
     [this.images, this.network, this.volumes] = await Promise.all([
       ImageStore.open(`${dataRoot}/image`, { onEvent: (e) => this.events.emitEvent('image', e.action, e.id, e.name ? { name: e.name } : {}) }),
-      NetworkManager.open({ dataRoot, execRoot, bridgeName: this.options.bridgeName, subnet: this.options.subnet }),
+      NetworkManager.open({ dataRoot, execRoot, bridgeName: this.options.bridgeName, subnet: this.options.subnet, hostPorts: this.rootless?.hostPorts }),
       VolumeStore.open(`${dataRoot}/volumes`, this.events),
     ]);
     this.containers = new ContainerEngine({
       dataRoot, execRoot, images: this.images, network: this.network, events: this.events, volumes: this.volumes, defaultRuntime: this.runtime,
+      rootless: this.rootless,
     });
     this.execs = new ExecEngine(this.containers, this.events);
     this.events.on('event', (ev: { Type: string; Action: string; Actor: { ID: string } }) => {
@@ -115,6 +126,9 @@ export class Daemon {
     return id;
   }
 
+  /** The storage driver `info` names: overlay2, or fuse-overlayfs where rootless berth fell back to it. */
+  get storageDriver(): string { return overlayDriver(); }
+
   private readOsRelease(): void {
     try {
       const text = readFileSync('/etc/os-release', 'utf8');
@@ -133,6 +147,6 @@ export class Daemon {
     this.health?.close();
     await this.network?.close().catch(() => undefined);
     await Promise.all(this.sockets.map((p) => fs.rm(p, { force: true }).catch(() => undefined)));
-    await releaseLock(`${this.options.dataRoot}/berth.pid`).catch((e) => log.warn('releasing lock failed', { error: errorMessage(e) }));
+    if (!this.options.rootlessChild) await releaseLock(`${this.options.dataRoot}/berth.pid`).catch((e) => log.warn('releasing lock failed', { error: errorMessage(e) }));
   }
 }

@@ -2,6 +2,10 @@
 import { Daemon } from './daemon';
 import { log, setLogLevel, Level } from '../common/log';
 import { errorMessage } from '../common/errors';
+import { acquireLock, releaseLock } from './lock';
+import { rootlessPaths, RootlessPathError } from '../rootless/paths';
+import { childContextFromEnv } from '../rootless/child-context';
+import { runRootlessParent } from '../rootless/parent';
 
 const USAGE = `Usage:  berth daemon [OPTIONS]
 
@@ -15,11 +19,15 @@ Options:
       --bridge string           Name of the default bridge device (default "berth0")
       --bip string              Subnet of the default bridge network (default: a free private /16)
       --insecure-registry list  Registries to reach over plain HTTP (host[:port] or CIDR); loopback always is
+      --rootless                Run as an ordinary user in a user namespace (the default when not started as root);
+                                data root ~/.local/share/berth, exec root and socket under $XDG_RUNTIME_DIR/berth
   -l, --log-level string        Set the logging level ("debug"|"info"|"warn"|"error") (default "info")
   -D, --debug                   Enable debug mode
 `;
 
 export function main(argv: string[]): void {
+  const given = { dataRoot: false, execRoot: false };
+  let rootlessFlag = false;
   const opts = { dataRoot: '/var/lib/berth', execRoot: '/run/berth', hosts: [] as string[], runtime: undefined as string | undefined, bridgeName: undefined as string | undefined, subnet: undefined as string | undefined, insecureRegistries: undefined as string[] | undefined };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].includes('=') ? [argv[i].slice(0, argv[i].indexOf('=')), argv[i].slice(argv[i].indexOf('=') + 1)] : [argv[i], undefined];
@@ -29,8 +37,9 @@ export function main(argv: string[]): void {
       return v;
     };
     switch (flag) {
-      case '--data-root': opts.dataRoot = value(); break;
-      case '--exec-root': opts.execRoot = value(); break;
+      case '--data-root': opts.dataRoot = value(); given.dataRoot = true; break;
+      case '--exec-root': opts.execRoot = value(); given.execRoot = true; break;
+      case '--rootless': rootlessFlag = inline === undefined || inline === 'true'; break;
       case '-H': case '--host': opts.hosts.push(value()); break;
       case '--runtime': case '--default-runtime': opts.runtime = value(); break;
       case '--bridge': opts.bridgeName = value(); break;
@@ -42,10 +51,32 @@ export function main(argv: string[]): void {
       default: fail(`unknown flag: ${flag}\nSee 'berth daemon --help'.`);
     }
   }
+  // Rootless (src/rootless): an ordinary user's daemon, or --rootless. The first process is the parent outside the
+  // namespaces; it starts this same command again inside them, with its context in the environment.
+  const rootlessChild = childContextFromEnv();
+  const uid = process.getuid?.() ?? 0;
+  if (!rootlessChild && (rootlessFlag || uid !== 0)) {
+    if (uid === 0) fail('--rootless is for an ordinary user: start berth daemon as that user (as root, berth rootless setup USER prepares one)');
+    try {
+      const paths = rootlessPaths();
+      if (!given.dataRoot) opts.dataRoot = paths.dataRoot;
+      if (!given.execRoot) opts.execRoot = paths.execRoot;
+    } catch (err) {
+      if (err instanceof RootlessPathError) fail(`rootless: ${err.message}`);
+      throw err;
+    }
+    if (!opts.hosts.length) opts.hosts.push(`unix://${opts.execRoot}/berth.sock`);
+    const childArgs = ['daemon', ...argv, '--rootless', '--data-root', opts.dataRoot, '--exec-root', opts.execRoot, ...(argv.some((a) => /^(-H|--host)(=|$)/.test(a)) ? [] : ['-H', opts.hosts[0]])];
+    void runRootlessParent({
+      dataRoot: opts.dataRoot, execRoot: opts.execRoot, hosts: opts.hosts,
+      daemonArgv: [process.execPath, ...(process.argv[1] ? [process.argv[1]] : []), ...childArgs],
+      lock: { acquire: acquireLock, release: releaseLock },
+    });
+    return;
+  }
   if (!opts.hosts.length) opts.hosts.push(`unix://${opts.execRoot}/berth.sock`);
-  if (process.getuid && process.getuid() !== 0) fail('berth daemon needs to be started as root');
 
-  const daemon = new Daemon(opts);
+  const daemon = new Daemon({ ...opts, rootlessChild });
   let stopping = false;
   const stop = (sig: string) => {
     if (stopping) return;

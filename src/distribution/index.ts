@@ -22,5 +22,6 @@ export type { Descriptor, ManifestDescriptor, ImageManifest, ManifestIndex, Pars
 export { selectManifest, matchingManifests, parsePlatform, formatPlatform, hostPlatform, normalizePlatform } from './platform';
 export type { Platform } from './platform';
 export { configPath, configDir, credentialKey, registryDomain, getCredentials, storeCredentials, eraseCredentials, INDEX_SERVER } from './credentials';
-export { closeIdleConnections, nodeTransport, fetchTransport } from './transport';
+export { closeIdleConnections, nodeTransport, fetchTransport, setLoopbackConnector } from './transport';
+export type { LoopbackConnector } from './transport';
 export type { Transport, HttpRequest, HttpResponse } from './transport';

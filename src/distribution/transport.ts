@@ -4,6 +4,8 @@
 // fetch implementation instead (tests, or callers who want undici).
 import * as http from 'http';
 import * as https from 'https';
+import * as net from 'net';
+import * as tls from 'tls';
 import { readFileSync } from 'fs';
 import { Readable } from 'stream';
 
@@ -59,6 +61,41 @@ function systemCaBundle(): string | undefined {
   return systemCa;
 }
 
+/**
+ * Rootless seam: the daemon's loopback is its own network namespace's, so a registry on the host's 127.0.0.1 is
+ * reached through a connector the rootless parent provides (src/rootless/control.ts). Set once at daemon start.
+ */
+export type LoopbackConnector = (host: string, port: number) => Promise<net.Socket>;
+let loopbackConnector: LoopbackConnector | undefined;
+export function setLoopbackConnector(connector: LoopbackConnector | undefined): void {
+  loopbackConnector = connector;
+  closeIdleConnections(); // agents are made again with it
+}
+const isLoopbackHost = (h: string) => h === 'localhost' || /^127\./.test(h) || h === '::1' || h === '[::1]';
+
+type CreateConnection = (opts: Record<string, unknown>, cb: (err: Error | null, s?: net.Socket) => void) => net.Socket | undefined;
+function routeLoopback(agent: http.Agent, secure: boolean): void {
+  const connector = loopbackConnector;
+  if (!connector) return;
+  const a = agent as unknown as { createConnection: CreateConnection };
+  const original = a.createConnection.bind(agent);
+  a.createConnection = (opts, cb) => {
+    const host = String(opts.host ?? opts.hostname ?? '');
+    if (!isLoopbackHost(host)) return original(opts, cb);
+    // the connector hands over a paused socket (its handshake is read): it flows once http has its listeners on it
+    connector(host, Number(opts.port)).then((raw) => {
+      if (secure) {
+        cb(null, tls.connect({ ...(opts as tls.ConnectionOptions), socket: raw }));
+        raw.resume();
+      } else {
+        cb(null, raw);
+        setImmediate(() => raw.resume());
+      }
+    }, (err: Error) => cb(err));
+    return undefined;
+  };
+}
+
 let agents: { http: http.Agent; https: https.Agent; httpsInsecure: https.Agent } | undefined;
 function getAgents() {
   if (!agents) {
@@ -69,6 +106,9 @@ function getAgents() {
       https: new https.Agent({ ...common, ...(ca ? { ca } : {}) }),
       httpsInsecure: new https.Agent({ ...common, rejectUnauthorized: false }),
     };
+    routeLoopback(agents.http, false);
+    routeLoopback(agents.https, true);
+    routeLoopback(agents.httpsInsecure, true);
   }
   return agents;
 }

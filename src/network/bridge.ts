@@ -20,10 +20,11 @@ export class BridgeNetwork {
   readonly subnet6?: Cidr6;
 
   /** `ipamDir`: where the address reservations live (the default network keeps its historic ipam/bridge) */
-  constructor(readonly cfg: NetworkConfig, readonly ipamDir: string, readonly mac: string, warm?: () => Waiting | undefined) {
+  /** `anyDestination`: rootless, see NetworkManagerOptions.hostPorts */
+  constructor(readonly cfg: NetworkConfig, readonly ipamDir: string, readonly mac: string, warm?: () => Waiting | undefined, anyDestination = false) {
     this.subnet = parseCidr(cfg.Subnet);
     this.ipam = new Ipam(ipamDir, this.subnet, parseIp(cfg.Gateway), cfg.IPRange ? parseCidr(cfg.IPRange) : undefined, cfg.Name);
-    this.nat = new Firewall(cfg.Bridge, cfg.Subnet, warm, { masquerade: cfg.Masquerade && !cfg.Internal });
+    this.nat = new Firewall(cfg.Bridge, cfg.Subnet, warm, { masquerade: cfg.Masquerade && !cfg.Internal, anyDestination });
     if (cfg.EnableIPv6 && cfg.Subnet6 && cfg.Gateway6) {
       this.subnet6 = parseCidr6(cfg.Subnet6);
       this.ipam6 = new Ipam6(path.join(ipamDir, 'v6'), this.subnet6, parseIp6(cfg.Gateway6), cfg.Name, cfg.IPRange6 ? parseCidr6(cfg.IPRange6) : undefined);

@@ -7,7 +7,7 @@ import { EngineError, errorMessage, invalidParameter, notFound, systemError } fr
 import { readJson, writeJsonAtomic, writeFileAtomic } from '../common/atomic';
 import { forbidden } from '../common/errors';
 import { log } from '../common/log';
-import { Attachment, AttachRequest, Endpoint, EndpointRequest, NetworkMode, PortBinding, PortSpec } from './types';
+import { Attachment, AttachRequest, Endpoint, EndpointRequest, HostPortForwarder, NetworkMode, PortBinding, PortSpec } from './types';
 import { Cidr, defaultCandidates, formatCidr, formatIp, hostAddresses, hostRange, hostRoutes, isIpv4, overlaps, parseCidr } from './ipv4';
 import { ForwardFilter, save as saveRules } from './iptables';
 import { PortInUse, PortTable, allocatePorts } from './ports';
@@ -23,7 +23,8 @@ import { NameTable } from './names';
 import { DnsServer, hostNameservers } from './dns';
 import { bridgeNetworkObject, builtinNetworkObject, endpointSettings, networkSettings } from './views';
 
-export { Attachment, AttachRequest, Endpoint, EndpointRequest, NetworkMode, PortBinding, PortSpec } from './types';
+export { Attachment, AttachRequest, Endpoint, EndpointRequest, HostPortForwarder, NetworkMode, PortBinding, PortSpec } from './types';
+export { PortInUse, probe as probeHostPort } from './ports';
 export { CreateNetworkBody, NetworkConfig } from './config';
 
 export interface NetworkManagerOptions {
@@ -44,6 +45,11 @@ export interface NetworkManagerOptions {
   warm?: boolean;
   /** the embedded DNS port (default 53; tests may use another) */
   dnsPort?: number;
+  /**
+   * rootless seam (src/rootless): the daemon lives in its own network namespace and published ports are opened on
+   * the host by this forwarder; DNAT rules then match the port alone (traffic arrives at the namespace's address).
+   */
+  hostPorts?: HostPortForwarder;
 }
 
 interface NetworkState {
@@ -76,6 +82,11 @@ class Locks {
     void tail.then(() => { if (this.tails.get(key) === tail) this.tails.delete(key); });
     return next;
   }
+}
+
+/** Rootless: the host refused a published port (a privileged one); docker's 500 with the forwarder's reason. */
+class HostForwardError extends EngineError {
+  constructor(message: string) { super(500, message); }
 }
 
 /** Where an endpoint is to be made: the network and what the container asked of it. */
@@ -153,7 +164,7 @@ export class NetworkManager {
     };
     if (JSON.stringify(prev) !== JSON.stringify(this.state)) await writeJsonAtomic(stateFile, this.state);
     this.defaultNet = new BridgeNetwork(this.defaultConfig(subnet), path.join(this.root, 'ipam', 'bridge'), this.state.bridgeMac,
-      () => this.pool?.takeIptables());
+      () => this.pool?.takeIptables(), !!this.opts.hostPorts);
     this.nets.set(this.defaultNet.id, this.defaultNet);
     this.filter = new ForwardFilter(this.bridgeName);
 
@@ -195,7 +206,7 @@ export class NetworkManager {
   }
 
   private userNetwork(cfg: NetworkConfig): BridgeNetwork {
-    return new BridgeNetwork(cfg, path.join(this.root, 'ipam', cfg.Name), macFor(cfg.Id), () => this.pool?.takeIptables());
+    return new BridgeNetwork(cfg, path.join(this.root, 'ipam', cfg.Name), macFor(cfg.Id), () => this.pool?.takeIptables(), !!this.opts.hostPorts);
   }
 
   private normalize(rec: EndpointRecord): EndpointRecord {
@@ -521,10 +532,15 @@ export class NetworkManager {
         const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
         if (failed) throw failed.reason;
         for (const [i, ep] of alloc.eps.entries()) if (i > 0) await addVeth(rec.netnsPath!, this.vethConfig(ep, planned[i].net, false));
+        await this.forwardFromHost(rec.ports, req.name ?? containerId.slice(0, 12), endpointId);
       } catch (err) {
         if (warmIp?.alive) void warmIp.discard();
         if (warmNs?.inside.alive) void warmNs.inside.discard();
         await this.cleanup(rec).catch((e) => log.error('network: undo failed', { container: containerId, err: errorMessage(e) }));
+        if (err instanceof PortInUse) {
+          throw new EngineError(500, `driver failed programming external connectivity on endpoint ${req.name ?? containerId.slice(0, 12)} (${endpointId}): ${err.message}`);
+        }
+        if (err instanceof HostForwardError) throw err;
         throw systemError(`failed to set up container networking: ${errorMessage(err)}`);
       }
       return this.toAttachment(rec);
@@ -789,6 +805,8 @@ export class NetworkManager {
       const first = eps[0];
       const nat = (first ? this.nets.get(first.networkId) : this.defaultNet)?.nat ?? this.defaultNet.nat;
       if (rec.ports.length > 0 || !first) steps.push(nat.removePorts(id, first?.ipAddress, rec.ports));
+      const fwd = this.opts.hostPorts;
+      if (fwd) for (const p of rec.ports) steps.push(fwd.remove(p));
     } else if (rec.netnsPath) {
       steps.push(removeNetns(rec.netnsPath));
     }
@@ -799,6 +817,18 @@ export class NetworkManager {
     this.ports.removeOwner(id);
     this.endpoints.delete(id);
     await this.files.remove(id);
+  }
+
+  /** Rootless: opens the published ports on the host too (all or none: the caller's cleanup removes them). */
+  private async forwardFromHost(ports: PortBinding[], name: string, endpointId: string): Promise<void> {
+    const fwd = this.opts.hostPorts;
+    if (!fwd) return;
+    for (const p of ports) {
+      await fwd.add(p).catch((err) => {
+        if (err instanceof PortInUse) throw err;
+        throw new HostForwardError(`driver failed programming external connectivity on endpoint ${name} (${endpointId}): ${errorMessage(err)}`);
+      });
+    }
   }
 
   private async saveRecord(rec: EndpointRecord): Promise<void> {

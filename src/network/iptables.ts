@@ -89,6 +89,11 @@ async function dropChains(chains: string[], saved?: Saved): Promise<void> {
 export interface NatOptions {
   /** masquerade traffic from the subnet to the outside (false for internal networks and enable_ip_masquerade=false) */
   masquerade: boolean;
+  /**
+   * rootless seam: the host address of a published port is bound on the host by the user-mode network, and the
+   * traffic reaches the daemon's namespace at that namespace's own address: DNAT matches the port alone
+   */
+  anyDestination?: boolean;
 }
 
 /** The NAT chains of one bridge network. */
@@ -134,7 +139,7 @@ export class Firewall {
   }
 
   dnatRule(containerId: string, containerIp: string, p: PortBinding): string {
-    const dst = p.hostIp && p.hostIp !== '0.0.0.0' ? `-d ${p.hostIp}/32 ` : '';
+    const dst = p.hostIp && p.hostIp !== '0.0.0.0' && !this.opts.anyDestination ? `-d ${p.hostIp}/32 ` : '';
     return `${this.chains.dnat} ${dst}-p ${p.protocol} -m ${p.protocol} --dport ${p.hostPort} ` +
       `-m comment --comment "${commentFor(containerId)}" -j DNAT --to-destination ${containerIp}:${p.containerPort}`;
   }

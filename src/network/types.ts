@@ -96,3 +96,15 @@ export interface AttachRequest {
   /** --dns: the nameservers the embedded DNS forwards this container's other queries to */
   dns?: string[];
 }
+
+/**
+ * Rootless seam: when the daemon runs in its own network namespace (rootless berth), published ports must also
+ * be opened on the host, by the user-mode network that links the namespace to it. `add` opens `b.hostIp:b.hostPort`
+ * on the host and forwards it to port `b.hostPort` of the daemon's namespace (where the DNAT rules take it to the
+ * container); it throws `PortInUse` when the host port is taken, or an error with a clear message when the host
+ * refuses it (a privileged port). `remove` is idempotent.
+ */
+export interface HostPortForwarder {
+  add(b: PortBinding): Promise<void>;
+  remove(b: PortBinding): Promise<void>;
+}

@@ -3,6 +3,16 @@
 import { promises as fs } from 'fs';
 import { run } from './exec';
 import { mountSyscall, umountSyscall, SyscallError, MNT_DETACH } from './syscalls';
+import { inUserNamespace } from '../common/userns';
+
+/**
+ * Which overlay implementation mounts root file systems. The kernel's everywhere it works; rootless (inside a
+ * user namespace) the kernel's with `userxattr` (Linux 5.11+), else fuse-overlayfs (Debian's package), which
+ * BERTH_STORAGE_DRIVER=fuse-overlayfs also forces.
+ */
+export type OverlayDriver = 'overlay2' | 'fuse-overlayfs';
+let fuseFallback = process.env.BERTH_STORAGE_DRIVER === 'fuse-overlayfs';
+export function overlayDriver(): OverlayDriver { return fuseFallback ? 'fuse-overlayfs' : 'overlay2'; }
 
 export interface RootfsPaths { upper: string; work: string; merged: string }
 
@@ -22,7 +32,23 @@ export async function mountOverlay(lowerDirs: string[], p: RootfsPaths): Promise
   // An image with no layers still needs a lower directory for overlayfs: use an empty one.
   const lowers = lowerDirs.length ? lowerDirs : [await emptyLower(p)];
   const options = `lowerdir=${lowers.join(':')},upperdir=${p.upper},workdir=${p.work}`;
-  if (!mountSyscall('overlay', p.merged, 'overlay', 0, options)) await run('mount', ['-t', 'overlay', 'overlay', '-o', options, p.merged]);
+  if (!inUserNamespace()) {
+    if (!mountSyscall('overlay', p.merged, 'overlay', 0, options)) await run('mount', ['-t', 'overlay', 'overlay', '-o', options, p.merged]);
+    return;
+  }
+  // rootless seam: opaque markers live in user.overlay.* (the unpacker writes them there too)
+  if (!fuseFallback) {
+    try {
+      if (!mountSyscall('overlay', p.merged, 'overlay', 0, `${options},userxattr`)) await run('mount', ['-t', 'overlay', 'overlay', '-o', `${options},userxattr`, p.merged]);
+      return;
+    } catch (err) {
+      if (!(err instanceof SyscallError && (err.errno === 1 || err.errno === 22))) throw err;
+      fuseFallback = true; // this kernel refuses overlayfs in a user namespace
+    }
+  }
+  await run('fuse-overlayfs', ['-o', options, p.merged]).catch((err: Error) => {
+    throw new Error(`fuse-overlayfs: ${err.message} (rootless berth needs a kernel that mounts overlayfs in a user namespace, or the Debian package fuse-overlayfs and a usable /dev/fuse)`);
+  });
 }
 
 async function emptyLower(p: RootfsPaths): Promise<string> {

@@ -38,15 +38,17 @@ export async function prepareCgroupsForCrun(): Promise<boolean> {
 }
 
 /** Pick the runtime: the one asked for, else crun where it works on this host, else runc. */
-export async function chooseRuntime(requested?: string): Promise<RuntimeInfo> {
+export async function chooseRuntime(requested?: string, opts: { fixCgroups?: boolean } = {}): Promise<RuntimeInfo> {
+  // rootless (fixCgroups false): the host's cgroups are not ours to change, and crun is run without them
+  const fix = opts.fixCgroups ?? true;
   if (requested) {
     const r = findRuntime(requested);
     if (!r) throw new Error(`runtime ${requested} not found`);
-    if (r.name === 'crun') await prepareCgroupsForCrun();
+    if (r.name === 'crun' && fix) await prepareCgroupsForCrun();
     return r;
   }
   const crun = findRuntime('crun');
-  if (crun && (await prepareCgroupsForCrun())) return crun;
+  if (crun && (!fix || (await prepareCgroupsForCrun()))) return crun;
   const runc = findRuntime('runc');
   if (runc) return runc;
   if (crun) return crun;

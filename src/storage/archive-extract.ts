@@ -11,6 +11,7 @@
 // resolved inside the view, and attributes are set through descriptors or l* calls. So neither a hostile archive
 // nor a container racing us can make this write anywhere but inside the view. Synchronous: it runs in the unpack
 // worker (daemon) or in the CLI, where a syscall costs microseconds.
+import { overlayXattrPrefix } from '../common/userns';
 import {
   closeSync, constants as C, fchmodSync, fchownSync, fstatSync, linkSync, lchownSync, lstatSync, mkdirSync, openSync, readdirSync,
   readlinkSync, rmdirSync, Stats, statSync, symlinkSync, unlinkSync, utimesSync, writeSync, chmodSync,
@@ -378,7 +379,7 @@ export class Extractor implements TarSink {
   /** One PAX xattr: best effort like docker; trusted.* is never set from an archive (overlayfs keeps its own
    * state there). */
   private xattr(rel: string, name: string, set: () => void): void {
-    if (name.startsWith('trusted.')) return;
+    if (name.startsWith('trusted.') || name.startsWith(overlayXattrPrefix())) return;
     try {
       set();
     } catch (err) {

@@ -15,10 +15,12 @@ import { promises as fs, Stats } from 'fs';
 import * as path from 'path';
 import { EngineError } from '../common/errors';
 import { encodeHeader, END_OF_ARCHIVE, padding, TarHeader } from './tar-header';
+import { overlayOpaqueXattr } from '../common/userns';
 
 const WHITEOUT_PREFIX = '.wh.';
 const OPAQUE_WHITEOUT = '.wh..wh..opq';
-const OPAQUE_XATTR = 'trusted.overlay.opaque';
+// rootless: user.overlay.opaque (overlays mounted with userxattr inside the user namespace)
+const OPAQUE_XATTR = overlayOpaqueXattr();
 const CAPABILITY_XATTR = 'security.capability';
 const CHUNK = 1 << 20;
 
@@ -137,7 +139,7 @@ const devMinor = (rdev: number) => Number((BigInt(rdev) & 0xffn) | ((BigInt(rdev
  * (Debian package attr, which unpacking already needs for setfattr). Paths in the map are relative to `root`.
  */
 export function readXattrs(root: string): Promise<Map<string, Record<string, Buffer>>> {
-  const pattern = '^(trusted\\.overlay\\.opaque|security\\.capability)$';
+  const pattern = `^(${OPAQUE_XATTR.replace(/\./g, '\\.')}|security\\.capability)$`;
   return new Promise((resolve, reject) => {
     execFile('getfattr', ['-R', '-P', '--absolute-names', '-d', '-m', pattern, '-e', 'hex', '--', root],
       { encoding: 'buffer', maxBuffer: 256 << 20 }, (err, stdout, stderr) => {

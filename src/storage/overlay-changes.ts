@@ -12,6 +12,7 @@
 //   - a directory with any change inside is Modified too (docker lists the parents, so a client can restore their
 //     attributes), unless it is Added itself.
 // Docker's own order is that of a Go map walk, i.e. random; here it is depth first in byte order, parents first.
+import { overlayOpaqueXattr } from '../common/userns';
 import { promises as fs, BigIntStats } from 'fs';
 import * as path from 'path';
 import { lgetxattrSync } from './special-files';
@@ -24,7 +25,8 @@ export type ChangeKind = typeof CHANGE_MODIFIED | typeof CHANGE_ADDED | typeof C
 /** One entry of GET /containers/{id}/changes. */
 export interface Change { Path: string; Kind: ChangeKind }
 
-const OPAQUE_XATTR = 'trusted.overlay.opaque';
+// rootless: user.overlay.opaque (see common/userns.ts)
+const OPAQUE_XATTR = overlayOpaqueXattr();
 const CAPABILITY_XATTR = 'security.capability';
 
 export interface OverlayChangesOptions {

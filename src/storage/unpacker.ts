@@ -8,6 +8,7 @@
 // private temp dir). Every name is confined by ConfinedTree; files are created with O_EXCL|O_NOFOLLOW after
 // removing whatever was there; hard-link targets are resolved the same confined way. So a hostile archive can
 // write only below `root`.
+import { overlayOpaqueXattr, overlayXattrPrefix } from '../common/userns';
 import {
   chmodSync, closeSync, constants as C, fchmodSync, fchownSync, linkSync, lchownSync, lstatSync, mkdirSync, openSync,
   readdirSync, rmSync, symlinkSync, writeSync,
@@ -22,7 +23,9 @@ import type { TarHeader, TarSink } from './tar-reader';
 const WHITEOUT_PREFIX = '.wh.';
 const WHITEOUT_META_PREFIX = '.wh..wh.';
 const WHITEOUT_OPAQUE = '.wh..wh..opq';
-const OPAQUE_XATTR = 'trusted.overlay.opaque';
+// rootless: user.overlay.opaque (overlays mounted with userxattr inside the user namespace)
+const OPAQUE_XATTR = overlayOpaqueXattr();
+const OVERLAY_XATTRS = overlayXattrPrefix();
 
 const OPEN_FLAGS = C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW;
 /** Read once: which file modes open(2) produces unaided. (Calling umask() to read it is doc-deprecated only.) */
@@ -256,7 +259,7 @@ export class Unpacker implements TarSink {
   /** One PAX xattr (file capabilities, user.*). Best effort, like docker's. trusted.* is refused: it is where
    * overlayfs keeps its own state (opaque, redirect), which only whiteouts may set. */
   private xattr(h: TarHeader, attr: string, set: () => void): void {
-    if (attr.startsWith('trusted.')) {
+    if (attr.startsWith('trusted.') || attr.startsWith(OVERLAY_XATTRS)) {
       log.warn('ignoring trusted xattr in layer', { entry: h.name, xattr: attr });
       return;
     }

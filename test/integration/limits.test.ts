@@ -1,5 +1,6 @@
 // Resource limits, live updates and stats with real containers on a private berth daemon, driven by the real
 // docker CLI (and berth's own CLI where the two must agree): the cgroup files are checked as the kernel sees them.
+import * as os from 'os';
 import { test, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { readFileSync } from 'fs';
@@ -124,12 +125,17 @@ test('--cpus 0.5 holds a busy loop near 50 % (measured from stats over ~3 s)', a
     await sleep(3000);
     const b = await oneShot('busy');
     const cpu = (b.cpu_stats.cpu_usage.total_usage - a.cpu_stats.cpu_usage.total_usage) / (b.cpu_stats.system_cpu_usage - a.cpu_stats.system_cpu_usage) * b.cpu_stats.online_cpus * 100;
-    assert.ok(cpu >= 35 && cpu <= 65, `CPU ${cpu.toFixed(1)} %`);
-    assert.ok(b.cpu_stats.throttling_data.throttled_periods > a.cpu_stats.throttling_data.throttled_periods, 'the CFS quota throttles it');
+    // The quota caps usage at 50 % whatever the machine does; reaching 50 % needs a free core, which a shared
+    // machine under load (load average above its core count) does not have, so the floor only holds there.
+    // Throttling likewise shows only when the loop can reach its quota.
+    const quiet = os.loadavg()[0] < os.cpus().length;
+    const floor = quiet ? 35 : 0;
+    assert.ok(cpu >= floor && cpu <= 65, `CPU ${cpu.toFixed(1)} % (load ${os.loadavg()[0].toFixed(1)})`);
+    if (quiet) assert.ok(b.cpu_stats.throttling_data.throttled_periods > a.cpu_stats.throttling_data.throttled_periods, 'the CFS quota throttles it');
     // the CLIs compute the same figure from a stream=false answer
     const row = statsRow(ok(await berth('stats', '--no-stream', 'busy'), 'berth stats'));
     const pct = parseFloat(row.cpu);
-    assert.ok(pct >= 35 && pct <= 65, `berth stats CPU ${row.cpu}`);
+    assert.ok(pct >= floor && pct <= 65, `berth stats CPU ${row.cpu}`);
   } finally {
     await docker('rm', '-f', 'busy');
   }

@@ -56,11 +56,11 @@ export function systemRoutes(r: Router, d: Daemon): void {
     return {
       ID: d.id, Containers: all.length, ContainersRunning: count('running'), ContainersPaused: count('paused'),
       ContainersStopped: all.length - count('running') - count('paused'), Images: d.images.list().length,
-      Driver: 'overlay2', DriverStatus: [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true']],
+      Driver: d.storageDriver, DriverStatus: [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true']],
       Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'none'], Authorization: null, Log: ['json-file'] },
-      MemoryLimit: true, SwapLimit: true, KernelMemoryTCP: false, CpuCfsPeriod: true, CpuCfsQuota: true, CPUShares: true, CPUSet: true,
-      PidsLimit: true, OomKillDisable: true, IPv4Forwarding: true, Debug: false, NFd: 0, NGoroutines: 0,
-      SystemTime: new Date().toISOString(), LoggingDriver: 'json-file', CgroupDriver: 'cgroupfs', CgroupVersion: d.cgroupVersion,
+      // rootless without a delegated cgroup: no limit of any kind (rootless Docker reports the same)
+      ...limitFlags(!d.rootless?.limitsUnavailable), IPv4Forwarding: true, Debug: false, NFd: 0, NGoroutines: 0,
+      SystemTime: new Date().toISOString(), LoggingDriver: 'json-file', CgroupDriver: d.rootless?.limitsUnavailable ? 'none' : 'cgroupfs', CgroupVersion: d.cgroupVersion,
       NEventsListener: d.events.listenerCount('event'), KernelVersion: os.release(), OperatingSystem: d.osName, OSVersion: d.osVersion,
       OSType: 'linux', Architecture: os.machine(), IndexServerAddress: 'https://index.docker.io/v1/',
       RegistryConfig: { AllowNondistributableArtifactsCIDRs: null, AllowNondistributableArtifactsHostnames: null, InsecureRegistryCIDRs: ['127.0.0.0/8'], IndexConfigs: {}, Mirrors: null },
@@ -69,7 +69,7 @@ export function systemRoutes(r: Router, d: Daemon): void {
       Runtimes: Object.fromEntries(d.runtimes.map((rt) => [rt.name, { path: rt.path }])), DefaultRuntime: d.runtime.name,
       Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
       LiveRestoreEnabled: true, Isolation: '', InitBinary: 'tini', ContainerdCommit: { ID: '' }, RuncCommit: { ID: d.runtime.name }, InitCommit: { ID: '' },
-      SecurityOptions: ['name=seccomp,profile=builtin'], Warnings: d.warnings,
+      SecurityOptions: ['name=seccomp,profile=builtin', ...(d.rootless?.securityOptions ?? [])], Warnings: d.warnings,
     };
   });
 
@@ -92,6 +92,10 @@ export function systemRoutes(r: Router, d: Daemon): void {
     });
     res.end();
   });
+}
+
+function limitFlags(on: boolean) {
+  return { MemoryLimit: on, SwapLimit: on, KernelMemoryTCP: false, CpuCfsPeriod: on, CpuCfsQuota: on, CPUShares: on, CPUSet: on, PidsLimit: on, OomKillDisable: on };
 }
 
 function goArch(): string {

@@ -69,6 +69,16 @@ interface Waiter { condition: 'next-exit' | 'removed' | 'not-running'; resolve: 
 export interface EngineOptions {
   dataRoot: string; execRoot: string; images: ImageStore; network: NetworkManager; events: EventBus;
   volumes: VolumeStore; defaultRuntime: RuntimeInfo;
+  /** rootless seam (src/rootless): what differs when the daemon is root of a user namespace */
+  rootless?: RootlessHooks;
+}
+
+/** Rootless berth's hooks into the engine. */
+export interface RootlessHooks {
+  /** why limits cannot be enforced (no delegated cgroup v2 subtree); undefined where they can */
+  limitsUnavailable?: string;
+  /** the spec adjusted to what the user namespace allows (no cgroups, binds for what cannot be mounted) */
+  adjustSpec(spec: Record<string, unknown>, opts: { privileged: boolean; hostNetwork: boolean }): void;
 }
 
 const nowIso = () => new Date().toISOString();
@@ -164,6 +174,7 @@ export class ContainerEngine {
     if (!cmd.length) throw invalidParameter('no command specified');
     this.validateHostConfig(hostConfig);
     const resourceWarnings = checkCreateResources(hostConfig, hostSupport());
+    this.refuseLimitsWithoutCgroups(ociResources(hostConfig));
     if (hostConfig.Runtime) this.driver(hostConfig.Runtime);
     const links = (hostConfig.Links as string[] | null | undefined ?? []).map(parseLink);
     for (const l of links) if (!this.store.tryGet(l.name)) throw notFound(`could not get container for ${l.name}: No such container: ${l.name}`);
@@ -308,6 +319,7 @@ export class ContainerEngine {
         ulimits: rec.HostConfig.Ulimits ?? undefined,
         sysctl: rec.HostConfig.Sysctls ?? undefined,
       });
+      this.opts.rootless?.adjustSpec(spec, { privileged: rec.HostConfig.Privileged, hostNetwork: hostNet });
       const bundle = this.paths.bundle(rec.Id);
       await fs.rm(bundle, { recursive: true, force: true });
       await fs.rm(this.paths.shimState(rec.Id), { recursive: true, force: true }); // a previous run's exit.json
@@ -1007,6 +1019,12 @@ export class ContainerEngine {
 
   // ---------------------------------------------------------------- resources: update, stats, OOM
 
+  /** Rootless without a delegated cgroup v2 subtree: limits cannot be enforced, so asking for one is refused (400). */
+  private refuseLimitsWithoutCgroups(r: object): void {
+    const why = this.opts.rootless?.limitsUnavailable;
+    if (why && Object.keys(r).length) throw invalidParameter(why);
+  }
+
   /** The container's cgroup, as given to the runtime (the same path in every v1 hierarchy, or under the v2 root). */
   cgroupPath(rec: ContainerRecord): string { return `/berth/${rec.Id}`; }
 
@@ -1024,6 +1042,7 @@ export class ContainerEngine {
     const req = parseUpdateBody(body);
     checkRestartPolicy(req.RestartPolicy);
     const warnings = verifyResources(req, hostSupport(), true);
+    this.refuseLimitsWithoutCgroups(updateResources(req, req));
     return this.serialize(rec.Id, async () => {
       if (!this.store.tryGet(rec.Id) || rec.State.Status === 'removing') {
         throw conflict(`Cannot update container ${rec.Id}: container is marked for removal and cannot be "update"`);
