@@ -171,6 +171,18 @@ test('legacy links on the default bridge: environment, hosts entry, inspect form
   for (const c of [id, target]) await d.api('DELETE', `/containers/${c}?force=1`);
 });
 
+test('commit with pause right after a quick container starts: committed as it is when it has just exited', async () => {
+  // the container's process exits around the commit: before, during or after its exit is handled
+  for (let i = 0; i < 10; i++) {
+    const id = await create({ Cmd: ['touch', '/test'] });
+    await d.api('POST', `/containers/${id}/start`);
+    const r = await d.api('POST', `/commit?container=${id}&pause=1`);
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    await d.api('DELETE', `/containers/${id}?force=1`);
+    await d.api('DELETE', `/images/${r.body.Id}`);
+  }
+});
+
 // ---- exec
 
 test('exec: a tty exec started with Tty false streams frames of terminal output; detachKeys in any case; 126 for a missing binary', async () => {

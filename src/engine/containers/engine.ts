@@ -1,6 +1,6 @@
 // The container lifecycle: create, start, stop, kill, pause, restart, wait, remove, rename, resize, attach.
 // State lives in ContainerStore; processes run under berth-shim (runtime/shim.ts) so they outlive the daemon.
-import { promises as fs, statSync, existsSync } from 'fs';
+import { promises as fs, statSync, existsSync, readFileSync } from 'fs';
 import type { Duplex } from 'stream';
 import { conflict, EngineError, forbidden, invalidParameter, notFound, notModified, systemError, errorMessage } from '../../common/errors';
 import { newId } from '../../common/ids';
@@ -858,8 +858,10 @@ export class ContainerEngine {
     return this.serialize(rec.Id, async () => {
       if (rec.State.Status === 'removing') throw conflict(`You cannot commit container ${rec.Id} which is being removed`);
       if (rec.State.Status === 'dead') throw conflict(`You cannot commit container ${rec.Id} which is Dead`);
-      const freeze = opts.pause !== false && rec.State.Status === 'running';
-      if (freeze) await this.pauseLocked(rec);
+      let freeze = opts.pause !== false && rec.State.Status === 'running';
+      // A container whose process has just exited (its exit not handled yet) cannot be frozen: dockerd commits it
+      // as it is, and so does berth; a pause that fails on a live process is still an error.
+      if (freeze) await this.pauseLocked(rec).catch((err) => { if (processAlive(rec.State.Pid)) throw err; freeze = false; });
       try {
         const image = await buildCommit({
           images: this.images, rec, upper: this.paths.rootfs(rec.Id).upper, lowers: this.lowerDirs(rec),
@@ -1070,4 +1072,11 @@ export class ContainerEngine {
     for (const l of this.live.values()) l.shim?.close();
   }
 
+}
+
+/** The process exists and is not a zombie (an exited container's pid is reaped by its shim, which may lag). */
+function processAlive(pid: number): boolean {
+  if (!(pid > 0)) return false;
+  try { process.kill(pid, 0); } catch { return false; }
+  try { return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return false; }
 }
