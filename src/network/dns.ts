@@ -531,37 +531,26 @@ function ptrToIp(name: string): string | undefined {
 // Answers point at the question's name (offset 12) — dns-packet does not compress, and with compression a 512-byte
 // UDP reply holds ~28 addresses of a scaled service instead of ~12.
 function aRecords(ips: string[]): Buffer[] {
-  const out: Buffer[] = [];
-  for (const ip of ips) {
-    const o = ip.split('.');
-    if (o.length !== 4 || !net.isIPv4(ip)) continue;
-    const rr = Buffer.allocUnsafe(16);
-    rr.writeUInt16BE(0xc00c, 0);
-    rr.writeUInt16BE(T.A, 2);
-    rr.writeUInt16BE(CLASS_IN, 4);
-    rr.writeUInt32BE(TTL, 6);
-    rr.writeUInt16BE(4, 10);
-    for (let i = 0; i < 4; i++) rr[12 + i] = Number(o[i]);
-    out.push(rr);
-  }
-  return out;
+  return ips.filter((ip) => net.isIPv4(ip)).map((ip) => addressRecord(T.A, Buffer.from(ip.split('.').map(Number))));
 }
 
 function aaaaRecords(ips: string[]): Buffer[] {
-  const out: Buffer[] = [];
-  for (const ip of ips) {
-    if (!net.isIPv6(ip)) continue;
-    const rr = Buffer.alloc(28);
-    rr.writeUInt16BE(0xc00c, 0);
-    rr.writeUInt16BE(T.AAAA, 2);
-    rr.writeUInt16BE(CLASS_IN, 4);
-    rr.writeUInt32BE(TTL, 6);
-    rr.writeUInt16BE(16, 10);
+  return ips.filter((ip) => net.isIPv6(ip)).map((ip) => {
     const n = parseIp6(ip);
-    for (let i = 0; i < 16; i++) rr[12 + i] = Number((n >> BigInt(8 * (15 - i))) & 0xffn);
-    out.push(rr);
-  }
-  return out;
+    return addressRecord(T.AAAA, Buffer.from(Array.from({ length: 16 }, (_, i) => Number((n >> BigInt(8 * (15 - i))) & 0xffn))));
+  });
+}
+
+/** One A or AAAA answer for the question's name, TTL as Docker's. */
+function addressRecord(type: T, rdata: Buffer): Buffer {
+  const rr = Buffer.allocUnsafe(12 + rdata.length);
+  rr.writeUInt16BE(0xc00c, 0);
+  rr.writeUInt16BE(type, 2);
+  rr.writeUInt16BE(CLASS_IN, 4);
+  rr.writeUInt32BE(TTL, 6);
+  rr.writeUInt16BE(rdata.length, 10);
+  rdata.copy(rr, 12);
+  return rr;
 }
 
 function ptrRecord(host: string): Buffer | undefined {
