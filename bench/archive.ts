@@ -73,7 +73,7 @@ async function main() {
     await Promise.all([berth.loadBusybox(), dockerd.loadBusybox()]);
     const env = (hostVar: string, host: string) => ({ [hostVar]: host, DOCKER_CONFIG: path.join(work, 'cfg') });
     const bDocker: Cli = (a) => runCmd(DOCKER, a, { env: env('DOCKER_HOST', berth.host), timeoutMs: 600_000 });
-    const bBerth: Cli = (a) => runCmd(process.execPath, [BERTH, ...a], { env: env('BERTH_HOST', berth.host), timeoutMs: 600_000 });
+    const bBerth: Cli = (a) => runCmd(BERTH, a, { env: env('BERTH_HOST', berth.host), timeoutMs: 600_000 });
     const dDocker: Cli = (a) => dockerd.docker(a);
     const shell = (cliCmd: string, hostVar: string, host: string, line: string) =>
       runCmd('bash', ['-c', line.replace(/\$CLI/g, cliCmd)], { env: env(hostVar, host), timeoutMs: 600_000 });
@@ -97,7 +97,7 @@ async function main() {
     const all = [
       ...variants('berth', bDocker, DOCKER, 'DOCKER_HOST', berth.host),
       ...variants('dockerd', dDocker, DOCKER, 'DOCKER_HOST', `unix://${dockerd.sock}`),
-      ...variants('berth-cli', bBerth, `${process.execPath} ${BERTH}`, 'BERTH_HOST', berth.host),
+      ...variants('berth-cli', bBerth, BERTH, 'BERTH_HOST', berth.host),
     ];
     const times = new Map<string, number[]>(all.map((v) => [v.name, []]));
     for (let round = 0; round <= REPS; round++) {

@@ -53,11 +53,20 @@ export class Router {
       if (!m) continue;
       if (r.method !== method && !(method === 'HEAD' && r.method === 'GET')) { methodNotAllowed = true; continue; }
       const params: Record<string, string> = {};
-      r.keys.forEach((k, i) => { params[k] = decodeURIComponent(m[i + 1]); });
+      r.keys.forEach((k, i) => { params[k] = decodePathParam(m[i + 1]); });
       return { handler: r.handler, params, apiVersion, methodNotAllowed: false };
     }
     return { params: {}, apiVersion, methodNotAllowed };
   }
+}
+
+/** A path segment as the handler sees it. A malformed escape (`%E0%A4%A`) is the client's error (400), not a
+ * URIError the server would answer with 500; a NUL can name nothing and is refused here once for every route. */
+function decodePathParam(raw: string): string {
+  let v: string;
+  try { v = decodeURIComponent(raw); } catch { throw invalidParameter(`invalid escape in the request path: ${raw.slice(0, 100)}`); }
+  if (v.includes('\0')) throw invalidParameter('invalid NUL character in the request path');
+  return v;
 }
 
 export function compareVersions(a: string, b: string): number {

@@ -6,6 +6,7 @@ import { promises as fs } from 'fs';
 import { EngineError, errorMessage, invalidParameter } from '../common/errors';
 import { log } from '../common/log';
 import { Router, Context, API_VERSION } from './router';
+import { MAX_JSON_BODY, bodyTooLarge, parseJsonBody as parseJson, readBoundedBody as readBody } from './json-body';
 
 export const SERVER_VERSION = '0.1.0';
 
@@ -13,21 +14,6 @@ export function commonHeaders(): Record<string, string> {
   return { 'Api-Version': API_VERSION, 'Docker-Experimental': 'false', Ostype: 'linux', Server: `berth/${SERVER_VERSION} (linux)` };
 }
 
-async function readBody(req: http.IncomingMessage, prefix?: Buffer): Promise<Buffer> {
-  const chunks: Buffer[] = prefix && prefix.length ? [prefix] : [];
-  for await (const c of req) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
-
-function parseJson(buf: Buffer): unknown {
-  const text = buf.toString('utf8').trim();
-  if (!text) return {};
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw invalidParameter(`invalid JSON: ${errorMessage(err)}`);
-  }
-}
 
 function sendError(res: http.ServerResponse, err: unknown): void {
   const status = err instanceof EngineError ? err.status : 500;
@@ -48,17 +34,15 @@ function writeResult(res: http.ServerResponse, result: unknown, method: string):
     res.end(method === 'HEAD' ? undefined : result);
     return;
   }
+  const status = (result as { __status?: number } | null)?.__status; // null is a valid answer (docker diff)
+  if (status) delete (result as { __status?: number }).__status; // before serializing: the marker is not part of the answer
   const body = JSON.stringify(result) + '\n';
-  const status = (result as { [STATUS]?: number } | null)?.[STATUS]; // null is a valid answer (docker diff)
   res.writeHead(status ?? 200, { ...commonHeaders(), 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
 }
 
-/** The status of a JSON result, kept under a symbol so that JSON.stringify never sends it. */
-const STATUS = Symbol('http status');
-
 /** Marks a JSON result with a status other than 200 (201 Created). */
-export const withStatus = <T extends object>(status: number, value: T): T => Object.assign(value, { [STATUS]: status });
+export const withStatus = <T extends object>(status: number, value: T): T => Object.assign(value, { __status: status });
 
 export function createApiServer(router: Router): http.Server {
   const server = http.createServer({ keepAlive: true }, (req, res) => {
@@ -73,8 +57,10 @@ export function createApiServer(router: Router): http.Server {
   });
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse | undefined, upgradeSocket: Duplex | undefined, head: Buffer | undefined): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://berth');
     const method = req.method ?? 'GET';
+    // Found by the API fuzzer (issue 16): a request target such as `//` or `//x:y` is a valid HTTP path but an
+    // invalid URL; parsing it threw outside the try below, and the request was never answered.
+    const url = requestUrl(req.url);
     // For upgraded requests we answer on the raw socket: emulate a response object for errors.
     const errorOut = (err: unknown) => {
       if (res) return sendError(res, err);
@@ -84,6 +70,7 @@ export function createApiServer(router: Router): http.Server {
     };
     let hijacked: Duplex | undefined;
     try {
+      if (!url) throw invalidParameter(`invalid request path: ${String(req.url).slice(0, 100)}`);
       const m = router.match(method, url.pathname);
       if (!m.handler) {
         throw new EngineError(m.methodNotAllowed ? 405 : 404, m.methodNotAllowed ? 'method not allowed' : `page not found`);
@@ -125,6 +112,16 @@ export function createApiServer(router: Router): http.Server {
   return server;
 }
 
+/** The request target as a URL (path and query), or undefined when it cannot be one. The target is taken as a path
+ * even when it starts with `//` (which WHATWG URL parsing would read as a host). */
+function requestUrl(target: string | undefined): URL | undefined {
+  try {
+    return new URL(`http://berth${(target ?? '/').startsWith('/') ? '' : '/'}${target ?? '/'}`);
+  } catch {
+    return undefined;
+  }
+}
+
 /** A request/response pair as one duplex stream, for attach/exec start without an Upgrade header. */
 function responseDuplex(req: http.IncomingMessage, res: http.ServerResponse): Duplex {
   const duplex = new Duplex({
@@ -143,6 +140,7 @@ function responseDuplex(req: http.IncomingMessage, res: http.ServerResponse): Du
 function readUpgradeBody(req: http.IncomingMessage, socket: Duplex, head: Buffer | undefined): Promise<Buffer> {
   const length = parseInt(String(req.headers['content-length'] ?? '0'), 10) || 0;
   let buf = head ?? Buffer.alloc(0);
+  if (length > MAX_JSON_BODY) return Promise.reject(bodyTooLarge()); // never buffer what a client only announces
   return new Promise((resolve) => {
     const done = () => {
       socket.removeListener('data', onData);

@@ -1,6 +1,7 @@
 // The command framework: command specs, a flag parser with spf13/pflag's rules and messages, and help
 // text rendered like docker's cobra usage template (pflag's FlagUsagesWrapped for the options block).
 import { parseGoDuration, ramInBytes } from './format/units';
+import { isTerminal, stdout, write } from './stdio';
 
 export const BIN = 'berth';
 export const VERSION = '0.1.0';
@@ -165,7 +166,7 @@ export function parseFlags(spec: CommandSpec, argv: string[], opts: ParseOptions
   const p = new Parsed();
   const byName = new Map(spec.flags.map((f) => [f.name, f]));
   const byShort = new Map(spec.flags.filter((f) => f.short).map((f) => [f.short, f]));
-  const warn = opts.warn ?? ((m: string) => process.stdout.write(m + '\n'));
+  const warn = opts.warn ?? ((m: string) => write(1, m + '\n'));
 
   const set = (def: FlagDef, value: string, display: string) => {
     try {
@@ -256,8 +257,7 @@ export const useLine = (spec: CommandSpec) => `${BIN} ${spec.path}${spec.use ? '
 
 /** Terminal width docker uses for wrapping help (stdin's terminal, else 80). */
 export function termWidth(): number {
-  const s = process.stdout as { isTTY?: boolean; columns?: number };
-  if (process.stdin.isTTY && s.isTTY && s.columns) return s.columns;
+  if (isTerminal(0) && isTerminal(1)) { const cols = stdout().columns; if (cols) return cols; }
   return 80;
 }
 

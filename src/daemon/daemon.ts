@@ -11,7 +11,7 @@ import { ImageStore } from '../storage/images';
 import { VolumeStore } from '../engine/volumes/store';
 import { NetworkManager } from '../network';
 import { HealthMonitor } from '../engine/containers/health';
-import { chooseRuntime, findRuntime, RuntimeInfo } from '../runtime/runtime';
+import { chooseRuntime, findRuntime, RuntimeInfo, unsafeRuntime } from '../runtime/runtime';
 import { Router } from '../api/router';
 import { createApiServer, listenUnix } from '../api/server';
 import { containerRoutes } from '../api/routes/containers';
@@ -62,8 +62,16 @@ export class Daemon {
 
   async start(): Promise<void> {
     const { dataRoot, execRoot } = this.options;
-    await fs.mkdir(dataRoot, { recursive: true, mode: 0o711 });
-    await fs.mkdir(execRoot, { recursive: true, mode: 0o711 });
+    // CVE-2021-41091: with a root that other users may traverse (755, 711), any host user can walk into
+    // container root filesystems and run their setuid files. Like dockerd's /var/lib/docker, both roots are 710
+    // root:root — also roots made by an older berth or by hand, so the mode is set on every start, not only at mkdir.
+    // A rootless daemon (an ordinary user's) keeps its roots to itself: 700, owned by that user.
+    const rootful = !this.options.rootlessChild && process.getuid?.() === 0;
+    for (const dir of [dataRoot, execRoot]) {
+      await fs.mkdir(dir, { recursive: true, mode: rootful ? 0o710 : 0o700 });
+      if (rootful) await fs.chown(dir, 0, 0);
+      await fs.chmod(dir, rootful ? 0o710 : 0o700);
+    }
     // rootless: the parent outside the namespaces holds the lock (and keeps the host's cgroups as they are)
     if (this.options.rootlessChild) this.rootless = await enterRootless(this.options.rootlessChild);
     else await acquireLock(`${dataRoot}/berth.pid`);
@@ -74,6 +82,9 @@ export class Daemon {
 
     this.runtime = await chooseRuntime(this.options.runtime, { fixCgroups: !this.rootless });
     this.runtimes = ['crun', 'runc'].map((n) => findRuntime(n)).filter((r): r is RuntimeInfo => !!r);
+    // runtimes with known escapes are not offered (info lists only usable ones; the reason is a warning there)
+    for (const r of this.runtimes) { const p = unsafeRuntime(r); if (p) this.warnings.push(`WARNING: ${p}`); }
+    this.runtimes = this.runtimes.filter((r) => !unsafeRuntime(r));
     log.info('OCI runtime selected', { runtime: this.runtime.name, path: this.runtime.path });
 
     [this.images, this.network, this.volumes] = await Promise.all([

@@ -151,6 +151,7 @@ export function newNetworkConfig(body: CreateNetworkBody, ctx: CreateContext): N
   if (!body || typeof body !== 'object') throw invalidParameter('invalid JSON: the request body must be a JSON object');
   const name = body.Name;
   if (typeof name !== 'string' || name === '') throw invalidParameter('network name must not be empty');
+  if (name.length > 255) throw invalidParameter(`invalid network name ${JSON.stringify(name.slice(0, 40))}…: longer than 255 characters`);
   // dockerd takes any name that is not blank ("test 01"); berth keeps a network's addresses in a directory named
   // after it, so a name must also be usable as one path component ("/" and "." / ".." are refused)
   if (!name.trim()) throw invalidParameter(`invalid name: ${name}`);
@@ -174,7 +175,10 @@ export function newNetworkConfig(body: CreateNetworkBody, ctx: CreateContext): N
   const options = stringMap(body.Options, 'options');
   const labels = stringMap(body.Labels, 'labels');
 
-  const configs = (body.IPAM?.Config ?? []).filter((c) => c && (c.Subnet || c.IPRange || c.Gateway));
+  if (body.IPAM !== undefined && body.IPAM !== null && (typeof body.IPAM !== 'object' || Array.isArray(body.IPAM))) throw invalidParameter('json: cannot unmarshal into Go struct field NetworkCreateRequest.IPAM of type network.IPAM');
+  // a Config that is not a list was a TypeError answered with 500 (issue 16, API abuse): Go's decoder answers 400
+  if (body.IPAM?.Config !== undefined && body.IPAM?.Config !== null && !Array.isArray(body.IPAM.Config)) throw invalidParameter('json: cannot unmarshal into Go struct field IPAM.IPAM.Config of type []network.IPAMConfig');
+  const configs = (body.IPAM?.Config ?? []).filter((c) => c && typeof c === 'object' && (c.Subnet || c.IPRange || c.Gateway));
   const v4 = configs.filter((c) => !String(c.Subnet ?? c.IPRange ?? c.Gateway ?? '').includes(':'));
   const v6 = configs.filter((c) => !v4.includes(c));
   if (v4.length > 1) throw invalidParameter('berth bridge networks take one IPv4 subnet; several were given');

@@ -3,6 +3,7 @@
 import { existsSync, promises as fs } from 'fs';
 import { run, CommandError } from './exec';
 import { log } from '../common/log';
+import { runtimeProblem } from './runtime-versions';
 
 export interface RuntimeInfo { name: string; path: string }
 
@@ -37,22 +38,36 @@ export async function prepareCgroupsForCrun(): Promise<boolean> {
   return controllers === '';
 }
 
-/** Pick the runtime: the one asked for, else crun where it works on this host, else runc. */
+/** Why an installed runtime must not run containers (a version with a known escape), or undefined. */
+export function unsafeRuntime(r: RuntimeInfo): string | undefined {
+  return runtimeProblem(r.name, r.path);
+}
+
+/** Pick the runtime: the one asked for, else crun where it works on this host, else runc — never one with a known
+ * container escape (its error names the version needed). */
 export async function chooseRuntime(requested?: string, opts: { fixCgroups?: boolean } = {}): Promise<RuntimeInfo> {
   // rootless (fixCgroups false): the host's cgroups are not ours to change, and crun is run without them
   const fix = opts.fixCgroups ?? true;
   if (requested) {
     const r = findRuntime(requested);
     if (!r) throw new Error(`runtime ${requested} not found`);
+    const problem = unsafeRuntime(r);
+    if (problem) throw new Error(problem);
     if (r.name === 'crun' && fix) await prepareCgroupsForCrun();
     return r;
   }
-  const crun = findRuntime('crun');
+  const problems: string[] = [];
+  const safe = (r: RuntimeInfo | undefined) => {
+    const p = r && unsafeRuntime(r);
+    if (p) { problems.push(p); log.warn('OCI runtime not used', { runtime: r!.name, reason: p }); }
+    return r && !p ? r : undefined;
+  };
+  const crun = safe(findRuntime('crun'));
   if (crun && (!fix || (await prepareCgroupsForCrun()))) return crun;
-  const runc = findRuntime('runc');
+  const runc = safe(findRuntime('runc'));
   if (runc) return runc;
   if (crun) return crun;
-  throw new Error('no OCI runtime found: install crun or runc');
+  throw new Error(problems.length ? `no safe OCI runtime: ${problems.join('; ')}` : 'no OCI runtime found: install crun or runc');
 }
 
 export class RuntimeDriver {

@@ -7,6 +7,8 @@ import * as path from 'path';
 import * as os from 'os';
 
 export const REPO = path.resolve(__dirname, '../../..');
+/** The berth command as shipped (the Bun-built executable, or the Node launcher where Bun was not available):
+ * tests exec it directly, never through `node`, so they run what users run. */
 export const BERTH = path.join(REPO, 'bin/berth');
 
 let counter = 0;
@@ -36,19 +38,20 @@ export class TestDaemon {
   /** more daemon flags (e.g. -D for step timings in the log) */
   extraArgs: string[] = [];
 
-  constructor(name = 'itest') {
+  /** `network` overrides the bridge name and subnet (a benchmark's daemon keeps to its own range). */
+  constructor(name = 'itest', network?: { bridge: string; subnet: string }) {
     const n = (process.pid % 200) + (counter++);
     this.dir = mkdtempSync(path.join(os.tmpdir(), `berth-${name}-`));
     this.dataRoot = path.join(this.dir, 'data');
     this.execRoot = path.join(this.dir, 'run');
     this.socket = path.join(this.execRoot, 'berth.sock');
     this.host = `unix://${this.socket}`;
-    this.bridge = `bt${process.pid % 10000}x${counter}`;
-    this.subnet = `10.${200 + (n % 50)}.${n % 250}.0/24`;
+    this.bridge = network?.bridge ?? `bt${process.pid % 10000}x${counter}`;
+    this.subnet = network?.subnet ?? `10.${200 + (n % 50)}.${n % 250}.0/24`;
   }
 
   async start(): Promise<void> {
-    this.proc = spawn(process.execPath, [BERTH, 'daemon', '--data-root', this.dataRoot, '--exec-root', this.execRoot, '-H', this.host, '--bridge', this.bridge, '--bip', this.subnet, ...this.extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.proc = spawn(BERTH, ['daemon', '--data-root', this.dataRoot, '--exec-root', this.execRoot, '-H', this.host, '--bridge', this.bridge, '--bip', this.subnet, ...this.extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.proc.stderr!.on('data', (d) => { this.log += String(d); });
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
@@ -95,7 +98,7 @@ export class TestDaemon {
 
   berth(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
     // the test's own client config dir: credentials from login tests never touch ~/.docker
-    return runCmd(process.execPath, [BERTH, ...args], { ...opts, env: { BERTH_HOST: this.host, DOCKER_CONFIG: path.join(this.dir, 'docker-config'), ...opts.env } });
+    return runCmd(BERTH, args, { ...opts, env: { BERTH_HOST: this.host, DOCKER_CONFIG: path.join(this.dir, 'docker-config'), ...opts.env } });
   }
 
   docker(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {

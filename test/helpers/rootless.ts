@@ -48,7 +48,7 @@ export class RootlessUser {
     const pw = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${this.name}:`))!.split(':');
     [this.uid, this.gid, this.home] = [Number(pw[2]), Number(pw[3]), pw[5]];
     if (this.withSubIds) {
-      const setup = await sh(process.execPath, [path.join(REPO, 'bin/berth'), 'rootless', 'setup', this.name]);
+      const setup = await sh(path.join(REPO, 'bin/berth'), ['rootless', 'setup', this.name]);
       if (setup.code !== 0) throw new Error(`berth rootless setup failed: ${setup.stderr}`);
       const line = readFileSync('/etc/subuid', 'utf8').split('\n').find((l) => l.startsWith(`${this.name}:`))!.split(':');
       this.subuids = { start: Number(line[1]), count: Number(line[2]) };
@@ -80,7 +80,8 @@ export class RootlessUser {
   }
 
   berth(args: string[], opts: { input?: string | Buffer; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunResult> {
-    return this.exec(process.execPath, [path.join(this.root, 'bin/berth'), ...args], opts);
+    // the CLI as shipped (bin/berth: the Bun-built executable), exec'd directly
+    return this.exec(path.join(this.root, 'bin/berth'), args, opts);
   }
 
   /** The real docker CLI against the rootless socket. */
@@ -91,7 +92,7 @@ export class RootlessUser {
   /** `berth daemon` as the user (rootless by itself); resolves when the socket answers. */
   async startDaemon(args: string[] = []): Promise<void> {
     const env = [`HOME=${this.home}`, `USER=${this.name}`, `XDG_RUNTIME_DIR=${this.runtimeDir}`, 'PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin'];
-    const proc = spawn('setpriv', [...this.asUser(), '--', 'env', '-i', ...env, process.execPath, path.join(this.root, 'bin/berth'), 'daemon', ...args],
+    const proc = spawn('setpriv', [...this.asUser(), '--', 'env', '-i', ...env, path.join(this.root, 'bin/berth'), 'daemon', ...args],
       { stdio: ['ignore', 'ignore', 'pipe'], cwd: this.home });
     this.daemon = proc;
     live.add(proc);

@@ -65,7 +65,7 @@ for (const cli of ['docker', 'berth'] as const) {
   const sh = (line: string) => runCmd('bash', ['-c', line], {
     env: cli === 'docker'
       ? { CLI: '/usr/local/bin/docker', DOCKER_HOST: d.host, DOCKER_CONFIG: path.join(d.dir, 'docker-config') }
-      : { CLI: `${process.execPath} ${BERTH}`, BERTH_HOST: d.host },
+      : { CLI: BERTH, BERTH_HOST: d.host },
   });
   const n = (s: string) => `${cli}-${s}`;
   const statIn = async (c: string, p: string) => ok(await run('exec', c, 'stat', '-c', '%n %u:%g %a %F %Y', p), `stat ${p}`).trim();

@@ -62,7 +62,7 @@ describe('save and load', () => {
     assert.equal(run.stdout, 'loaded and running\n');
 
     // save to stdout, load from stdin (-q prints only the result)
-    const piped = await runCmd('sh', ['-c', `node ${BERTH} save busybox | node ${BERTH} load -q`], { env: { BERTH_HOST: d.host } });
+    const piped = await runCmd('sh', ['-c', `${BERTH} save busybox | ${BERTH} load -q`], { env: { BERTH_HOST: d.host } });
     ok(piped, 'save | load');
     assert.equal(piped.stdout, 'Loaded image: busybox:latest\n');
     await d.berth(['rmi', 'bb:two']);
@@ -77,7 +77,7 @@ describe('save and load', () => {
     assert.equal(noDir.stderr.trim(), 'failed to save image: invalid output path: stat /nonexistent-dir: no such file or directory');
     assert.ok(!existsSync(path.join(work, 'x.tar')));
     // a pseudo-terminal as stdout
-    const tty = await runCmd('script', ['-qec', `node ${BERTH} save busybox`, '/dev/null'], { env: { BERTH_HOST: d.host } });
+    const tty = await runCmd('script', ['-qec', `${BERTH} save busybox`, '/dev/null'], { env: { BERTH_HOST: d.host } });
     assert.match(tty.stdout, /cowardly refusing to save to a terminal\. Use the -o flag or redirect/);
   });
 

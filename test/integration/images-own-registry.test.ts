@@ -117,7 +117,7 @@ test('a pull into a full disk fails with a clear error and leaves the store as i
   mkdirSync(path.join(work, 'root'));
   writeFileSync(path.join(work, 'root', 'big.bin'), randomBytes(24 << 20));
   execFileSync('tar', ['-C', path.join(work, 'root'), '-cf', path.join(work, 'big.tar'), '.']);
-  ok(await runCmd(process.execPath, [path.join(__dirname, '../../../bin/berth'), 'import', path.join(work, 'big.tar'), `${host}/big/layer:1`], { env: { BERTH_HOST: a.host } }), 'import');
+  ok(await runCmd(path.join(__dirname, '../../../bin/berth'), ['import', path.join(work, 'big.tar'), `${host}/big/layer:1`], { env: { BERTH_HOST: a.host } }), 'import');
   ok(await a.berth(['push', `${host}/big/layer:1`]), 'push big');
 
   const c = new TestDaemon('reg-full');

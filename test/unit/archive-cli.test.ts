@@ -109,7 +109,7 @@ describe('local paths', () => {
 describe('help', () => {
   const BERTH = path.resolve(__dirname, '../../../bin/berth');
   const docker = (args: string[]) => execFileSync('/usr/local/bin/docker', args, { encoding: 'utf8', env: { ...process.env, DOCKER_HOST: 'unix:///nonexistent' } });
-  const berth = (args: string[]) => execFileSync(process.execPath, [BERTH, ...args], { encoding: 'utf8' });
+  const berth = (args: string[]) => execFileSync(BERTH, args, { encoding: 'utf8' });
   for (const cmd of [['cp'], ['container', 'cp'], ['export'], ['container', 'export']]) {
     test(`${cmd.join(' ')} --help reads like docker's`, () => {
       assert.equal(berth([...cmd, '--help']), docker([...cmd, '--help']).replace(/docker/g, 'berth'));

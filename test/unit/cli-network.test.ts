@@ -9,6 +9,7 @@ import * as http from 'http';
 import * as path from 'path';
 import * as fs from 'fs';
 import * as os from 'os';
+import { BERTH } from '../helpers/daemon';
 import { buildIpam } from '../../src/cli/commands/network';
 import { contains, parseCIDR, parseIP } from '../../src/cli/commands/ipnet';
 import { naturalCompare } from '../../src/cli/commands/util';
@@ -183,15 +184,11 @@ class FakeDaemon {
   }
 }
 
-const MAIN = path.join(__dirname, '../../src/cli/main.js');
 let daemon: FakeDaemon;
-let runner: string;
 
 before(async () => {
   daemon = new FakeDaemon();
   await daemon.listen();
-  runner = path.join(daemon.dir, 'berth.js');
-  fs.writeFileSync(runner, `require(${JSON.stringify(MAIN)}).main(process.argv.slice(2));\n`);
 });
 
 after(() => daemon.close());
@@ -204,7 +201,7 @@ function berth(args: string[], opts: { input?: string; api?: string } = {}): Pro
   return new Promise((resolve, reject) => {
     const env: NodeJS.ProcessEnv = { ...process.env, BERTH_HOST: `unix://${daemon.socket}`, DOCKER_HOST: '', BERTH_API_VERSION: opts.api ?? '1.47', TZ: 'UTC' };
     if (opts.api === '') delete env.BERTH_API_VERSION;
-    const child = spawn(process.execPath, [runner, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(BERTH, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });

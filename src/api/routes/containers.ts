@@ -26,13 +26,21 @@ function timeParam(q: URLSearchParams, name: string): number | undefined {
   return t / 1000;
 }
 
+/** A `name` filter is a regular expression (as docker's). One that does not compile is the client's error: 400 with
+ * Go's wording, never a SyntaxError answered with 500. Long patterns are refused: a name is at most 255 characters,
+ * and a huge pattern only costs the daemon time. */
+function filterRegExp(v: string): RegExp {
+  if (v.length > 1024) throw invalidParameter('error parsing regexp: expression too large');
+  try { return new RegExp(v); } catch (err) { throw invalidParameter(`error parsing regexp: ${(err as Error).message}`); }
+}
+
 function matchesFilters(d: Daemon, rec: ContainerRecord, f: Record<string, string[]>): boolean {
   for (const [key, values] of Object.entries(f)) {
     if (!values.length) continue;
     const any = (pred: (v: string) => boolean) => values.some(pred);
     switch (key) {
       case 'status': if (!any((v) => v === rec.State.Status)) return false; break;
-      case 'name': if (!any((v) => new RegExp(v).test(rec.Name.slice(1)) || new RegExp(v).test(rec.Name))) return false; break;
+      case 'name': if (!any((v) => { const re = filterRegExp(v); return re.test(rec.Name.slice(1)) || re.test(rec.Name); })) return false; break;
       case 'id': if (!any((v) => rec.Id.startsWith(v))) return false; break;
       case 'label': if (!any((v) => {
         const i = v.indexOf('=');

@@ -5,7 +5,7 @@ import { promises as fs } from 'fs';
 import * as path from 'path';
 import type { Readable } from 'stream';
 import { CommandSpec, StatusError, flagDefs, Parsed, BIN } from '../command';
-import type { Cmd, Ctx } from '../main';
+import type { Cmd, Ctx } from '../cmd';
 import { confirm } from './util';
 
 export function command(id: string): Cmd {

@@ -1,7 +1,7 @@
 // `diff` (container diff) and `commit` (container commit): a container's filesystem changes, and an image made
 // of them. Texts, flags and client-side checks as docker's CLI v28.
 import { BIN, StatusError, flagDefs } from '../command';
-import type { Cmd } from '../main';
+import type { Cmd } from '../cmd';
 import { parseNormalizedNamed, refName, tagNameOnly } from './reference';
 
 const KIND = ['C', 'A', 'D'];

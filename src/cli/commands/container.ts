@@ -2,7 +2,7 @@
 // plus rename, top and port. Like docker: requests run in parallel, names print in argument order, and every
 // failure is reported on stderr at the end with exit status 1.
 import { CommandSpec, FlagTuple, StatusError, flagDefs } from '../command';
-import type { Cmd, Ctx } from '../main';
+import type { Cmd, Ctx } from '../cmd';
 import type { Parsed } from '../command';
 import { ApiError } from '../../client';
 import type { HostPortBinding } from '../../client';

@@ -6,7 +6,8 @@
 // archives (writing a tar, extracting one confined to the destination) is cp-archive.ts, a bundle of its own.
 import type { Readable } from 'stream';
 import { CommandSpec, StatusError, flagDefs, BIN } from '../command';
-import type { Cmd, Ctx } from '../main';
+import type { Cmd, Ctx } from '../cmd';
+import { copyTo, isTerminal } from '../stdio';
 import type { ContainerPathStat } from '../../client';
 
 // Go's os.FileMode bits the CLI looks at.
@@ -227,10 +228,11 @@ export function validateOutputPath(p: string): void {
 }
 
 /** The local side of the archives (writing and extracting tars with storage's modules): a separate bundle,
- * dist/cli-archive.js, loaded only by cp, so every other command's start-up does not parse it. */
+ * dist/cli-archive.js, loaded only by cp, so every other command's start-up does not parse it. Beside the Node
+ * bundle (__dirname), beside the Bun executable (its __dirname is inside the executable), or the tsc output. */
 function archiveSide(): typeof import('./cp-archive') {
   const path = nodePath();
-  const candidates = [path.join(__dirname, 'cli-archive.js'), path.join(__dirname, 'cp-archive.js')];
+  const candidates = [path.join(__dirname, 'cli-archive.js'), path.join(path.dirname(process.execPath), 'cli-archive.js'), path.join(__dirname, 'cp-archive.js')];
   const found = candidates.find((f) => fsm().existsSync(f));
   if (!found) throw new StatusError(1, `cp's archive module not found (looked for ${candidates.join(', ')}); run npm run build`);
   return require(found) as typeof import('./cp-archive');
@@ -265,7 +267,7 @@ container source to stdout.`,
       const [source, destination] = p.args;
       if (source === '') throw new StatusError(1, 'source can not be empty');
       if (destination === '') throw new StatusError(1, 'destination can not be empty');
-      const quiet = p.has('quiet') ? p.bool('quiet') : !process.stdout.isTTY;
+      const quiet = p.has('quiet') ? p.bool('quiet') : !isTerminal(1);
       const src = splitCpArg(source);
       const dst = splitCpArg(destination);
       const cfg: CpConfig = {
@@ -306,7 +308,7 @@ async function copyFromContainer(ctx: Ctx, cfg: CpConfig): Promise<number> {
   const { stat, content } = await client.copyFromContainer(cfg.container, srcPath);
   if (dstPath === '-') {
     const { pipeline } = require('stream/promises') as typeof import('stream/promises');
-    await pipeline(content, process.stdout, { end: false });
+    await copyTo(1, content);
     return 0;
   }
   const srcInfo: CopyInfo = { path: srcPath, exists: true, isDir: has(stat.mode, MODE_DIR), rebaseName: rebase };
@@ -389,7 +391,7 @@ function exportCommand(id: string): Cmd {
     spec,
     async run(ctx, p) {
       const output = p.str('output');
-      if (output === '' && process.stdout.isTTY) throw new StatusError(1, 'cowardly refusing to save to a terminal. Use the -o flag or redirect');
+      if (output === '' && isTerminal(1)) throw new StatusError(1, 'cowardly refusing to save to a terminal. Use the -o flag or redirect');
       try {
         validateOutputPath(output);
       } catch (err) {
@@ -398,7 +400,7 @@ function exportCommand(id: string): Cmd {
       const res = await ctx.client().containerExport(p.args[0]);
       const { pipeline } = require('stream/promises') as typeof import('stream/promises');
       if (output === '') {
-        await pipeline(res, process.stdout, { end: false });
+        await copyTo(1, res);
         return 0;
       }
       // docker's CopyToFile: a temp file beside the target, renamed into place once complete

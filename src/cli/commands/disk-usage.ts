@@ -1,6 +1,6 @@
 // system df: the daemon's disk usage, summarized (TYPE TOTAL ACTIVE SIZE RECLAIMABLE) or, with -v, per object.
 import { CommandSpec, StatusError, flagDefs } from '../command';
-import type { Cmd } from '../main';
+import type { Cmd } from '../cmd';
 import { FORMAT_HELP } from './ps';
 
 export function command(id: string): Cmd {

@@ -1,7 +1,8 @@
 // Registry commands: pull, push, login, logout — docker's flags, output and texts. The CLI keeps the
 // credentials (docker's config.json or a credential helper) and hands them to the daemon per request.
 import { CommandSpec, StatusError, flagDefs, Parsed, BIN } from '../command';
-import type { Cmd, Ctx } from '../main';
+import type { Cmd, Ctx } from '../cmd';
+import { progressOut, write } from '../stdio';
 import { parseNormalizedNamed, refName, tagNameOnly, ReferenceError, Ref } from './reference';
 import { registryAuthHeader } from './registry-auth';
 
@@ -92,7 +93,7 @@ function pushCommand(id: string): Cmd {
 async function showProgress(res: import('http').IncomingMessage, quiet: boolean): Promise<void> {
   const { displayJsonMessages, JSONMessageError } = require('./progress') as typeof import('./progress');
   try {
-    await displayJsonMessages(res, quiet ? null : process.stdout);
+    await displayJsonMessages(res, quiet ? null : progressOut(1));
   } catch (err) {
     if (err instanceof JSONMessageError) throw new StatusError(1, err.message);
     throw err;
@@ -189,7 +190,7 @@ async function readAllStdin(): Promise<string> {
 function prompt(question: string, echo: boolean): Promise<string> {
   return new Promise((resolve, reject) => {
     const stdin = process.stdin;
-    process.stdout.write(question);
+    write(1, question);
     if (!stdin.isTTY) {
       // not a terminal: read a line as is
       let buf = '';
@@ -208,13 +209,13 @@ function prompt(question: string, echo: boolean): Promise<string> {
       for (const ch of d.toString()) {
         if (ch === '\r' || ch === '\n') {
           stdin.setRawMode(false); stdin.off('data', onData); stdin.pause();
-          process.stdout.write('\n');
+          write(1, '\n');
           return resolve(line);
         }
         if (ch === '\u0003') { stdin.setRawMode(false); stdin.off('data', onData); return reject(new StatusError(130, '')); }
-        if (ch === '\u007f') { if (line) { line = line.slice(0, -1); if (echo) process.stdout.write('\b \b'); } continue; }
+        if (ch === '\u007f') { if (line) { line = line.slice(0, -1); if (echo) write(1, '\b \b'); } continue; }
         line += ch;
-        if (echo) process.stdout.write(ch);
+        if (echo) write(1, ch);
       }
     };
     stdin.on('data', onData);

@@ -1,7 +1,7 @@
 // events / system events: the daemon's event stream, printed like docker's (RFC 3339 time with nanoseconds, type,
 // action, actor id, sorted attributes) or through --format; --since/--until take docker's timestamp forms.
 import { CommandSpec, StatusError, flagDefs } from '../command';
-import type { Cmd } from '../main';
+import type { Cmd } from '../cmd';
 import { readJsonStream } from '../../client';
 import { parseTemplate, TemplateError } from '../format/template';
 import { parseGoDuration } from '../format/units';

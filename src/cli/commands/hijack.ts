@@ -3,6 +3,7 @@
 // half-close (socket.end()) at EOF while output keeps flowing, resize on start and SIGWINCH.
 import type { Hijacked, Client } from '../../client';
 import { StdcopyDemuxer } from '../../client/stdcopy';
+import { isTerminal, stdout, write } from '../stdio';
 
 /** term.EscapeError. */
 export class EscapeError extends Error {
@@ -117,7 +118,7 @@ export function streamHijacked(h: Hijacked, o: StreamOptions): Streamer {
     let keys = DEFAULT_ESCAPE;
     if (o.detachKeys) {
       try { keys = detachKeyBytes(o.detachKeys); } catch (err) {
-        process.stderr.write(`WARN[0000] invalid detach escape keys, using default: ${(err as Error).message}\n`);
+        write(2, `WARN[0000] invalid detach escape keys, using default: ${(err as Error).message}\n`);
       }
     }
     escape = new EscapeProxy(keys);
@@ -155,8 +156,8 @@ export function streamHijacked(h: Hijacked, o: StreamOptions): Streamer {
 
   // output
   if (hasOutput) {
-    const out = (b: Buffer) => { if (o.stdout) process.stdout.write(b); };
-    const err = (b: Buffer) => { if (o.stderr) (o.tty ? process.stdout : process.stderr).write(b); };
+    const out = (b: Buffer) => { if (o.stdout) write(1, b); };
+    const err = (b: Buffer) => { if (o.stderr) write(o.tty ? 1 : 2, b); };
     const demux = o.tty ? null : new StdcopyDemuxer(out, err);
     const onData = (chunk: Buffer) => {
       if (finished) return;
@@ -194,8 +195,8 @@ export function streamHijacked(h: Hijacked, o: StreamOptions): Streamer {
 
 /** The current terminal size of stdout as [height, width]; [0, 0] when it is not a terminal. */
 export function ttySize(): [number, number] {
-  const out = process.stdout as NodeJS.WriteStream;
-  if (!out.isTTY) return [0, 0];
+  if (!isTerminal(1)) return [0, 0];
+  const out = stdout();
   return [out.rows || 0, out.columns || 0];
 }
 
@@ -211,7 +212,7 @@ export function monitorTtySize(client: Client, id: string, isExec: boolean, firs
       await new Promise((r) => setTimeout(r, (retry + 1) * 10));
       try { await resize(...ttySize()); return; } catch { /* retry */ }
     }
-    process.stderr.write('failed to resize tty, using default size\n');
+    write(2, 'failed to resize tty, using default size\n');
   });
   process.on('SIGWINCH', () => { resize(...ttySize()).catch(() => undefined); });
 }
@@ -229,7 +230,7 @@ export function forwardSignals(client: Client, id: string): () => void {
       if (sig === 'SIGINT' || sig === 'SIGTERM') {
         terminations++;
         if (terminations >= 3) {
-          process.stderr.write('\ngot 3 SIGTERM/SIGINTs, forcefully exiting\n');
+          write(2, '\ngot 3 SIGTERM/SIGINTs, forcefully exiting\n');
           restoreTerminal();
           process.exit(1);
         }
@@ -244,5 +245,5 @@ export function forwardSignals(client: Client, id: string): () => void {
 
 /** CheckTty. */
 export function checkTty(attachStdin: boolean, tty: boolean): void {
-  if (tty && attachStdin && !process.stdin.isTTY) throw new Error('the input device is not a TTY');
+  if (tty && attachStdin && !isTerminal(0)) throw new Error('the input device is not a TTY');
 }

@@ -1,6 +1,7 @@
 // Image commands: images / image ls, rmi / image rm, tag, import, save, load, history, image prune.
 import { CommandSpec, StatusError, flagDefs, Parsed, BIN } from '../command';
-import type { Cmd, Ctx } from '../main';
+import type { Cmd, Ctx } from '../cmd';
+import { copyTo, isTerminal, progressOut } from '../stdio';
 import { ApiError } from '../../client';
 import { imageFormat, imageHeaders, imageRows, writeFormatted, FormatError } from '../format/formatter';
 import { confirm, filtersJson } from './util';
@@ -195,7 +196,7 @@ function importCommand(id: string): Cmd {
         changes: p.list('change').length ? p.list('change') : undefined,
       }, body as import('stream').Readable | undefined);
       const { displayJsonMessages } = require('./progress') as typeof import('./progress');
-      await displayJsonMessages(res, process.stdout);
+      await displayJsonMessages(res, progressOut(1));
       return 0;
     },
   };
@@ -219,7 +220,7 @@ function saveCommand(id: string): Cmd {
     spec,
     async run(ctx, p) {
       const output = p.str('output');
-      if (output === '' && process.stdout.isTTY) throw new StatusError(1, 'cowardly refusing to save to a terminal. Use the -o flag or redirect');
+      if (output === '' && isTerminal(1)) throw new StatusError(1, 'cowardly refusing to save to a terminal. Use the -o flag or redirect');
       const fs: typeof import('fs') = require('fs');
       const path: typeof import('path') = require('path');
       if (output !== '') {
@@ -238,7 +239,7 @@ function saveCommand(id: string): Cmd {
       const res = await ctx.client().imageSave(p.args);
       const { pipeline } = require('stream/promises') as typeof import('stream/promises');
       if (output === '') {
-        await pipeline(res, process.stdout, { end: false });
+        await copyTo(1, res);
         return 0;
       }
       // like docker's CopyToFile: a temp file beside the target, renamed into place when complete
@@ -295,23 +296,23 @@ function loadCommand(id: string): Cmd {
         }
         input = fs.createReadStream('', { fd, highWaterMark: 1 << 20 });
       } else {
-        if (process.stdin.isTTY) throw new StatusError(1, 'requested load from stdin, but stdin is empty');
+        if (isTerminal(0)) throw new StatusError(1, 'requested load from stdin, but stdin is empty');
         input = process.stdin;
       }
       if (p.str('platform')) throw new StatusError(1, `"--platform" requires API version 1.48, but the berth daemon API version is ${require('../../client').API_VERSION}`);
-      const quiet = p.bool('quiet') || !process.stdout.isTTY;
+      const quiet = p.bool('quiet') || !isTerminal(1);
       const res = await ctx.client().imageLoad(input, quiet);
       if (String(res.headers['content-type'] ?? '').startsWith('application/json')) {
         const { displayJsonMessages } = require('./progress') as typeof import('./progress');
         try {
-          await displayJsonMessages(res, process.stdout);
+          await displayJsonMessages(res, progressOut(1));
         } catch (err) {
           throw new StatusError(1, (err as Error).message);
         }
         return 0;
       }
       const { pipeline } = require('stream/promises') as typeof import('stream/promises');
-      await pipeline(res, process.stdout, { end: false });
+      await copyTo(1, res);
       return 0;
     },
   };

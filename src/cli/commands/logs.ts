@@ -1,9 +1,10 @@
 // `logs`: inspect (for the id and the TTY flag), then GET /containers/{id}/logs; a non-TTY body is
 // stdcopy-framed and goes to stdout/stderr, a TTY body is raw.
 import { StatusError, flagDefs } from '../command';
-import type { Cmd } from '../main';
+import type { Cmd } from '../cmd';
 import { getTimestamp } from '../format/units';
 import { StdcopyDemuxer } from '../../client/stdcopy';
+import { write } from '../stdio';
 
 export function command(id: string): Cmd {
   return {
@@ -43,10 +44,10 @@ export function command(id: string): Cmd {
         tail: p.str('tail', 'all'),
       });
       const tty = !!c.Config?.Tty;
-      const demux = tty ? null : new StdcopyDemuxer((b) => process.stdout.write(b), (b) => process.stderr.write(b));
+      const demux = tty ? null : new StdcopyDemuxer((b) => write(1, b), (b) => write(2, b));
       await new Promise<void>((resolve, reject) => {
         res.on('data', (chunk: Buffer) => {
-          if (!demux) { process.stdout.write(chunk); return; }
+          if (!demux) { write(1, chunk); return; }
           try { demux.push(chunk); } catch (err) { res.destroy(); reject(err); }
         });
         res.on('end', resolve);

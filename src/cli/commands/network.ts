@@ -2,7 +2,7 @@
 // for field the way docker's CLI builds them (including its zero values), so the daemon sees the same JSON
 // from either client; the checks docker makes before sending anything are made here with its messages.
 import { CommandSpec, StatusError, flagDefs, BIN } from '../command';
-import type { Cmd, Ctx } from '../main';
+import type { Cmd, Ctx } from '../cmd';
 import { ApiError } from '../../client';
 import { confirm, filtersJson, naturalCompare, validateLabel } from './util';
 import { contains, parseCIDR, parseIP } from './ipnet';

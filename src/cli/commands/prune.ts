@@ -1,7 +1,7 @@
 // container prune and system prune: docker's warnings, prompts and reports. system prune runs the per-kind prunes
 // in docker's order (containers, networks, volumes when asked, images) and adds up the reclaimed space.
 import { CommandSpec, flagDefs } from '../command';
-import type { Cmd, Ctx } from '../main';
+import type { Cmd, Ctx } from '../cmd';
 import { humanSize } from '../format/units';
 import { confirm, filtersJson } from './util';
 

@@ -1,6 +1,6 @@
 // `ps` / `container ls`: GET /containers/json and docker's table (or --format) output.
 import { CommandSpec, StatusError, flagDefs, Parsed } from '../command';
-import type { Cmd, Ctx } from '../main';
+import type { Cmd, Ctx } from '../cmd';
 import { ContainerContext, containerFormat, containerHeaders, writeFormatted, FormatError } from '../format/formatter';
 import { Template } from '../format/template';
 import { filtersJson } from './util';

@@ -4,7 +4,7 @@
 import * as path from 'path';
 import { existsSync } from 'fs';
 import { CommandSpec, StatusError, flagDefs, Parsed } from '../command';
-import type { Cmd, Ctx } from '../main';
+import type { Cmd, Ctx } from '../cmd';
 // type only (erased at build): the contract with the server bundle, checked by tsc
 import type * as RegistryServer from '../../registry/main';
 

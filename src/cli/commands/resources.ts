@@ -2,7 +2,7 @@
 // with docker's flags, output and exit statuses.
 import type { IncomingMessage } from 'http';
 import { CommandSpec, FlagTuple, Parsed, StatusError, flagDefs, parseGoInt } from '../command';
-import type { Cmd, Ctx } from '../main';
+import type { Cmd, Ctx } from '../cmd';
 import { JsonStreamParser } from '../../client/jsonstream';
 import type { StatsResponse } from '../../client/types';
 import { ramInBytes } from '../format/units';

@@ -3,7 +3,7 @@
 import * as path from 'path';
 import { existsSync } from 'fs';
 import { CommandSpec, StatusError, flagDefs, Parsed } from '../command';
-import type { Cmd, Ctx } from '../main';
+import type { Cmd, Ctx } from '../cmd';
 // type only (erased at build): the contract with the setup bundle, checked by tsc
 import type * as RootlessSetup from '../../rootless/setup';
 

@@ -2,10 +2,11 @@
 // attach (hijack) before start, wait (next-exit, or removed with --rm) registered before start, start,
 // then stream until the container exits; the exit status is the wait result's StatusCode.
 import { CommandSpec, FlagTuple, StatusError, flagDefs, Parsed, BIN } from '../command';
-import type { Cmd, Ctx } from '../main';
+import type { Cmd, Ctx } from '../cmd';
 import { ApiError, type Client } from '../../client';
 import { CONTAINER_FLAGS, CONTAINER_VALIDATORS, buildContainerConfig, type ContainerConfig } from './opts';
 import { validateEnv, validateLabel, bounded } from './util';
+import { isTerminal, progressOut, stdout } from '../stdio';
 import { parseAnyReference, familiarString, tagNameOnly, refName, apiTag, type Ref } from './reference';
 
 const RUN_ONLY: FlagTuple[] = [
@@ -95,7 +96,7 @@ export async function pullImage(client: Client, ref: Ref, platform: string, quie
     undefined,
     { 'X-Registry-Auth': await registryAuthHeader(ref.domain) },
   );
-  await displayJsonMessages(res, quiet ? null : process.stderr);
+  await displayJsonMessages(res, quiet ? null : progressOut(2));
 }
 
 /** createContainer: cidfile, pull policy, create with the "Unable to find image" pull-and-retry. */
@@ -150,8 +151,9 @@ export async function createContainer(ctx: Ctx, cfg: ContainerConfig, p: Parsed)
 }
 
 function ttySizeOf(): [number, number] {
-  const out = process.stdout as NodeJS.WriteStream;
-  return out.isTTY ? [out.rows || 0, out.columns || 0] : [0, 0];
+  if (!isTerminal(1)) return [0, 0];
+  const out = stdout();
+  return [out.rows || 0, out.columns || 0];
 }
 
 async function runRun(ctx: Ctx, p: Parsed, _spec: CommandSpec): Promise<number> {
@@ -180,23 +182,25 @@ async function runRun(ctx: Ctx, p: Parsed, _spec: CommandSpec): Promise<number> 
   const client = ctx.client();
   if (p.bool('sig-proxy', true)) hijack.forwardSignals(client, id);
 
+  // Attach and wait both go out before start, as docker's: attach so no output is lost, wait so the exit is not
+  // missed. They go out together rather than one after the other (one round trip less, same guarantees).
   const attach = config.AttachStdin || config.AttachStdout || config.AttachStderr;
+  const detachKeys = p.str('detach-keys');
+  const conn = attach ? client.containerAttach(id, {
+    stream: '1',
+    stdin: config.AttachStdin ? '1' : undefined,
+    stdout: config.AttachStdout ? '1' : undefined,
+    stderr: config.AttachStderr ? '1' : undefined,
+    detachKeys: detachKeys || undefined,
+  }) : undefined;
+  const wait = client.containerWait(id, autoRemove ? 'removed' : 'next-exit');
+  wait.result.catch(() => undefined); // a failed attach leaves it unread
   let streamer: import('./hijack').Streamer | undefined;
-  if (attach) {
-    const detachKeys = p.str('detach-keys');
-    const conn = await client.containerAttach(id, {
-      stream: '1',
-      stdin: config.AttachStdin ? '1' : undefined,
-      stdout: config.AttachStdout ? '1' : undefined,
-      stderr: config.AttachStderr ? '1' : undefined,
-      detachKeys: detachKeys || undefined,
-    });
-    streamer = hijack.streamHijacked(conn, {
+  if (conn) {
+    streamer = hijack.streamHijacked(await conn, {
       tty: config.Tty, stdin: config.AttachStdin, stdout: config.AttachStdout, stderr: config.AttachStderr, detachKeys,
     });
   }
-
-  const wait = client.containerWait(id, autoRemove ? 'removed' : 'next-exit');
   await registered(wait.registered);
   const status = wait.result.then(
     (r) => {
@@ -220,7 +224,7 @@ async function runRun(ctx: Ctx, p: Parsed, _spec: CommandSpec): Promise<number> 
     ctx.out(id + '\n');
     return 0;
   }
-  if (config.Tty && (process.stdout as NodeJS.WriteStream).isTTY) hijack.monitorTtySize(client, id, false);
+  if (config.Tty && isTerminal(1)) hijack.monitorTtySize(client, id, false);
 
   const s = streamer!;
   const first = await Promise.race([

@@ -1,8 +1,9 @@
 // Commands that stream a container's stdio: exec, attach, start (with -a/-i).
 import { CommandSpec, StatusError, flagDefs, Parsed, BIN } from '../command';
-import type { Cmd, Ctx } from '../main';
+import type { Cmd, Ctx } from '../cmd';
 import { readEnv, validateEnv, bounded } from './util';
 import * as hijack from './hijack';
+import { isTerminal } from '../stdio';
 
 
 export function command(id: string): Cmd {
@@ -73,7 +74,7 @@ async function runExec(ctx: Ctx, p: Parsed): Promise<number> {
   const s = hijack.streamHijacked(conn, {
     tty, stdin: !!body.AttachStdin, stdout: true, stderr: true, detachKeys: p.str('detach-keys'),
   });
-  if (tty && process.stdin.isTTY) hijack.monitorTtySize(client, execId, true);
+  if (tty && isTerminal(0)) hijack.monitorTtySize(client, execId, true);
   await s.done;
   try {
     const r = await client.execInspect(execId);
@@ -122,7 +123,7 @@ async function runAttach(ctx: Ctx, p: Parsed): Promise<number> {
   if (p.bool('sig-proxy', true) && !tty) hijack.forwardSignals(client, ref);
   const conn = await client.containerAttach(ref, { stream: '1', stdin: stdin ? '1' : undefined, stdout: '1', stderr: '1', detachKeys: detachKeys || undefined });
   checkState(await client.containerInspect(ref));
-  if (tty && (process.stdout as NodeJS.WriteStream).isTTY) {
+  if (tty && isTerminal(1)) {
     const [h, w] = hijack.ttySize();
     client.containerResize(ref, h + 1, w + 1).catch(() => undefined);
     hijack.monitorTtySize(client, ref, false);
@@ -176,7 +177,7 @@ async function runStart(ctx: Ctx, p: Parsed): Promise<number> {
       if (c.HostConfig?.AutoRemove) await bounded(status, 10000);
       throw err;
     }
-    if (tty && (process.stdout as NodeJS.WriteStream).isTTY) hijack.monitorTtySize(client, c.Id, false);
+    if (tty && isTerminal(1)) hijack.monitorTtySize(client, c.Id, false);
     try {
       await s.done;
     } catch (err) {

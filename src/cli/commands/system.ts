@@ -1,6 +1,6 @@
 // version, info, and the inspect family (inspect, container inspect, image inspect).
 import { CommandSpec, StatusError, flagDefs, Parsed, BIN, VERSION } from '../command';
-import type { Cmd, Ctx } from '../main';
+import type { Cmd, Ctx } from '../cmd';
 import { ApiError, API_VERSION } from '../../client';
 import { Template, TemplateError, FuncMap, basicFuncs } from '../format/template';
 import { tabulate } from '../format/tabwriter';

@@ -1,6 +1,6 @@
 // The `volume` group: create, ls, inspect, rm, prune — docker's flags, request bodies, output and messages.
 import { CommandSpec, StatusError, flagDefs, BIN } from '../command';
-import type { Cmd } from '../main';
+import type { Cmd } from '../cmd';
 import { confirm, filtersJson, naturalCompare, validateLabel } from './util';
 
 export function command(id: string): Cmd {

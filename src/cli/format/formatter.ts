@@ -1,7 +1,7 @@
 // docker/cli's cli/command/formatter: the `table …` / `json` / custom --format machinery and the
 // per-row contexts for `ps` and `images` (fields ID, Image, Command, RunningFor, Ports, …).
 import { Template, TemplateError, headerFuncs, formatValue } from './template';
-import { TabWriter, stringWidth } from './tabwriter';
+import { TabWriter, stringWidth, PRINTABLE_ASCII } from './tabwriter';
 import { humanDuration, humanSizeWithPrecision, humanSize, goTimeString } from './units';
 import type { ContainerSummary, ImageSummary, Port } from '../../client/types';
 
@@ -79,6 +79,7 @@ export function truncateId(id: string): string {
 /** formatter.Ellipsis: cut to a display width, ending with "…". */
 export function ellipsis(s: string, max: number): string {
   if (max <= 0) return '';
+  if (PRINTABLE_ASCII.test(s) && max > 1) return s.length <= max ? s : s.slice(0, max - 1) + '…';
   const rs = [...s];
   if (max === 1) return rs[0] ?? '';
   if (stringWidth(s) <= max) return s;
@@ -95,6 +96,7 @@ export function ellipsis(s: string, max: number): string {
 
 /** strconv.Quote (Go escapes, keeps printable Unicode). */
 export function goQuote(s: string): string {
+  if (PRINTABLE_ASCII.test(s) && !/["\\]/.test(s)) return '"' + s + '"';
   let out = '"';
   for (const ch of s) {
     const c = ch.codePointAt(0)!;

@@ -4,8 +4,12 @@
 
 interface Cell { size: number; width: number; htab: boolean }
 
+/** Printable ASCII only: one column per character (the common case, measured without walking the string). */
+export const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
 /** Display width of a string: East Asian wide/fullwidth characters count 2, combining marks 0. */
 export function stringWidth(s: string): number {
+  if (PRINTABLE_ASCII.test(s)) return s.length;
   let w = 0;
   for (const ch of s) {
     const c = ch.codePointAt(0)!;
@@ -24,6 +28,8 @@ function isWide(c: number): boolean {
     (c >= 0x1f900 && c <= 0x1f9ff) || (c >= 0x20000 && c <= 0x3fffd);
 }
 
+const SEPARATOR = /([\t\v\n\f])/;
+
 export class TabWriter {
   private buf = '';
   private pos = 0;
@@ -35,21 +41,19 @@ export class TabWriter {
   constructor(private minwidth: number, private padding: number) {}
 
   write(text: string): void {
-    let n = 0;
-    for (let i = 0; i < text.length; i++) {
-      const ch = text[i];
-      if (ch === '\t' || ch === '\v' || ch === '\n' || ch === '\f') {
-        this.append(text.slice(n, i));
-        this.updateWidth();
-        n = i + 1;
-        const ncells = this.terminateCell(ch === '\t');
-        if (ch === '\n' || ch === '\f') {
-          this.lines.push([]);
-          if (ch === '\f' || ncells === 1) this.flushInternal();
-        }
+    // split() with a capture group gives text, separator, text, …: the separators are found natively rather
+    // than by a loop over every character (a CLI runs this once, before any JIT warms up)
+    const parts = text.split(SEPARATOR);
+    for (let k = 0; k < parts.length; k++) {
+      const s = parts[k];
+      if ((k & 1) === 0) { this.append(s); continue; }
+      this.updateWidth();
+      const ncells = this.terminateCell(s === '\t');
+      if (s === '\n' || s === '\f') {
+        this.lines.push([]);
+        if (s === '\f' || ncells === 1) this.flushInternal();
       }
     }
-    this.append(text.slice(n));
   }
 
   /** Formats everything buffered and returns the output produced so far. */

@@ -67,9 +67,80 @@ export function validateBody(body: unknown): CreateBody {
       throw invalidParameter(`json: cannot unmarshal ${typeof v} into Go struct field ContainerConfig.${name} of type []string`);
     }
   };
-  checkList('Cmd', b.Cmd); checkList('Entrypoint', b.Entrypoint); checkList('Env', b.Env);
+  checkList('Cmd', b.Cmd); checkList('Entrypoint', b.Entrypoint);
   if (b.Image !== undefined && typeof b.Image !== 'string') throw invalidParameter('json: cannot unmarshal into Go struct field ContainerConfig.Image of type string');
+  checkShape('ContainerConfig', b as Record<string, unknown>, CONFIG_SHAPE);
+  if (b.HostConfig !== undefined && b.HostConfig !== null) {
+    if (typeof b.HostConfig !== 'object' || Array.isArray(b.HostConfig)) throw unmarshalError(b.HostConfig, 'ContainerCreateConfig.HostConfig', 'container.HostConfig');
+    checkShape('HostConfig', b.HostConfig as Record<string, unknown>, HOST_CONFIG_SHAPE);
+    // PortBindings: {"80/tcp": [{"HostIp": "", "HostPort": "8080"}] | null}
+    for (const [port, list] of Object.entries((b.HostConfig.PortBindings ?? {}) as Record<string, unknown>)) {
+      if (list === null) continue;
+      if (!Array.isArray(list)) throw unmarshalError(list, `HostConfig.PortBindings.${port}`, '[]nat.PortBinding');
+      for (const pb of list) {
+        if (jsonKind(pb) !== 'object') throw unmarshalError(pb, `HostConfig.PortBindings.${port}`, 'nat.PortBinding');
+        for (const k of ['HostIp', 'HostPort']) {
+          const v = (pb as Record<string, unknown>)[k];
+          if (v !== undefined && v !== null && typeof v !== 'string') throw unmarshalError(v, `PortBinding.${k}`, 'string');
+        }
+      }
+    }
+  }
   return b;
+}
+
+/** The JSON kinds Go's decoder takes for a field (null always decodes to the zero value). */
+type Shape = 'string' | 'bool' | 'number' | '[]string' | 'map[string]string' | 'object';
+
+// The fields of a create body whose type the engine relies on (engine code calls .filter on Env, spreads Labels …).
+// A wrong type was a TypeError answered with 500 (issue 16: API abuse must answer 4xx): Go's decoder refuses such a
+// body with 400, and so do we, with its wording. Fields with their own checks (Mounts, Tmpfs, Binds, resources) and
+// unknown fields (ignored, as docker ignores them) are not listed.
+const CONFIG_SHAPE: Record<string, Shape> = {
+  Hostname: 'string', Domainname: 'string', User: 'string', AttachStdin: 'bool', AttachStdout: 'bool', AttachStderr: 'bool',
+  ExposedPorts: 'object', Tty: 'bool', OpenStdin: 'bool', StdinOnce: 'bool', Env: '[]string', Healthcheck: 'object',
+  ArgsEscaped: 'bool', Volumes: 'object', WorkingDir: 'string', NetworkDisabled: 'bool', MacAddress: 'string',
+  OnBuild: '[]string', Labels: 'map[string]string', StopSignal: 'string', StopTimeout: 'number', Shell: '[]string',
+  NetworkingConfig: 'object',
+};
+const HOST_CONFIG_SHAPE: Record<string, Shape> = {
+  ContainerIDFile: 'string', LogConfig: 'object', NetworkMode: 'string', PortBindings: 'object', RestartPolicy: 'object',
+  AutoRemove: 'bool', VolumeDriver: 'string', VolumesFrom: '[]string', CapAdd: '[]string', CapDrop: '[]string',
+  CgroupnsMode: 'string', Dns: '[]string', DnsOptions: '[]string', DnsSearch: '[]string', ExtraHosts: '[]string',
+  GroupAdd: '[]string', IpcMode: 'string', Cgroup: 'string', Links: '[]string', OomScoreAdj: 'number', PidMode: 'string',
+  Privileged: 'bool', PublishAllPorts: 'bool', ReadonlyRootfs: 'bool', SecurityOpt: '[]string', StorageOpt: 'map[string]string',
+  UTSMode: 'string', UsernsMode: 'string', ShmSize: 'number', Sysctls: 'map[string]string', Runtime: 'string',
+  Isolation: 'string', MaskedPaths: '[]string', ReadonlyPaths: '[]string', Init: 'bool', Annotations: 'map[string]string',
+};
+
+const jsonKind = (v: unknown): string => (Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v === 'boolean' ? 'bool' : typeof v);
+
+function unmarshalError(v: unknown, field: string, goType: string) {
+  return invalidParameter(`json: cannot unmarshal ${jsonKind(v)} into Go struct field ${field} of type ${goType}`);
+}
+
+function checkShape(struct: string, obj: Record<string, unknown>, shapes: Record<string, Shape>): void {
+  for (const [key, shape] of Object.entries(shapes)) {
+    const v = obj[key];
+    if (v === undefined || v === null) continue;
+    const field = `${struct}.${key}`;
+    switch (shape) {
+      case 'string': case 'bool': case 'number':
+        if (jsonKind(v) !== shape) throw unmarshalError(v, field, shape === 'number' ? 'int64' : shape);
+        break;
+      case '[]string':
+        if (!Array.isArray(v)) throw unmarshalError(v, field, shape);
+        for (const x of v) if (typeof x !== 'string') throw unmarshalError(x, field, 'string');
+        break;
+      case 'map[string]string':
+        if (jsonKind(v) !== 'object') throw unmarshalError(v, field, shape);
+        for (const x of Object.values(v as object)) if (typeof x !== 'string') throw unmarshalError(x, field, 'string');
+        break;
+      case 'object':
+        if (jsonKind(v) !== 'object') throw unmarshalError(v, field, 'struct');
+        break;
+    }
+  }
 }
 
 export function mergeConfig(body: CreateBody, image: ImageDefaults, imageRef: string): ContainerConfig {

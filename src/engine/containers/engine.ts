@@ -14,7 +14,7 @@ import { seccompBpf } from '../../runtime/seccomp';
 import { mountOverlay, unmountOverlay } from '../../runtime/rootfs';
 import { resolveUser } from '../../runtime/user';
 import { processEnv } from '../../runtime/env';
-import { RuntimeDriver, RuntimeInfo, findRuntime } from '../../runtime/runtime';
+import { RuntimeDriver, RuntimeInfo, findRuntime, unsafeRuntime } from '../../runtime/runtime';
 import { Shim, ExitStatus, readExitStatus } from '../../runtime/shim';
 import { ContainerStore, checkName } from './store';
 import { generateName } from './names';
@@ -141,6 +141,16 @@ export class ContainerEngine {
     return d;
   }
 
+  /** The driver to create or start a container with: never a runtime version with a known container escape
+   * (issue 16; CVE-2019-5736, CVE-2024-21626, CVE-2025-31133 …). Stop and delete still use any runtime, so a
+   * container made before an upgrade policy changed can be removed. */
+  private safeDriver(name: string): RuntimeDriver {
+    const d = this.driver(name);
+    const unsafe = unsafeRuntime(d.info);
+    if (unsafe) throw invalidParameter(unsafe);
+    return d;
+  }
+
   /** One operation at a time per container (start racing rm, …). */
   private serialize<T>(id: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.locks.get(id) ?? Promise.resolve();
@@ -158,7 +168,9 @@ export class ContainerEngine {
   }
 
   event(rec: ContainerRecord, action: string, extra: Record<string, string> = {}): void {
-    this.opts.events.emitEvent('container', action, rec.Id, { image: rec.ImageRef, name: rec.Name.slice(1), ...rec.Config.Labels, ...extra });
+    // Labels come first: an image or a user may set any label, and a label called "name" or "image" must not
+    // rename the container in the events every client reads (issue 16: image labels cannot set berth's own fields).
+    this.opts.events.emitEvent('container', action, rec.Id, { ...rec.Config.Labels, image: rec.ImageRef, name: rec.Name.slice(1), ...extra });
   }
 
   // ---------------------------------------------------------------- create
@@ -175,7 +187,7 @@ export class ContainerEngine {
     this.validateHostConfig(hostConfig);
     const resourceWarnings = checkCreateResources(hostConfig, hostSupport());
     this.refuseLimitsWithoutCgroups(ociResources(hostConfig));
-    if (hostConfig.Runtime) this.driver(hostConfig.Runtime);
+    if (hostConfig.Runtime) this.safeDriver(hostConfig.Runtime);
     const links = (hostConfig.Links as string[] | null | undefined ?? []).map(parseLink);
     for (const l of links) if (!this.store.tryGet(l.name)) throw notFound(`could not get container for ${l.name}: No such container: ${l.name}`);
     const networks = this.endpointRequests(hostConfig, body.NetworkingConfig, typeof body.MacAddress === 'string' ? body.MacAddress : undefined);
@@ -263,7 +275,7 @@ export class ContainerEngine {
     if (rec.State.Status === 'removing') throw conflict(`container is marked for removal and cannot be started`);
     const lowerDirs = this.lowerDirs(rec);
     const rootfs = this.paths.rootfs(rec.Id);
-    const driver = this.driver(rec.Runtime);
+    const driver = this.safeDriver(rec.Runtime);
     const undo: Array<() => Promise<unknown>> = [];
     const live = this.liveOf(rec.Id);
     this.released.delete(rec.Id);

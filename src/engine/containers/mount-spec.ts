@@ -318,5 +318,21 @@ export function planMounts(input: PlanInput): PlannedMount[] {
     if (byDest.has(d) || Object.prototype.hasOwnProperty.call(tmpfs, d)) continue;
     set({ Type: 'volume', Destination: d, Source: '', Name: anonymousName(), Anonymous: true, Mode: '', RW: true, Propagation: '', CopyData: true, create: { driver: driver || undefined } });
   }
+  for (const dest of [...byDest.keys(), ...Object.keys(tmpfs).map(cleanPath)]) checkProcDestination(dest, byDest.get(dest)?.Type);
   return [...byDest.values()];
+}
+
+/** /proc files a bind mount may cover, as runc allows them (lxcfs serves its own views of these). */
+const PROC_BIND_ALLOWED = new Set(['/proc/cpuinfo', '/proc/diskstats', '/proc/meminfo', '/proc/stat', '/proc/swaps', '/proc/uptime', '/proc/loadavg', '/proc/slabinfo']);
+
+/**
+ * CVE-2019-16884 (and an image's `VOLUME /proc`): a mount on /proc or inside it replaces the runtime's procfs or
+ * hides what the runtime masks and makes read-only there (/proc/sys, /proc/sysrq-trigger, /proc/kcore). runc refuses
+ * them at start; we refuse them at create, with the destination named — only binds on the few files lxcfs serves
+ * are allowed, as runc allows them.
+ */
+function checkProcDestination(dest: string, type: string | undefined): void {
+  if (dest !== '/proc' && !dest.startsWith('/proc/')) return;
+  if (type === 'bind' && PROC_BIND_ALLOWED.has(dest)) return;
+  throw invalidParameter(`invalid mount config: destination ${dest} is inside /proc, where no volume or mount is allowed`);
 }

@@ -85,9 +85,14 @@ export class ContainerStore {
   }
 }
 
-export const validName = (name: string) => /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name);
+/** Longest container name taken. Docker sets none, but a name ends up in DNS answers, /etc/hosts lines and log
+ * lines, and 10 KB names only serve abuse (issue 16): 255 is a file name's limit and far above any real name. */
+export const MAX_NAME_LENGTH = 255;
+
+export const validName = (name: string) => name.length <= MAX_NAME_LENGTH + 1 && /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name);
 
 export function checkName(name: string): string {
-  if (!validName(name)) throw invalidParameter(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+  if (name.replace(/^\//, '').length > MAX_NAME_LENGTH) throw invalidParameter(`Invalid container name (${name.slice(0, 40)}…): longer than ${MAX_NAME_LENGTH} characters`);
+  if (!validName(name)) throw invalidParameter(`Invalid container name (${JSON.stringify(name).slice(1, -1)}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
   return name.startsWith('/') ? name : `/${name}`;
 }

@@ -14,6 +14,8 @@ const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 /** The reason a local volume name is refused, or undefined when it is fine. */
 export function nameError(name: string): string | undefined {
   if (name.length === 1) return 'volume name is too short, names should be at least two alphanumeric characters';
+  // a volume name is a directory name under the data root: past 255 bytes mkdir fails (ENAMETOOLONG, a 500 in docker)
+  if (name.length > 255) return `volume name ${JSON.stringify(name.slice(0, 40))}… is too long: at most 255 characters`;
   if (!NAME_RE.test(name)) {
     return `${JSON.stringify(name)} includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`;
   }

@@ -7,15 +7,20 @@ import { sendJson, Headers } from '../http';
 import { byteOrder } from '../repos';
 import { MediaType } from '../manifests';
 
-/** One page of a sorted list after `last`, at most `n` entries; `next` is set when more remain. */
-function page(sorted: string[], c: Ctx): { items: string[]; next?: { n: number; last: string } } {
+/** The most repositories one catalog page lists (CNCF distribution's default maxEntries). A larger `n`, or none,
+ * gets this many and a Link to the rest: one request cannot make the server list (and the client swallow) a
+ * registry of any size at once (CVE-2017-11468). */
+export const MAX_CATALOG_PAGE = 1000;
+
+/** One page of a sorted list after `last`, at most `n` (and `max`) entries; `next` is set when more remain. */
+function page(sorted: string[], c: Ctx, max = Infinity): { items: string[]; next?: { n: number; last: string } } {
   const q = c.url.searchParams;
   const nRaw = q.get('n');
   const last = q.get('last');
-  let n = Infinity;
+  let n = max;
   if (nRaw !== null && nRaw !== '') {
     if (!/^\d+$/.test(nRaw)) throw errs.paginationInvalid({ n: nRaw });
-    n = Number(nRaw);
+    n = Math.min(Number(nRaw), max);
   }
   let from = 0;
   if (last) {
@@ -44,7 +49,7 @@ export function listTags(c: Ctx, name: string): void {
 }
 
 export function catalog(c: Ctx): void {
-  const p = page(c.reg.repos.names(), c);
+  const p = page(c.reg.repos.names(), c, MAX_CATALOG_PAGE);
   sendJson(c.res, 200, { repositories: p.items }, link('/v2/_catalog', p.next));
 }
 
