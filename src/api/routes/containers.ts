@@ -1,4 +1,5 @@
 // /containers/* and /exec/* routes: HTTP in, engine calls out.
+import { promises as fs } from 'fs';
 import type { Daemon } from '../../daemon/daemon';
 import { Router, boolParam, intParam, parseFilters, compareVersions } from '../router';
 import { withStatus, commonHeaders } from '../server';
@@ -69,17 +70,17 @@ function matchesFilters(d: Daemon, rec: ContainerRecord, f: Record<string, strin
 /**
  * `start` then `logs` at once (docker-py's tests, scripts): berth's start returns within a few milliseconds, before a
  * quick command (`ls`) has had its turn on the CPU; dockerd's start takes tens of milliseconds, so its logs already
- * hold that output. A logs request in the first moments after a start waits until the container exits or
- * START_SETTLE_MS have passed since it started, whichever comes first; later requests never wait.
+ * hold that output. A logs request in the first moments after a start waits until the container has written
+ * something, has exited, or START_SETTLE_MS have passed since it started; later requests never wait.
  */
-const START_SETTLE_MS = 50;
+const START_SETTLE_MS = 500;
 async function settleAfterStart(c: Daemon['containers'], rec: { Id: string; State: { Status: string; StartedAt: string } }): Promise<void> {
-  if (rec.State.Status !== 'running') return;
-  const left = Date.parse(rec.State.StartedAt) + START_SETTLE_MS - Date.now();
-  if (!(left > 0)) return;
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([c.wait(rec.Id, 'not-running').catch(() => undefined), new Promise((r) => { timer = setTimeout(r, left); })]);
-  clearTimeout(timer);
+  const deadline = Date.parse(rec.State.StartedAt) + START_SETTLE_MS;
+  const logFile = c.paths.log(rec.Id);
+  while (rec.State.Status === 'running' && Date.now() < deadline) {
+    if (((await fs.stat(logFile).catch(() => undefined))?.size ?? 0) > 0) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }
 
 export function containerRoutes(r: Router, d: Daemon): void {
