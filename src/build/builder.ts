@@ -65,6 +65,12 @@ export interface BuildOptions {
   forceRm?: boolean;
   networkMode?: string;
   platform?: string;
+  /** cachefrom: when given, a cached step counts only if it is one of these images or an ancestor (as dockerd) */
+  cacheFrom?: string[];
+  /** extrahosts: "host:ip" lines for the RUN containers' /etc/hosts (--add-host) */
+  extraHosts?: string[];
+  /** aborted when the client goes away: the build stops at once, its RUN container killed and removed */
+  signal?: AbortSignal;
 }
 
 export interface BuildOutput {
@@ -96,13 +102,17 @@ export function parseBuildTags(tags: readonly string[]): Reference[] {
 /** Extracts the context tar into `dir`, drops what .dockerignore excludes, and reads the Dockerfile. */
 export async function prepareContext(input: AsyncIterable<Uint8Array>, dir: string, dockerfile: string): Promise<{ text: string }> {
   await extractContext(input, dir);
-  // the CLI already filtered the context; filtering again covers other API clients (and is cheap when empty)
+  const text = await readContextDockerfile(dir, dockerfile);
+  // The CLI already filtered the context; filtering again covers other API clients (and is cheap when empty).
+  // The Dockerfile and .dockerignore go too when .dockerignore names them, as dockerd removes them once read:
+  // that is how a Dockerfile from outside the context (sent as `.dockerfile.<random>`, which the docker CLI and
+  // docker-py add to .dockerignore) stays out of the image.
   const ignoreText = await fs.readFile(`${dir}/.dockerignore`, 'utf8').catch(() => undefined);
   if (ignoreText !== undefined) {
     const ignore = new DockerIgnore(parseDockerignore(ignoreText));
-    await removeIgnored(dir, ignore, [dockerfile, '.dockerignore']);
+    await removeIgnored(dir, ignore);
   }
-  return { text: await readContextDockerfile(dir, dockerfile) };
+  return { text };
 }
 
 interface StageState {
@@ -169,7 +179,12 @@ export class Builder {
     return final;
   }
 
+  private checkAborted(): void {
+    if (this.opts.signal?.aborted) throw new EngineError(499, 'build canceled: the client went away');
+  }
+
   private stepLine(text: string): void {
+    this.checkAborted();
     this.step++;
     this.out.stream(`Step ${this.step}/${this.total} : ${text}\n`);
   }
@@ -316,9 +331,25 @@ export class Builder {
   }
 
   /** A cached image for `key`, announced as docker does; undefined on a miss or with --no-cache. */
+  /** With cachefrom, the images a cache hit may be: the named ones (unknown names skipped) and their ancestors. */
+  private cacheSources?: Set<string>;
+
+  private allowedCacheHit(id: string): boolean {
+    if (!this.opts.cacheFrom?.length) return true;
+    if (!this.cacheSources) {
+      this.cacheSources = new Set();
+      for (const ref of this.opts.cacheFrom) {
+        for (let img = this.host.images.tryGet(ref); img && !this.cacheSources.has(img.id); img = img.parent ? this.host.images.tryGet(img.parent) : undefined) {
+          this.cacheSources.add(img.id);
+        }
+      }
+    }
+    return this.cacheSources.has(id);
+  }
+
   private cached(key: string): ImageRecord | undefined {
     if (this.opts.noCache) return undefined;
-    const id = this.host.cache.lookup(key, (i) => this.host.images.tryGet(i) !== undefined);
+    const id = this.host.cache.lookup(key, (i) => this.host.images.tryGet(i) !== undefined && this.allowedCacheHit(i));
     if (!id) return undefined;
     this.out.stream(' ---> Using cache\n');
     return this.host.images.get(id);
@@ -378,12 +409,16 @@ export class Builder {
     const { Id: id } = await this.host.create({
       Image: st.image.id, Cmd: cmd, Entrypoint: [], Env: env, WorkingDir: st.config.WorkingDir ?? '',
       User: st.config.User ?? '', AttachStdout: true, AttachStderr: true, Tty: false, OpenStdin: false,
-      Labels: {}, HostConfig: { NetworkMode: this.opts.networkMode || 'default' },
+      Labels: {}, HostConfig: { NetworkMode: this.opts.networkMode || 'default', ...(this.opts.extraHosts?.length ? { ExtraHosts: this.opts.extraHosts } : {}) },
     });
     this.out.stream(` ---> Running in ${short(id)}\n`);
     let failed = true;
     let made: ImageRecord | undefined;
+    // the client went away: kill and remove the step's container now (its wait below then returns)
+    const onAbort = () => { void this.host.remove(id).catch(() => undefined); };
+    this.opts.signal?.addEventListener('abort', onAbort, { once: true });
     try {
+      this.checkAborted();
       const sink = new OutputSink((text) => this.out.stream(text));
       const attached = this.host.attach(id, sink, { stdin: false, stdout: true, stderr: true });
       await this.host.start(id);
@@ -391,6 +426,7 @@ export class Builder {
       // the shim closes the attach connection when the process is gone; wait for the last output a moment
       await Promise.race([attached, new Promise((r) => setTimeout(r, 2000))]);
       sink.flush();
+      this.checkAborted();
       if (StatusCode !== 0) {
         throw new BuildStepError(`The command '${cmd.join(' ')}' returned a non-zero code: ${StatusCode}`, StatusCode);
       }
@@ -398,7 +434,9 @@ export class Builder {
       await failpoint('build.after-step');
       failed = false;
     } finally {
-      if (!failed ? this.opts.rm !== false : this.opts.forceRm) {
+      this.opts.signal?.removeEventListener('abort', onAbort);
+      if (this.opts.signal?.aborted) await this.host.remove(id).catch(() => undefined);
+      else if (!failed ? this.opts.rm !== false : this.opts.forceRm) {
         await this.host.remove(id).catch((e) => log.warn('removing build container failed', { id, error: errorMessage(e) }));
         if (!failed) this.out.stream(` ---> Removed intermediate container ${short(id)}\n`);
       }
@@ -733,7 +771,14 @@ class OutputSink extends Duplex {
     while (this.pending.length >= 8) {
       const size = this.pending.readUInt32BE(4);
       if (this.pending.length < 8 + size) break;
-      this.text += this.pending.subarray(8, 8 + size).toString('utf8');
+      const text = this.pending.subarray(8, 8 + size).toString('utf8');
+      if (this.pending[0] === 2) {
+        // stderr as dockerd's classic builder sends it: each write in red (SGR 91), apart from stdout's lines
+        this.flush();
+        this.onText(`\x1b[91m${text}\x1b[0m`);
+      } else {
+        this.text += text;
+      }
       this.pending = this.pending.subarray(8 + size);
     }
     const nl = this.text.lastIndexOf('\n');

@@ -16,6 +16,7 @@ import { EngineError } from '../common/errors';
 import { decompress } from '../storage/compression';
 import { ConfinedTree, badEntry, entryParts } from '../storage/confined';
 import { feedTar } from '../storage/tar-feed';
+import { completeTarEnd } from './tar-end';
 import { DockerIgnore } from './dockerignore';
 import { cleanPath, goMatch, hasWildcards } from './match';
 
@@ -225,7 +226,7 @@ export async function extractContext(input: AsyncIterable<Uint8Array>, dest: str
   // old V7 tars carry no ustar magic; tar-stream reads them when asked to (its types do not list the option)
   const extract = tar.extract({ allowUnknownFormat: true } as Parameters<typeof tar.extract>[0]);
   let sourceError: unknown;
-  const feeding = feedTar(decompress(input), extract).catch((err: unknown) => {
+  const feeding = feedTar(completeTarEnd(decompress(input)), extract).catch((err: unknown) => {
     sourceError = err;
     extract.destroy(err as Error);
   });

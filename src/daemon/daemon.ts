@@ -22,6 +22,8 @@ import { networkRoutes } from '../api/routes/networks';
 import { diskUsageRoutes } from '../api/routes/disk-usage';
 import { volumeRoutes } from '../api/routes/volumes';
 import { buildRoutes } from '../api/routes/build';
+import { swarmRoutes } from '../api/routes/swarm';
+import { pluginRoutes } from '../api/routes/plugins';
 import { acquireLock, releaseLock } from './lock';
 import { writeFileAtomic } from '../common/atomic';
 import { CriServer } from '../cri';
@@ -132,6 +134,8 @@ export class Daemon {
     volumeRoutes(router, this);
     diskUsageRoutes(router, this);
     buildRoutes(router, this);
+    swarmRoutes(router);
+    pluginRoutes(router);
     for (const host of this.options.hosts) {
       if (!host.startsWith('unix://')) throw new Error(`unsupported host ${host}: berth listens on unix sockets only (no plain TCP)`);
       const path = host.slice('unix://'.length);

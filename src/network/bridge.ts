@@ -5,7 +5,9 @@ import * as path from 'path';
 import { Cidr, parseCidr, parseIp } from './ipv4';
 import { Ipam } from './ipam';
 import { Firewall, Saved } from './iptables';
-import { deleteLink, ensureBridge, writeSysctl } from './netns';
+import { deleteLink, ensureBridge, ensureBridgeAddress6, writeSysctl } from './netns';
+import { Cidr6, parseCidr6, parseIp6 } from './ipv6';
+import { Ipam6 } from './ipam6';
 import type { NetworkConfig } from './config';
 import type { Waiting } from './warm';
 
@@ -13,6 +15,9 @@ export class BridgeNetwork {
   readonly subnet: Cidr;
   readonly ipam: Ipam;
   readonly nat: Firewall;
+  /** dual-stack networks (EnableIPv6) only */
+  readonly ipam6?: Ipam6;
+  readonly subnet6?: Cidr6;
 
   /** `ipamDir`: where the address reservations live (the default network keeps its historic ipam/bridge) */
   /** `anyDestination`: rootless, see NetworkManagerOptions.hostPorts */
@@ -20,6 +25,10 @@ export class BridgeNetwork {
     this.subnet = parseCidr(cfg.Subnet);
     this.ipam = new Ipam(ipamDir, this.subnet, parseIp(cfg.Gateway), cfg.IPRange ? parseCidr(cfg.IPRange) : undefined, cfg.Name);
     this.nat = new Firewall(cfg.Bridge, cfg.Subnet, warm, { masquerade: cfg.Masquerade && !cfg.Internal, anyDestination });
+    if (cfg.EnableIPv6 && cfg.Subnet6 && cfg.Gateway6) {
+      this.subnet6 = parseCidr6(cfg.Subnet6);
+      this.ipam6 = new Ipam6(path.join(ipamDir, 'v6'), this.subnet6, parseIp6(cfg.Gateway6), cfg.Name, cfg.IPRange6 ? parseCidr6(cfg.IPRange6) : undefined);
+    }
   }
 
   get id(): string { return this.cfg.Id; }
@@ -36,6 +45,12 @@ export class BridgeNetwork {
     await ensureBridge(this.bridge, this.mac, `${this.gateway}/${this.subnet.prefix}`, this.cfg.Mtu);
     // published ports answer on 127.0.0.1: DNAT to the bridge needs 127/8 to be routable there
     await writeSysctl(`net/ipv4/conf/${this.bridge}/route_localnet`, '1');
+    // IPv6 stays within the bridge (and the host): berth turns on no IPv6 forwarding and no NAT66, as dockerd
+    // leaves both off by default
+    if (this.ipam6 && this.subnet6) {
+      await this.ipam6.init();
+      await ensureBridgeAddress6(this.bridge, `${this.cfg.Gateway6}/${this.subnet6.prefix}`);
+    }
     await this.nat.setup(saved);
   }
 

@@ -3,6 +3,7 @@
 import { randomBytes } from 'crypto';
 import { conflict, forbidden, invalidParameter, notFound } from '../common/errors';
 import { Cidr, contains, formatCidr, formatIp, hostRange, isIpv4, overlaps, parseCidr, parseIp } from './ipv4';
+import { Cidr6, contains6, formatCidr6, formatIp6, isIpv6, overlaps6, parseCidr6, parseIp6 } from './ipv6';
 
 export interface NetworkConfig {
   Id: string;
@@ -19,6 +20,17 @@ export interface NetworkConfig {
   Attachable: boolean;
   Labels: Record<string, string>;
   Options: Record<string, string>;
+  /** dual stack (EnableIPv6): containers get an address of Subnet6 too, the bridge has Gateway6 */
+  EnableIPv6?: boolean;
+  /** the IPv6 pool of IPAM.Config, canonical; kept (and shown) even when EnableIPv6 is off, as dockerd does */
+  Subnet6?: string;
+  Gateway6?: string;
+  /** the IPv6 gateway was given (IPAM.Config shows it only then, as dockerd) */
+  Gateway6Given?: boolean;
+  /** --ip-range of the IPv6 pool: where dynamic IPv6 addresses come from */
+  IPRange6?: string;
+  /** IPAM.Options as given at create (null when none were: dockerd echoes what it was sent) */
+  IpamOptions?: Record<string, string> | null;
   /** the Linux bridge device */
   Bridge: string;
   Mtu: number;
@@ -59,7 +71,6 @@ export const OPT_ICC = 'com.docker.network.bridge.enable_icc';
 export const OPT_MASQ = 'com.docker.network.bridge.enable_ip_masquerade';
 export const OPT_HOST_BINDING = 'com.docker.network.bridge.host_binding_ipv4';
 
-const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const IFNAME_RE = /^[A-Za-z0-9_.-]{1,15}$/;
 
 /** Docker's local address pools for networks created without a subnet: 172.17–31/16, then 192.168.x.0/20. */
@@ -105,6 +116,36 @@ export interface CreateContext {
   mtu: number;
 }
 
+/** The IPv6 part of a create: the pool (checked for overlaps with other networks' pools) and its gateway. */
+function ipv6Config(c: { Subnet?: unknown; IPRange?: unknown; Gateway?: unknown } | undefined, enable: boolean, ours: NetworkConfig[]): Partial<NetworkConfig> {
+  if (!c) {
+    // dockerd has no default IPv6 pools either: an IPv6 network needs its subnet
+    if (enable) throw invalidParameter('could not find an available, non-overlapping IPv6 address pool among the defaults to assign to the network');
+    return {};
+  }
+  if (typeof c.Subnet !== 'string' || !c.Subnet) throw invalidParameter('every ip-range or gateway must have a corresponding subnet');
+  let subnet: Cidr6;
+  try { subnet = parseCidr6(c.Subnet); } catch { throw invalidParameter(`invalid network config: invalid subnet ${c.Subnet}: invalid CIDR address: ${c.Subnet}`); }
+  let range: Cidr6 | undefined;
+  if (c.IPRange) {
+    const rs = String(c.IPRange);
+    try { range = parseCidr6(rs); } catch { throw invalidParameter(`invalid network config: invalid ip-range ${rs}: invalid CIDR address: ${rs}`); }
+    if (range.prefix < subnet.prefix || !contains6(subnet, range.base)) throw invalidParameter(`no matching subnet for range ${rs}`);
+  }
+  if (subnet.prefix > 126) throw invalidParameter(`invalid network config: the IPv6 subnet ${c.Subnet} is too small`);
+  if (ours.some((n) => n.Subnet6 && overlaps6(parseCidr6(n.Subnet6), subnet))) {
+    throw forbidden('invalid pool request: Pool overlaps with other one on this address space');
+  }
+  let gateway = subnet.base + 1n;
+  if (c.Gateway) {
+    const g = String(c.Gateway);
+    if (!isIpv6(g)) throw invalidParameter(`invalid network config: invalid gateway address ${g}`);
+    gateway = parseIp6(g);
+    if (!contains6(subnet, gateway) || gateway === subnet.base) throw invalidParameter(`no matching subnet for gateway ${g}`);
+  }
+  return { EnableIPv6: enable, Subnet6: formatCidr6(subnet), Gateway6: formatIp6(gateway), Gateway6Given: !!c.Gateway, ...(range ? { IPRange6: formatCidr6(range) } : {}) };
+}
+
 /**
  * Validates a create body and turns it into a new network definition (nothing is set up yet).
  * Errors use Docker's statuses: 400 for bad input, 403 for overlapping pools, 409 for a taken name.
@@ -114,7 +155,10 @@ export function newNetworkConfig(body: CreateNetworkBody, ctx: CreateContext): N
   const name = body.Name;
   if (typeof name !== 'string' || name === '') throw invalidParameter('network name must not be empty');
   if (name.length > 255) throw invalidParameter(`invalid network name ${JSON.stringify(name.slice(0, 40))}…: longer than 255 characters`);
-  if (!NAME_RE.test(name)) throw invalidParameter(`invalid network name ${JSON.stringify(name)}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+  // dockerd takes any name that is not blank ("test 01"); berth keeps a network's addresses in a directory named
+  // after it, so a name must also be usable as one path component ("/" and "." / ".." are refused)
+  if (!name.trim()) throw invalidParameter(`invalid name: ${name}`);
+  if (/[/\0]/.test(name) || name === '.' || name === '..') throw invalidParameter(`invalid network name ${JSON.stringify(name)}: it may not contain "/" or be "." or ".."`);
   if (ctx.existing.some((n) => n.Name === name) || ['bridge', 'host', 'none'].includes(name)) {
     throw conflict(`network with name ${name} already exists`);
   }
@@ -122,7 +166,6 @@ export function newNetworkConfig(body: CreateNetworkBody, ctx: CreateContext): N
   if (typeof driver !== 'string') throw invalidParameter('invalid driver: must be a string');
   if (driver === 'host' || driver === 'null') throw forbidden(`only one instance of "${driver}" network is allowed`);
   if (driver !== 'bridge') throw notFound(`plugin "${driver}" not found`);
-  if (body.EnableIPv6 === true) throw invalidParameter('IPv6 is not supported: berth networks are IPv4-only');
   if (body.EnableIPv4 === false) throw invalidParameter('IPv4 cannot be disabled: berth networks are IPv4-only');
   if (body.Ingress === true) throw forbidden('ingress networks need swarm mode, which berth does not have');
   if (body.ConfigOnly === true || (body.ConfigFrom && body.ConfigFrom.Network)) {
@@ -140,9 +183,11 @@ export function newNetworkConfig(body: CreateNetworkBody, ctx: CreateContext): N
   if (body.IPAM?.Config !== undefined && body.IPAM?.Config !== null && !Array.isArray(body.IPAM.Config)) throw invalidParameter('json: cannot unmarshal into Go struct field IPAM.IPAM.Config of type []network.IPAMConfig');
   const configs = (body.IPAM?.Config ?? []).filter((c) => c && typeof c === 'object' && (c.Subnet || c.IPRange || c.Gateway));
   const v4 = configs.filter((c) => !String(c.Subnet ?? c.IPRange ?? c.Gateway ?? '').includes(':'));
-  if (configs.length !== v4.length) throw invalidParameter('IPv6 is not supported: berth networks are IPv4-only');
+  const v6 = configs.filter((c) => !v4.includes(c));
   if (v4.length > 1) throw invalidParameter('berth bridge networks take one IPv4 subnet; several were given');
+  if (v6.length > 1) throw invalidParameter('berth bridge networks take one IPv6 subnet; several were given');
   const ours = ctx.existing.filter((n) => !n.Removing);
+  const ipv6 = ipv6Config(v6[0], body.EnableIPv6 === true, ours);
 
   let subnet: Cidr;
   let gateway: number;
@@ -200,7 +245,8 @@ export function newNetworkConfig(body: CreateNetworkBody, ctx: CreateContext): N
     Id: id, Name: name, Created: new Date().toISOString(),
     Subnet: formatCidr(subnet), Gateway: formatIp(gateway), IPRange: range ? formatCidr(range) : undefined, AuxAddresses: aux,
     UserSubnet: userSubnet, Internal: body.Internal === true, Attachable: body.Attachable === true,
-    Labels: labels, Options: options, Bridge: bridge, Mtu: mtu,
+    Labels: labels, Options: options, Bridge: bridge, Mtu: mtu, ...ipv6,
+    IpamOptions: body.IPAM?.Options === undefined || body.IPAM?.Options === null ? null : stringMap(body.IPAM.Options, 'IPAM options'),
     Icc: options[OPT_ICC] === undefined ? true : parseBool(options[OPT_ICC], OPT_ICC),
     Masquerade: options[OPT_MASQ] === undefined ? true : parseBool(options[OPT_MASQ], OPT_MASQ),
     HostBindingIpv4: hostBinding,

@@ -7,6 +7,7 @@ import { readFileSync, statSync } from 'fs';
 import { randomInt } from 'crypto';
 import * as dnsPacket from 'dns-packet';
 import { log } from '../common/log';
+import { parseIp6 } from './ipv6';
 
 export interface DnsResolver {
   /** IPv4 addresses for `name` (lower-case, no trailing dot) as seen by the client at `clientIp`; undefined = not a container name (forward it) ; [] = ours but no address */
@@ -15,6 +16,10 @@ export interface DnsResolver {
   reverse(ip: string, clientIp: string): string | undefined;
   /** false on --internal networks: names that are not ours get SERVFAIL instead of being forwarded (Docker does not forward for internal networks) */
   forwards(clientIp: string): boolean;
+  /** IPv6 addresses for `name` (dual-stack networks), answered to AAAA; undefined or [] when there are none */
+  lookup6?(name: string, clientIp: string): string[] | undefined;
+  /** the container's own nameservers (`--dns`) to forward its queries to, instead of the server's upstreams */
+  upstreams?(clientIp: string): string[] | undefined;
 }
 
 export interface DnsServerOptions {
@@ -36,7 +41,7 @@ const EDNS_UDP_SIZE = 1232; // what we advertise; DNS flag day 2020's value, saf
 const MAX_UDP_REPLY = 4096;
 
 const enum Rcode { NOERROR = 0, FORMERR = 1, SERVFAIL = 2, NOTIMP = 4, REFUSED = 5 }
-const enum T { A = 1, PTR = 12, OPT = 41, ANY = 255 }
+const enum T { A = 1, PTR = 12, AAAA = 28, OPT = 41, ANY = 255 }
 const CLASS_IN = 1;
 
 type Reply = Buffer | Promise<Buffer | undefined> | undefined;
@@ -269,9 +274,10 @@ export class DnsServer {
         } else {
           const ips = this.resolver.lookup(q.name, client);
           if (ips !== undefined) {
-            // Known name: only A (and ANY) carry addresses; an empty NOERROR for AAAA and the rest keeps libc
-            // resolvers from failing the whole lookup on IPv4-only networks.
-            const answers = q.type === T.A || q.type === T.ANY ? aRecords(ips) : [];
+            // Known name: A (and ANY) carry its IPv4 addresses, AAAA its IPv6 ones on dual-stack networks; an
+            // empty NOERROR for the rest keeps libc resolvers from failing the whole lookup.
+            const six = q.type === T.AAAA || q.type === T.ANY ? this.resolver.lookup6?.(q.name, client) ?? [] : [];
+            const answers = [...(q.type === T.A || q.type === T.ANY ? aRecords(ips) : []), ...aaaaRecords(six)];
             return reply(Rcode.NOERROR, answers, true);
           }
         }
@@ -285,16 +291,16 @@ export class DnsServer {
       this.warnSometimes('maxfwd', `embedded DNS: more than ${MAX_FORWARDS} forwarded queries in flight`, {});
       return reply(Rcode.REFUSED);
     }
-    return this.forward(msg, tcp, local).then((out) => {
+    return this.forward(msg, tcp, local, client).then((out) => {
       if (this.closed) return undefined;
       return out ?? reply(Rcode.SERVFAIL);
     });
   }
 
-  private candidates(local: string): Upstream[] {
+  private candidates(local: string, client: string): Upstream[] {
     let list: string[];
     try {
-      list = this.upstreams();
+      list = this.resolver.upstreams?.(client) ?? this.upstreams();
     } catch (err) {
       this.warnSometimes('upstreams', 'embedded DNS: cannot list upstream nameservers', { error: (err as Error).message });
       return [];
@@ -318,8 +324,8 @@ export class DnsServer {
    * Upstream i is asked after i/n of the budget (or as soon as the one before fails), and earlier ones stay
    * asked: a slow but working first nameserver still wins if it answers before the deadline.
    */
-  private forward(msg: Buffer, tcp: boolean, local: string): Promise<Buffer | undefined> {
-    const ups = this.candidates(local);
+  private forward(msg: Buffer, tcp: boolean, local: string, client: string): Promise<Buffer | undefined> {
+    const ups = this.candidates(local, client);
     if (ups.length === 0) return Promise.resolve(undefined);
     const clientId = msg.readUInt16BE(0);
     // A fresh id (and a fresh source port) per forward: the client's id may be guessable, ours is not.
@@ -525,20 +531,26 @@ function ptrToIp(name: string): string | undefined {
 // Answers point at the question's name (offset 12) — dns-packet does not compress, and with compression a 512-byte
 // UDP reply holds ~28 addresses of a scaled service instead of ~12.
 function aRecords(ips: string[]): Buffer[] {
-  const out: Buffer[] = [];
-  for (const ip of ips) {
-    const o = ip.split('.');
-    if (o.length !== 4 || !net.isIPv4(ip)) continue;
-    const rr = Buffer.allocUnsafe(16);
-    rr.writeUInt16BE(0xc00c, 0);
-    rr.writeUInt16BE(T.A, 2);
-    rr.writeUInt16BE(CLASS_IN, 4);
-    rr.writeUInt32BE(TTL, 6);
-    rr.writeUInt16BE(4, 10);
-    for (let i = 0; i < 4; i++) rr[12 + i] = Number(o[i]);
-    out.push(rr);
-  }
-  return out;
+  return ips.filter((ip) => net.isIPv4(ip)).map((ip) => addressRecord(T.A, Buffer.from(ip.split('.').map(Number))));
+}
+
+function aaaaRecords(ips: string[]): Buffer[] {
+  return ips.filter((ip) => net.isIPv6(ip)).map((ip) => {
+    const n = parseIp6(ip);
+    return addressRecord(T.AAAA, Buffer.from(Array.from({ length: 16 }, (_, i) => Number((n >> BigInt(8 * (15 - i))) & 0xffn))));
+  });
+}
+
+/** One A or AAAA answer for the question's name, TTL as Docker's. */
+function addressRecord(type: T, rdata: Buffer): Buffer {
+  const rr = Buffer.allocUnsafe(12 + rdata.length);
+  rr.writeUInt16BE(0xc00c, 0);
+  rr.writeUInt16BE(type, 2);
+  rr.writeUInt16BE(CLASS_IN, 4);
+  rr.writeUInt32BE(TTL, 6);
+  rr.writeUInt16BE(rdata.length, 10);
+  rdata.copy(rr, 12);
+  return rr;
 }
 
 function ptrRecord(host: string): Buffer | undefined {

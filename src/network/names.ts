@@ -32,15 +32,49 @@ export class NameTable {
     return [r.name ?? '', r.containerId.slice(0, 12), ...aliases].filter(Boolean).map(norm);
   }
 
+  /**
+   * A legacy link of the asking container on a user-defined network (`--link target:alias` given at connect or
+   * create): the alias, for that container only, names the target on the link's network.
+   */
+  private linkTarget(want: string, clientIp: string): { network: string; name: string } | undefined {
+    for (const r of this.src.records()) {
+      if (!(r.endpoints ?? []).some((e) => e.ipAddress === clientIp)) continue;
+      for (const ep of r.endpoints ?? []) {
+        for (const link of ep.links ?? []) {
+          const i = link.lastIndexOf(':');
+          const [target, alias] = i < 0 ? [link, link] : [link.slice(0, i), link.slice(i + 1)];
+          if (norm(alias) === want) return { network: ep.networkId, name: norm(target.replace(/^\//, '')) };
+        }
+      }
+    }
+    return undefined;
+  }
+
   lookup(name: string, clientIp: string): string[] | undefined {
     const nets = this.clientNetworks(clientIp);
     if (!nets || nets.size === 0) return undefined;
-    const want = norm(name);
+    const link = this.linkTarget(norm(name), clientIp);
+    if (link && this.src.hasDns(link.network)) return this.lookupOn(link.name, new Set([link.network]));
+    return this.lookupOn(norm(name), nets);
+  }
+
+  /** The IPv6 addresses of the same name (dual-stack networks). */
+  lookup6(name: string, clientIp: string): string[] | undefined {
+    const nets = this.clientNetworks(clientIp);
+    if (!nets || nets.size === 0) return undefined;
+    const link = this.linkTarget(norm(name), clientIp);
+    if (link && this.src.hasDns(link.network)) return this.lookupOn(link.name, new Set([link.network]), true);
+    return this.lookupOn(norm(name), nets, true);
+  }
+
+  private lookupOn(want: string, nets: Set<string>, v6 = false): string[] | undefined {
     const out: string[] = [];
     for (const r of this.src.records()) {
       for (const ep of r.endpoints ?? []) {
         if (!nets.has(ep.networkId)) continue;
-        if (NameTable.namesOf(r, ep.aliases).includes(want) && !out.includes(ep.ipAddress)) out.push(ep.ipAddress);
+        if (!NameTable.namesOf(r, ep.aliases).includes(want)) continue;
+        const ip = v6 ? ep.ipv6Address : ep.ipAddress;
+        if (ip && !out.includes(ip)) out.push(ip);
       }
     }
     return out.length ? out : undefined;
@@ -53,6 +87,14 @@ export class NameTable {
       for (const ep of r.endpoints ?? []) {
         if (ep.ipAddress === ip && nets.has(ep.networkId) && r.name) return `${r.name}.${ep.network}`;
       }
+    }
+    return undefined;
+  }
+
+  /** The asking container's own nameservers (--dns), if it has some. */
+  upstreams(clientIp: string): string[] | undefined {
+    for (const r of this.src.records()) {
+      if ((r.endpoints ?? []).some((e) => e.ipAddress === clientIp)) return r.dns?.length ? r.dns : undefined;
     }
     return undefined;
   }

@@ -61,6 +61,11 @@ export interface VethConfig {
   defaultRoute?: boolean;
   /** the interface name inside the container (default eth0) */
   ifname?: string;
+  /** more addresses (a.b.c.d/n) on the interface: link-local IPs */
+  extraAddresses?: string[];
+  /** dual-stack networks: the IPv6 address (x/n) and gateway */
+  address6?: string;
+  gateway6?: string;
 }
 
 /** The `ip -batch` lines, run inside the namespace, that create and configure one veth of the container. */
@@ -69,10 +74,14 @@ function vethScript(c: VethConfig): string[] {
   return [
     `link add ${dev} address ${c.mac} mtu ${c.mtu} type veth peer name ${c.hostVeth} mtu ${c.mtu} netns /proc/${process.pid}/ns/net`,
     `addr add ${c.address}/${c.prefixLen} broadcast + dev ${dev}`,
-    // IPv4-only network: no IPv6 link-local address (hairpin mode would reflect its DAD probe and fail it)
+    ...(c.extraAddresses ?? []).map((a) => `addr add ${a} dev ${dev}`),
+    // no IPv6 link-local address (hairpin mode would reflect its DAD probe and fail it); a dual-stack network's
+    // global address goes on without DAD for the same reason
     `link set ${dev} addrgenmode none`,
+    ...(c.address6 ? [`addr add ${c.address6} dev ${dev} nodad`] : []),
     `link set ${dev} up`,
     ...(c.defaultRoute === false ? [] : [`route add default via ${c.gateway} dev ${dev}`]),
+    ...(c.address6 && c.gateway6 && c.defaultRoute !== false ? [`route add ::/0 via ${c.gateway6} dev ${dev}`] : []),
   ];
 }
 
@@ -199,6 +208,16 @@ export async function ensureBridge(name: string, mac: string, gatewayCidr: strin
   if (!hasAddr) script.push(`addr add ${gatewayCidr} broadcast + dev ${name}`);
   script.push(`link set ${name} up`, '');
   await run('ip', ['-batch', '-'], script.join('\n'));
+}
+
+/** Gives a bridge its IPv6 gateway address (dual-stack networks); no duplicate address detection, which would
+ * keep the address tentative for a second or two after every daemon start. */
+export async function ensureBridgeAddress6(name: string, gatewayCidr: string): Promise<void> {
+  await writeSysctl(`net/ipv6/conf/${name}/disable_ipv6`, '0');
+  const { stdout } = await run('ip', ['-j', '-6', 'addr', 'show', 'dev', name], undefined, { stdout: true });
+  const arr = JSON.parse(stdout || '[]') as { addr_info?: { local: string; prefixlen: number }[] }[];
+  if ((arr[0]?.addr_info ?? []).some((a) => `${a.local}/${a.prefixlen}` === gatewayCidr)) return;
+  await run('ip', ['-6', 'addr', 'add', gatewayCidr, 'dev', name, 'nodad']);
 }
 
 /** `key` is a path below /proc/sys with slashes ('net/ipv4/ip_forward'): interface names may contain dots. */

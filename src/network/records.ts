@@ -18,6 +18,8 @@ export interface EndpointRecord {
   created: string;
   /** bridge mode: one per network, primary first */
   endpoints?: Endpoint[];
+  /** --dns: where the embedded DNS forwards this container's queries (default: the host's nameservers) */
+  dns?: string[];
   // the single-network layout of berth 0.1 (read, converted by normalize)
   hostVeth?: string;
   ipAddress?: string;

@@ -36,6 +36,18 @@ export interface Endpoint {
   endpointId: string;
   /** the address was asked for (--ip), not allocated */
   staticIp?: boolean;
+  /** --link on a user-defined network, "target:alias": the alias resolves to the target for this container */
+  links?: string[];
+  /** --link-local-ip: more addresses on the interface (IPAMConfig.LinkLocalIPs) */
+  linkLocalIps?: string[];
+  /** EndpointSettings.DriverOpts, kept and shown as given */
+  driverOpts?: Record<string, string>;
+  /** dual-stack networks: the IPv6 address, its prefix length and the network's IPv6 gateway */
+  ipv6Address?: string;
+  prefixLen6?: number;
+  gateway6?: string;
+  /** --ip6 as asked (IPAMConfig.IPv6Address), also on a network without IPv6 where nothing is assigned */
+  requestedIpv6?: string;
 }
 
 /** What the container asks of one network (NetworkingConfig.EndpointsConfig[name]). */
@@ -47,6 +59,11 @@ export interface EndpointRequest {
   ipv4Address?: string;
   /** --mac-address */
   macAddress?: string;
+  links?: string[];
+  linkLocalIps?: string[];
+  driverOpts?: Record<string, string>;
+  /** --ip6 */
+  ipv6Address?: string;
 }
 
 export interface Attachment {
@@ -76,6 +93,8 @@ export interface AttachRequest {
   name?: string;
   /** bridge mode: the networks, primary first (default: the default "bridge" network) */
   networks?: EndpointRequest[];
+  /** --dns: the nameservers the embedded DNS forwards this container's other queries to */
+  dns?: string[];
 }
 
 /**

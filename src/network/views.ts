@@ -16,7 +16,7 @@ export function bridgeNetworkObject(cfg: NetworkConfig, records: EndpointRecord[
       if (ep.networkId !== cfg.Id) continue;
       containers[r.containerId] = {
         Name: r.name ?? '', EndpointID: ep.endpointId, MacAddress: ep.macAddress,
-        IPv4Address: `${ep.ipAddress}/${ep.prefixLen}`, IPv6Address: '',
+        IPv4Address: `${ep.ipAddress}/${ep.prefixLen}`, IPv6Address: ep.ipv6Address ? `${ep.ipv6Address}/${ep.prefixLen6}` : '',
       };
     }
   }
@@ -24,10 +24,13 @@ export function bridgeNetworkObject(cfg: NetworkConfig, records: EndpointRecord[
   if (cfg.IPRange) ipamConfig.IPRange = cfg.IPRange;
   ipamConfig.Gateway = cfg.Gateway;
   if (cfg.AuxAddresses && Object.keys(cfg.AuxAddresses).length) ipamConfig.AuxiliaryAddresses = cfg.AuxAddresses;
+  const configs: object[] = [ipamConfig];
+  if (cfg.Subnet6) configs.push({ Subnet: cfg.Subnet6, ...(cfg.IPRange6 ? { IPRange: cfg.IPRange6 } : {}), ...(cfg.Gateway6Given ? { Gateway: cfg.Gateway6 } : {}) });
   return {
     Name: cfg.Name, Id: cfg.Id, Created: cfg.Created, Scope: 'local', Driver: 'bridge',
-    EnableIPv4: true, EnableIPv6: false,
-    IPAM: { Driver: 'default', Options: cfg.Default ? null : {}, Config: [ipamConfig] },
+    EnableIPv4: true, EnableIPv6: !!cfg.EnableIPv6,
+    // networks made before IpamOptions was kept show {} as they did
+    IPAM: { Driver: 'default', Options: cfg.Default ? null : cfg.IpamOptions === undefined ? {} : cfg.IpamOptions, Config: configs },
     Internal: cfg.Internal, Attachable: cfg.Attachable, Ingress: false, ConfigFrom: { Network: '' }, ConfigOnly: false,
     Containers: containers,
     Options: cfg.Default ? {
@@ -58,21 +61,30 @@ export function builtinNetworkObject(b: Builtin, records: EndpointRecord[] | und
   };
 }
 
+/** EndpointSettings.IPAMConfig: what the container asked for (static address, link-local ones), else null. */
+function ipamConfig(ep: Partial<Endpoint>): object | null {
+  const cfg: Record<string, unknown> = {};
+  if (ep.staticIp && ep.ipAddress) cfg.IPv4Address = ep.ipAddress;
+  if (ep.requestedIpv6) cfg.IPv6Address = ep.requestedIpv6;
+  if (ep.linkLocalIps?.length) cfg.LinkLocalIPs = ep.linkLocalIps;
+  return Object.keys(cfg).length ? cfg : null;
+}
+
 /** One entry of NetworkSettings.Networks. */
 export function endpointSettings(ep: Partial<Endpoint> & { networkId: string }, who: { id: string; name: string } | undefined, userDefined: boolean): object {
   const aliases = ep.aliases ?? [];
   return {
-    IPAMConfig: ep.staticIp && ep.ipAddress ? { IPv4Address: ep.ipAddress } : null,
-    Links: null,
+    IPAMConfig: ipamConfig(ep),
+    Links: ep.links?.length ? ep.links : null,
     Aliases: aliases.length ? aliases : null,
     MacAddress: ep.macAddress ?? '',
-    DriverOpts: null, GwPriority: 0,
+    DriverOpts: ep.driverOpts && Object.keys(ep.driverOpts).length ? ep.driverOpts : null, GwPriority: 0,
     NetworkID: ep.networkId,
     EndpointID: ep.endpointId ?? '',
     Gateway: ep.gateway ?? '',
     IPAddress: ep.ipAddress ?? '',
     IPPrefixLen: ep.prefixLen ?? 0,
-    IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0,
+    IPv6Gateway: ep.gateway6 ?? '', GlobalIPv6Address: ep.ipv6Address ?? '', GlobalIPv6PrefixLen: ep.prefixLen6 ?? 0,
     DNSNames: userDefined && who ? [who.name, who.id.slice(0, 12), ...aliases].filter(Boolean) : null,
   };
 }

@@ -28,7 +28,8 @@ function readInRoot(root: string, file: string): { text: string; problem?: strin
 
 const rows = (text: string) => text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(':'));
 
-export async function resolveUser(rootfs: string, spec: string | undefined): Promise<ResolvedUser> {
+/** `groupAdd` (HostConfig.GroupAdd, --group-add): more groups by name or number, as docker adds them. */
+export async function resolveUser(rootfs: string, spec: string | undefined, groupAdd: string[] = []): Promise<ResolvedUser> {
   const [userPart, groupPart] = (spec || '0').split(':');
   const isNum = (s: string) => /^\d+$/.test(s);
   for (const part of [userPart, groupPart ?? '']) {
@@ -61,6 +62,12 @@ export async function resolveUser(rootfs: string, spec: string | undefined): Pro
   const additionalGids = name && groupPart === undefined
     ? groups.filter((g) => (g[3] || '').split(',').includes(name!)).map((g) => parseInt(g[2], 10)).filter((g) => g !== gid)
     : [];
+  for (const g of groupAdd.map(String)) {
+    const row = groups.find((r) => r[0] === g) ?? (isNum(g) ? [g, '', g] : undefined);
+    if (!row) throw new EngineError(500, `Unable to find group ${g}: no matching entries in group file`);
+    const id = parseInt(row[2], 10);
+    if (!additionalGids.includes(id)) additionalGids.push(id);
+  }
   // ids from the image's own files are held to the same range as ids given on the command line
   if (!(uid >= 0 && uid <= MAX_ID) || !(gid >= 0 && gid <= MAX_ID) || additionalGids.some((g) => !(g >= 0 && g <= MAX_ID))) {
     throw new EngineError(500, `unable to resolve user ${spec}: an id in the image's passwd or group file is out of range`);

@@ -411,13 +411,17 @@ test('exec in a running container: output and exit.json; exec with a tty', T, as
   await waitShimGone(e);
 
   // with a terminal. An exec'd process runs before the runtime hands over its pty, so the initial size belongs
-  // in the process JSON (consoleSize); resize works from then on.
-  const ttyProc = { ...proc, terminal: true, consoleSize: { height: 25, width: 80 }, args: ['sh', '-c', 'stty size; read x; stty size'] };
+  // in the process JSON (consoleSize); resize works from then on. The size is read after a first input line:
+  // crun (1.8) forks the exec'd process and sizes the pty from consoleSize only afterwards, in its parent, so a
+  // program that reads its size in its very first instant may see 0x0 (runc sizes it before the exec). Input
+  // reaches the process only once the shim holds the terminal, which crun sends after sizing it.
+  const ttyProc = { ...proc, terminal: true, consoleSize: { height: 25, width: 80 }, args: ['sh', '-c', 'read x; stty size; read y; stty size'] };
   const t = await spawnShim({ exec: { id: c.id, process: ttyProc }, tty: true, stdin: true, log: false });
   const ctl = await Ctl.connect(t.stateDir);
   const ta = await Attach.connect(t.stateDir);
   assert.match(await ctl.request('start'), /^ok \d+$/);
-  await waitFor('first size', () => ta.text(1).includes('25 80\r\n'));
+  ta.sock.write('one\r');
+  await waitFor('first size', () => ta.text(1).includes('25 80\r\n')).catch((e: Error) => { throw new Error(`${e.message}: ${JSON.stringify(ta.text(1))}`); });
   assert.equal(await ctl.request('resize 40 120'), 'ok');
   ta.sock.write('go\r');
   await ta.ended;

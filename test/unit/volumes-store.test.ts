@@ -45,14 +45,16 @@ test('create, get, inspect view, create again, remove', async () => {
   const again = await s.create({ Name: 'data', Labels: { other: 'x' } });
   assert.equal(again.created, false);
   assert.deepEqual(again.volume.Labels, { team: 'a' });
-  // …unless it asks for different driver options
-  await assert.rejects(s.create({ Name: 'data', DriverOpts: { type: 'tmpfs', device: 'tmpfs' } }), status(409, /different driver options/));
+  // …and with other driver options too: docker answers with the existing volume, unchanged (issue 14)
+  const otherOpts = await s.create({ Name: 'data', DriverOpts: { type: 'tmpfs', device: 'tmpfs' } });
+  assert.equal(otherOpts.created, false);
+  assert.deepEqual([otherOpts.volume.Options, otherOpts.volume.Labels], [null, { team: 'a' }]);
   const anon = await s.create({});
   assert.match(anon.volume.Name, /^[0-9a-f]{64}$/);
   await s.remove('data');
   assert.equal(s.tryGet('data'), undefined);
   assert.ok(!existsSync(path.join(root, 'data')));
-  assert.deepEqual(events.filter((e) => e.Actor.ID === 'data').map((e) => e.Action), ['create', 'create', 'destroy']);
+  assert.deepEqual(events.filter((e) => e.Actor.ID === 'data').map((e) => e.Action), ['create', 'create', 'create', 'destroy']);
   assert.deepEqual(events[0].Actor.Attributes, { driver: 'local' });
   await assert.rejects(s.remove('data'), status(404, 'get data: no such volume'));
   await s.remove('data', true); // force: a missing volume is fine

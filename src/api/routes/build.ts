@@ -41,12 +41,27 @@ function jsonParam<T>(q: URLSearchParams, name: string): T | undefined {
   }
 }
 
+/** One extrahosts value: "host:ip" or "host:ip,host2:ip2" (docker-py repeats the parameter), or JSON. */
+function extraHostsParam(v: string): string[] {
+  if (!v) return [];
+  if (/^[[{]/.test(v)) {
+    let parsed: unknown;
+    try { parsed = JSON.parse(v); } catch { throw invalidParameter(`invalid extrahosts parameter: ${v}`); }
+    if (Array.isArray(parsed)) return parsed.map(String);
+    if (parsed && typeof parsed === 'object') return Object.entries(parsed).map(([h, ip]) => `${h}:${String(ip)}`);
+  }
+  return v.split(',').filter(Boolean);
+}
+
 export function buildRoutes(r: Router, d: Daemon): void {
   r.add('POST', '/build', async (ctx) => {
     const q = ctx.query;
     const tags = q.getAll('t').filter((t) => t !== '');
     parseBuildTags(tags); // a bad tag is a plain 400 before the context is read
     const dockerfile = q.get('dockerfile') || 'Dockerfile';
+    // a client that stops reading (closes the connection) cancels the build, as with dockerd
+    const abort = new AbortController();
+    ctx.res!.on('close', () => { if (!ctx.res!.writableFinished) abort.abort(); });
     const remote = q.get('remote');
     if (remote) throw invalidParameter('remote build contexts are not supported by berth; send the context as a tar');
     const opts = {
@@ -60,6 +75,9 @@ export function buildRoutes(r: Router, d: Daemon): void {
       forceRm: boolParam(q, 'forcerm'),
       networkMode: q.get('networkmode') || undefined,
       platform: q.get('platform') || undefined,
+      cacheFrom: jsonParam<string[]>(q, 'cachefrom'),
+      signal: abort.signal,
+      extraHosts: q.getAll('extrahosts').flatMap(extraHostsParam),
     };
     const quiet = boolParam(q, 'q');
     const cache = await buildCache(d);

@@ -1,8 +1,9 @@
 // /containers/* and /exec/* routes: HTTP in, engine calls out.
+import { promises as fs } from 'fs';
 import type { Daemon } from '../../daemon/daemon';
 import { Router, boolParam, intParam, parseFilters, compareVersions } from '../router';
 import { withStatus, commonHeaders } from '../server';
-import { invalidParameter } from '../../common/errors';
+import { EngineError, invalidParameter, notFound } from '../../common/errors';
 import { listItem, inspectView } from '../../engine/containers/views';
 import { readLogs } from '../../engine/containers/logfile';
 import { frame } from '../../engine/containers/attach';
@@ -62,6 +63,22 @@ function matchesFilters(d: Daemon, rec: ContainerRecord, f: Record<string, strin
     }
   }
   return true;
+}
+
+/**
+ * `start` then `logs` at once (docker-py's tests, scripts): berth's start returns within a few milliseconds, before a
+ * quick command (`ls`) has had its turn on the CPU; dockerd's start takes tens of milliseconds, so its logs already
+ * hold that output. A logs request in the first moments after a start waits until the container has written
+ * something, has exited, or START_SETTLE_MS have passed since it started; later requests never wait.
+ */
+const START_SETTLE_MS = 500;
+async function settleAfterStart(c: Daemon['containers'], rec: { Id: string; State: { Status: string; StartedAt: string } }): Promise<void> {
+  const deadline = Date.parse(rec.State.StartedAt) + START_SETTLE_MS;
+  const logFile = c.paths.log(rec.Id);
+  while (rec.State.Status === 'running' && Date.now() < deadline) {
+    if (((await fs.stat(logFile).catch(() => undefined))?.size ?? 0) > 0) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }
 
 export function containerRoutes(r: Router, d: Daemon): void {
@@ -125,6 +142,11 @@ export function containerRoutes(r: Router, d: Daemon): void {
   r.add('DELETE', '/containers/{id}', async (ctx) => {
     await c.remove(ctx.params.id, { force: boolParam(ctx.query, 'force'), volumes: boolParam(ctx.query, 'v') });
   });
+  // `docker rm --link /web/db`: the link's name is the container's name and the alias; only link=1 removes a link
+  r.add('DELETE', '/containers/{id}/{alias}', async (ctx) => {
+    if (!boolParam(ctx.query, 'link')) throw notFound(`No such container: ${ctx.params.id}/${ctx.params.alias}`);
+    await c.removeLink(ctx.params.id, ctx.params.alias);
+  });
   r.add('GET', '/containers/{id}/top', (ctx) => top(c.store.get(ctx.params.id), ctx.query.get('ps_args') || undefined));
 
   // docker diff: null (not []) when nothing changed, as dockerd answers
@@ -187,6 +209,7 @@ export function containerRoutes(r: Router, d: Daemon): void {
 
   r.add('GET', '/containers/{id}/logs', async (ctx) => {
     const rec = c.store.get(ctx.params.id);
+    if ((rec.HostConfig.LogConfig as { Type?: string } | undefined)?.Type === 'none') throw new EngineError(501, 'configured logging driver does not support reading');
     const q = ctx.query;
     const stdout = boolParam(q, 'stdout'); const stderr = boolParam(q, 'stderr');
     if (!stdout && !stderr) throw invalidParameter('Bad parameters: you must choose at least one stream');
@@ -195,6 +218,7 @@ export function containerRoutes(r: Router, d: Daemon): void {
     if (tailRaw && tailRaw !== 'all' && Number.isNaN(tail)) throw invalidParameter(`invalid value for "tail": ${tailRaw}`);
     const follow = boolParam(q, 'follow');
     const timestamps = boolParam(q, 'timestamps');
+    await settleAfterStart(c, rec);
     const res = ctx.res!;
     res.writeHead(200, { 'Content-Type': streamType(rec.Config.Tty, ctx.apiVersion), 'Api-Version': ctx.apiVersion });
     res.flushHeaders();

@@ -83,11 +83,13 @@ export function networkRoutes(r: Router, d: Daemon): void {
     if (!body || typeof body.Container !== 'string' || !body.Container) throw invalidParameter('container is required');
     const r = await d.containers.connectNetwork(ctx.params.id, body.Container, body.EndpointConfig);
     d.events.emitEvent('network', 'connect', r.id, { container: r.container, name: r.name, type: 'bridge' });
+    return ''; // 200 with an empty body, as dockerd answers (not 204)
   });
   r.add('POST', '/networks/{id}/disconnect', async (ctx) => {
     const body = (await ctx.body()) as { Container?: unknown; Force?: unknown } | null;
     if (!body || typeof body.Container !== 'string' || !body.Container) throw invalidParameter('container is required');
     const r = await d.containers.disconnectNetwork(ctx.params.id, body.Container, body.Force === true);
     d.events.emitEvent('network', 'disconnect', r.id, { container: r.container, name: r.name, type: 'bridge' });
+    return '';
   });
 }

@@ -2,6 +2,7 @@
 // merging exactly as Docker does: Env is image env overridden by key; an Entrypoint given on the command
 // line resets the image's Cmd; Cmd given replaces the image's Cmd; WorkingDir/User/StopSignal fall back to the image's.
 import { invalidParameter } from '../../common/errors';
+import { canonicalKeys } from '../../common/go-json';
 import type { ContainerConfig, HealthConfig, HostConfig } from './types';
 import { mergeHealthcheck } from './health';
 
@@ -17,6 +18,8 @@ export interface CreateBody extends Partial<Omit<ContainerConfig, 'Cmd' | 'Entry
   Env?: string[] | null;
   HostConfig?: Partial<HostConfig>;
   NetworkingConfig?: unknown;
+  /** API < 1.44: the primary endpoint's MAC address */
+  MacAddress?: unknown;
 }
 
 const asList = (v: string[] | string | null | undefined): string[] | null | undefined =>
@@ -32,9 +35,33 @@ export function mergeEnv(base: string[], overrides: string[]): string[] {
   return out;
 }
 
+// The field names of the create body (swagger ContainerConfig + HostConfig). dockerd decodes JSON with Go's
+// encoding/json, which matches names case-insensitively: clients send `CPURealtimeRuntime` (docker-py) and dockerd
+// takes it as `CpuRealtimeRuntime`. canonicalKeys() gives berth the same leniency.
+const CONFIG_FIELDS = ['Hostname', 'Domainname', 'User', 'AttachStdin', 'AttachStdout', 'AttachStderr', 'ExposedPorts', 'Tty',
+  'OpenStdin', 'StdinOnce', 'Env', 'Cmd', 'Healthcheck', 'ArgsEscaped', 'Image', 'Volumes', 'WorkingDir', 'Entrypoint',
+  'NetworkDisabled', 'MacAddress', 'OnBuild', 'Labels', 'StopSignal', 'StopTimeout', 'Shell', 'HostConfig', 'NetworkingConfig'];
+const HOST_CONFIG_FIELDS = ['CpuShares', 'Memory', 'CgroupParent', 'BlkioWeight', 'BlkioWeightDevice', 'BlkioDeviceReadBps',
+  'BlkioDeviceWriteBps', 'BlkioDeviceReadIOps', 'BlkioDeviceWriteIOps', 'CpuPeriod', 'CpuQuota', 'CpuRealtimePeriod',
+  'CpuRealtimeRuntime', 'CpusetCpus', 'CpusetMems', 'Devices', 'DeviceCgroupRules', 'DeviceRequests', 'KernelMemory',
+  'KernelMemoryTCP', 'MemoryReservation', 'MemorySwap', 'MemorySwappiness', 'NanoCpus', 'OomKillDisable', 'Init', 'PidsLimit',
+  'Ulimits', 'CpuCount', 'CpuPercent', 'IOMaximumIOps', 'IOMaximumBandwidth', 'Binds', 'ContainerIDFile', 'LogConfig',
+  'NetworkMode', 'PortBindings', 'RestartPolicy', 'AutoRemove', 'VolumeDriver', 'VolumesFrom', 'Mounts', 'ConsoleSize',
+  'Annotations', 'CapAdd', 'CapDrop', 'CgroupnsMode', 'Dns', 'DnsOptions', 'DnsSearch', 'ExtraHosts', 'GroupAdd', 'IpcMode',
+  'Cgroup', 'Links', 'OomScoreAdj', 'PidMode', 'Privileged', 'PublishAllPorts', 'ReadonlyRootfs', 'SecurityOpt', 'StorageOpt',
+  'Tmpfs', 'UTSMode', 'UsernsMode', 'ShmSize', 'Sysctls', 'Runtime', 'Isolation', 'MaskedPaths', 'ReadonlyPaths'];
+
 export function validateBody(body: unknown): CreateBody {
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw invalidParameter('invalid JSON: the request body must be a JSON object');
-  const b = body as CreateBody;
+  const b = canonicalKeys(body as Record<string, unknown>, [...CONFIG_FIELDS, 'Runtime']) as CreateBody;
+  if (b.HostConfig && typeof b.HostConfig === 'object' && !Array.isArray(b.HostConfig)) {
+    b.HostConfig = canonicalKeys(b.HostConfig as Record<string, unknown>, HOST_CONFIG_FIELDS) as Partial<HostConfig>;
+  }
+  // docker-py's create_container(runtime=…) sends Runtime beside HostConfig, where dockerd ignores it (it passes
+  // there only because runc is dockerd's default). The user asked for that runtime: berth runs it.
+  const topRuntime = (b as { Runtime?: unknown }).Runtime;
+  if (typeof topRuntime === 'string' && topRuntime && !b.HostConfig?.Runtime) b.HostConfig = { ...(b.HostConfig ?? {}), Runtime: topRuntime };
+  delete (b as { Runtime?: unknown }).Runtime;
   const checkList = (name: string, v: unknown) => {
     if (v !== undefined && v !== null && typeof v !== 'string' && !(Array.isArray(v) && v.every((x) => typeof x === 'string'))) {
       throw invalidParameter(`json: cannot unmarshal ${typeof v} into Go struct field ContainerConfig.${name} of type []string`);
@@ -122,7 +149,9 @@ export function mergeConfig(body: CreateBody, image: ImageDefaults, imageRef: st
   const bodyCmd = asList(body.Cmd);
   // `--entrypoint x` without a command drops the image's CMD, as Docker does.
   const cmd = bodyCmd && bodyCmd.length ? bodyCmd : entrypointGiven ? null : image.Cmd ?? null;
-  const env = mergeEnv(image.Env ?? [], (body.Env ?? []).filter((e) => e.includes('=')));
+  // `Foo` without "=" is kept as given, as dockerd keeps it in Config.Env (the docker CLI has already replaced
+  // `-e Foo` by the client's value, or dropped it); the process does not get it (runtime/env.ts).
+  const env = mergeEnv(image.Env ?? [], body.Env ?? []);
   return {
     Hostname: body.Hostname ?? '',
     Domainname: body.Domainname ?? '',
@@ -146,6 +175,7 @@ export function mergeConfig(body: CreateBody, image: ImageDefaults, imageRef: st
     ...(body.StopSignal || image.StopSignal ? { StopSignal: body.StopSignal || image.StopSignal } : {}),
     ...(body.StopTimeout !== undefined && body.StopTimeout !== null ? { StopTimeout: body.StopTimeout } : {}),
     ...healthOf(body.Healthcheck, image.Healthcheck),
+    ...(typeof body.MacAddress === 'string' && body.MacAddress ? { MacAddress: body.MacAddress } : {}),
   };
 }
 
@@ -154,9 +184,28 @@ function healthOf(container: HealthConfig | undefined, image: HealthConfig | und
   return hc ? { Healthcheck: hc } : {};
 }
 
+/** The log drivers dockerd has built in; berth has json-file and none. */
+const DOCKER_LOG_DRIVERS = ['none', 'local', 'json-file', 'syslog', 'journald', 'gelf', 'fluentd', 'awslogs', 'splunk', 'etwlogs', 'gcplogs', 'logentries'];
+const JSON_FILE_OPTS = ['max-size', 'max-file', 'compress', 'labels', 'labels-regex', 'env', 'env-regex', 'tag'];
+
+/** HostConfig.LogConfig as dockerd checks and stores it: "" means the default, json-file, with its options kept. */
+export function logConfig(lc: unknown): { Type: string; Config: Record<string, string> } {
+  const { Type, Config } = (lc && typeof lc === 'object' ? lc : {}) as { Type?: unknown; Config?: unknown };
+  const type = typeof Type === 'string' && Type ? Type : 'json-file';
+  const config = Config && typeof Config === 'object' && !Array.isArray(Config) ? Config as Record<string, string> : {};
+  if (type === 'none') return { Type: type, Config: config }; // no log at all: `logs` answers that it cannot read
+  if (type !== 'json-file') {
+    if (!DOCKER_LOG_DRIVERS.includes(type)) throw invalidParameter(`error looking up logging plugin ${type}: plugin "${type}" not found`);
+    throw invalidParameter(`logging driver ${type} is not supported by berth: berth has json-file and none`);
+  }
+  for (const k of Object.keys(config)) if (!JSON_FILE_OPTS.includes(k)) throw invalidParameter(`unknown log opt '${k}' for json-file log driver`);
+  return { Type: type, Config: config };
+}
+
 export function defaultHostConfig(h: Partial<HostConfig> = {}): HostConfig {
   return {
     ...h,
+    LogConfig: logConfig(h.LogConfig),
     NetworkMode: !h.NetworkMode || h.NetworkMode === 'default' ? 'bridge' : h.NetworkMode,
     PortBindings: h.PortBindings ?? {},
     PublishAllPorts: !!h.PublishAllPorts,

@@ -1,6 +1,6 @@
 // The container lifecycle: create, start, stop, kill, pause, restart, wait, remove, rename, resize, attach.
 // State lives in ContainerStore; processes run under berth-shim (runtime/shim.ts) so they outlive the daemon.
-import { promises as fs, statSync, existsSync } from 'fs';
+import { promises as fs, statSync, existsSync, readFileSync } from 'fs';
 import type { Duplex } from 'stream';
 import { conflict, EngineError, forbidden, invalidParameter, notFound, notModified, systemError, errorMessage } from '../../common/errors';
 import { newId } from '../../common/ids';
@@ -20,7 +20,8 @@ import { ContainerStore, checkName } from './store';
 import { generateName } from './names';
 import { ContainerPaths } from './paths';
 import { writeEtcFiles } from './etcfiles';
-import { CreateBody, validateBody, mergeConfig, defaultHostConfig, commandLine } from './create';
+import { CreateBody, validateBody, mergeConfig, mergeEnv, defaultHostConfig, commandLine } from './create';
+import { parseLink, linkView, linkEnv, resolveLinks } from './links';
 import { parseSignal } from './signals';
 import { relay, parseDetachKeys } from './attach';
 import { buildCommit, commitConfig, commitTarget, containerChanges, CommitOptions } from './commit';
@@ -46,7 +47,24 @@ interface Live {
 }
 
 /** NetworkingConfig.EndpointsConfig[name] / the EndpointConfig of POST /networks/{id}/connect (the parts berth reads). */
-export interface EndpointConfigBody { Aliases?: unknown[] | null; IPAMConfig?: { IPv4Address?: string } | null; MacAddress?: string }
+export interface EndpointConfigBody {
+  Aliases?: unknown[] | null; IPAMConfig?: { IPv4Address?: string; IPv6Address?: string; LinkLocalIPs?: unknown[] | null } | null; MacAddress?: string;
+  Links?: unknown[] | null; DriverOpts?: Record<string, unknown> | null;
+}
+
+/** The parts of an EndpointConfig beside aliases and --ip: --ip6, MAC address, legacy links, link-local IPs, driver options. */
+function endpointExtras(cfg: EndpointConfigBody | null | undefined): Partial<EndpointRequest> {
+  const strings = (v: unknown[] | null | undefined) => (v ?? []).filter((x): x is string => typeof x === 'string' && x !== '');
+  const links = strings(cfg?.Links);
+  const linkLocalIps = strings(cfg?.IPAMConfig?.LinkLocalIPs);
+  const driverOpts = Object.fromEntries(Object.entries(cfg?.DriverOpts ?? {}).map(([k, v]) => [k, String(v)]));
+  const ip6 = cfg?.IPAMConfig?.IPv6Address;
+  return {
+    ...(typeof ip6 === 'string' && ip6 ? { ipv6Address: ip6 } : {}),
+    ...(cfg?.MacAddress ? { macAddress: cfg.MacAddress } : {}), ...(links.length ? { links } : {}),
+    ...(linkLocalIps.length ? { linkLocalIps } : {}), ...(Object.keys(driverOpts).length ? { driverOpts } : {}),
+  };
+}
 
 interface Waiter { condition: 'next-exit' | 'removed' | 'not-running'; resolve: (r: { StatusCode: number; Error?: { Message: string } }) => void }
 
@@ -174,7 +192,9 @@ export class ContainerEngine {
     const resourceWarnings = checkCreateResources(hostConfig, hostSupport());
     this.refuseLimitsWithoutCgroups(ociResources(hostConfig));
     if (hostConfig.Runtime) this.safeDriver(hostConfig.Runtime);
-    const networks = this.endpointRequests(hostConfig, body.NetworkingConfig);
+    const links = (hostConfig.Links as string[] | null | undefined ?? []).map(parseLink);
+    for (const l of links) if (!this.store.tryGet(l.name)) throw notFound(`could not get container for ${l.name}: No such container: ${l.name}`);
+    const networks = this.endpointRequests(hostConfig, body.NetworkingConfig, typeof body.MacAddress === 'string' ? body.MacAddress : undefined);
     const warnings: string[] = [...resourceWarnings];
     if (hostConfig.NetworkMode === 'host' && Object.keys(hostConfig.PortBindings ?? {}).length) {
       warnings.push('Published ports are discarded when using host network mode');
@@ -198,7 +218,7 @@ export class ContainerEngine {
     const rec: ContainerRecord = {
       Id: id, Name: name, Created: nowIso(), Path: cmd[0], Args: cmd.slice(1), Image: image.id, ImageRef: body.Image,
       Config: { ...config, Hostname: config.Hostname || id.slice(0, 12) },
-      HostConfig: hostConfig,
+      HostConfig: links.length ? { ...hostConfig, Links: links.map((l) => linkView(l, name)) } : hostConfig,
       State: { Status: 'created', Pid: 0, ExitCode: 0, Error: '', OOMKilled: false, StartedAt: ZERO_TIME, FinishedAt: ZERO_TIME },
       RestartCount: 0,
       Runtime: hostConfig.Runtime || this.opts.defaultRuntime.name,
@@ -282,7 +302,8 @@ export class ContainerEngine {
       mark('rootfs+network');
       await failpoint('container.start.after-rootfs');
 
-      const user = await resolveUser(rootfs.merged, rec.Config.User);
+      const user = await resolveUser(rootfs.merged, rec.Config.User, (rec.HostConfig.GroupAdd as string[] | null) ?? []);
+      const linked = this.linkedContainers(rec);
       const cwd = rec.Config.WorkingDir || '/';
       if (cwd !== '/') await this.ensureDir(rootfs.merged, cwd);
       undo.push(() => this.mounts.release(rec));
@@ -290,7 +311,9 @@ export class ContainerEngine {
       mark('mounts');
       const hostNet = rec.HostConfig.NetworkMode === 'host';
       await writeEtcFiles({ hosts: this.paths.hosts(rec.Id), hostname: this.paths.hostname(rec.Id), resolvConf: this.paths.resolvConf(rec.Id) },
-        rec.Config.Hostname, attachment?.ipAddress, hostNet, (rec.HostConfig.ExtraHosts as string[] | null) ?? [], attachment?.dnsServer);
+        rec.Config.Hostname, attachment?.ipAddress, hostNet,
+        [...(rec.HostConfig.ExtraHosts as string[] | null) ?? [], ...linked.map(({ link, target }) => `${link.alias} ${target.name}:${target.ip}`)], attachment?.dnsServer,
+        { servers: rec.HostConfig.Dns, search: rec.HostConfig.DnsSearch as string[] | null, options: rec.HostConfig.DnsOptions as string[] | null });
 
       const secInput = { capAdd: rec.HostConfig.CapAdd ?? [], capDrop: rec.HostConfig.CapDrop ?? [], privileged: rec.HostConfig.Privileged };
       const profile = driver.info.name === 'crun' ? containerSeccomp(secInput) : undefined;
@@ -299,7 +322,7 @@ export class ContainerEngine {
         seccompBpf: seccompBpfData,
         rootfs: rootfs.merged, readonlyRootfs: rec.HostConfig.ReadonlyRootfs,
         args: rec.HostConfig.Init ? [INIT_PATH, '--', ...commandLine(rec.Config)] : commandLine(rec.Config),
-        env: processEnv(rec.Config.Env, { tty: rec.Config.Tty, home: user.home, hostname: rec.Config.Hostname }), cwd, user,
+        env: processEnv(mergeEnv(linked.flatMap(({ link, target }) => linkEnv(rec.Name, link, target)), rec.Config.Env), { tty: rec.Config.Tty, home: user.home, hostname: rec.Config.Hostname }), cwd, user,
         terminal: rec.Config.Tty, hostname: hostNet ? (await import('os')).hostname() : rec.Config.Hostname,
         netnsPath: hostNet ? null : netnsPath, joinPid,
         capAdd: rec.HostConfig.CapAdd ?? [], capDrop: rec.HostConfig.CapDrop ?? [], privileged: rec.HostConfig.Privileged,
@@ -327,7 +350,8 @@ export class ContainerEngine {
 
       const shim = await Shim.spawn({
         runtimePath: driver.info.path, runtimeRoot: driver.root, id: rec.Id, bundle, stateDir: this.paths.shimState(rec.Id),
-        tty: rec.Config.Tty, stdin: rec.Config.OpenStdin, stdinOnce: rec.Config.StdinOnce && !rec.Config.Tty, logPath: this.paths.log(rec.Id),
+        tty: rec.Config.Tty, stdin: rec.Config.OpenStdin, stdinOnce: rec.Config.StdinOnce && !rec.Config.Tty,
+        logPath: (rec.HostConfig.LogConfig as { Type?: string } | undefined)?.Type === 'none' ? undefined : this.paths.log(rec.Id),
         run: true,
       }).catch((err) => { throw this.runtimeError(err, rootfs.merged); });
       // Fault "error after the shim was spawned": closing our connection alone left the shim (and a started
@@ -361,6 +385,17 @@ export class ContainerEngine {
       if (rec.HostConfig.AutoRemove) await this.removeLocked(rec, { force: true, volumes: true }).catch(() => undefined);
       throw e;
     }
+  }
+
+  /** The running containers this one links to (HostConfig.Links), with what its environment and hosts need. */
+  private linkedContainers(rec: ContainerRecord): ReturnType<typeof resolveLinks> {
+    const links = ((rec.HostConfig.Links as string[] | null) ?? []).map(parseLink);
+    if (!links.length) return [];
+    const get = (name: string) => {
+      const t = this.store.tryGet(name);
+      return t && { name: t.Name.slice(1), ip: t.Network?.ipAddress ?? '', env: t.Config.Env, exposedPorts: Object.keys(t.Config.ExposedPorts ?? {}) };
+    };
+    return resolveLinks(links, get, (name) => this.store.tryGet(name)?.State.Status === 'running');
   }
 
   /** The image's layers; by the recorded chain ids when the image itself was removed with `rmi -f`. */
@@ -430,7 +465,7 @@ export class ContainerEngine {
    * The networks of a new container from HostConfig.NetworkMode and NetworkingConfig.EndpointsConfig (the docker
    * CLI sends the --network-alias/--ip of the first --network there), primary first. Unknown networks are a 404.
    */
-  private endpointRequests(h: HostConfig, networking: unknown): EndpointRequest[] {
+  private endpointRequests(h: HostConfig, networking: unknown, macAddress?: string): EndpointRequest[] {
     const mode = h.NetworkMode;
     const raw = (networking as { EndpointsConfig?: Record<string, EndpointConfigBody | null> } | undefined)?.EndpointsConfig ?? {};
     if (mode.startsWith('container:')) return [];
@@ -457,9 +492,11 @@ export class ContainerEngine {
       const r = this.opts.network.resolve(network);
       if (!r.userDefined && aliases.length) throw invalidParameter('network-scoped alias is supported only for containers in user defined networks');
       if (!r.userDefined && ip) throw invalidParameter('user specified IP address is supported on user defined networks only');
-      return { network, ...(aliases.length ? { aliases } : {}), ...(ip ? { ipv4Address: ip } : {}), ...(cfg?.MacAddress ? { macAddress: cfg.MacAddress } : {}) };
+      return { network, ...(aliases.length ? { aliases } : {}), ...(ip ? { ipv4Address: ip } : {}), ...endpointExtras(cfg) };
     };
     const out = [toRequest(mode, byNetwork.get(primary.id)?.[1])];
+    // API < 1.44 carries the MAC address in Config.MacAddress: it belongs to the primary endpoint
+    if (macAddress && !out[0].macAddress) out[0].macAddress = macAddress;
     for (const [id, [name, cfg]] of byNetwork) {
       if (id === primary.id) continue;
       const r = this.opts.network.resolve(name);
@@ -483,8 +520,9 @@ export class ContainerEngine {
       const attachment = await this.opts.network.attach(rec.Id, { name: rec.Name.slice(1), mode: 'none', ports: [] });
       return { netnsPath: attachment.netnsPath, attachment };
     }
-    const networks = rec.Networks?.length ? rec.Networks : [{ network: mode }];
-    const attachment = await this.opts.network.attach(rec.Id, { name: rec.Name.slice(1), mode: 'bridge', ports: this.portSpecs(rec), networks });
+    // [] after `network disconnect` of every network: the container starts with loopback only, as in docker
+    const networks = rec.Networks ?? [{ network: mode }];
+    const attachment = await this.opts.network.attach(rec.Id, { name: rec.Name.slice(1), mode: 'bridge', ports: this.portSpecs(rec), networks, ...(rec.HostConfig.Dns?.length ? { dns: rec.HostConfig.Dns } : {}) });
     return { netnsPath: attachment.netnsPath, attachment };
   }
 
@@ -681,6 +719,18 @@ export class ContainerEngine {
     });
   }
 
+  /** `rm --link`: drops the link named alias from the container (its next start no longer links). */
+  async removeLink(ref: string, alias: string): Promise<void> {
+    const rec = this.store.get(ref);
+    await this.serialize(rec.Id, async () => {
+      const links = (rec.HostConfig.Links as string[] | null) ?? [];
+      const kept = links.filter((l) => parseLink(l).alias !== alias);
+      if (kept.length === links.length) throw notFound(`Could not find container for entity id ${rec.Name}/${alias}`);
+      rec.HostConfig = { ...rec.HostConfig, Links: kept.length ? kept : null };
+      await this.store.save(rec);
+    });
+  }
+
   async remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     const rec = this.store.get(ref);
     await this.serialize(rec.Id, () => this.removeLocked(rec, opts));
@@ -760,7 +810,7 @@ export class ContainerEngine {
         throw invalidParameter('container cannot be connected to multiple networks with one of the networks in private (none) mode');
       }
       if (net.driver === 'host') throw invalidParameter('container cannot be disconnected from host network or connected to host network');
-      const current = rec.Networks?.length ? rec.Networks : [{ network: mode }];
+      const current = rec.Networks ?? [{ network: mode }];
       const live = this.isRunning(rec) && !!rec.Network;
       const configured = current.findIndex((r) => this.sameNetwork(r.network, net.id));
       // a running container has the endpoint already; a stopped or created one only has its configuration, which
@@ -772,7 +822,7 @@ export class ContainerEngine {
       const ip = cfg?.IPAMConfig?.IPv4Address || undefined;
       if (!net.userDefined && aliases.length) throw invalidParameter('network-scoped alias is supported only for containers in user defined networks');
       if (!net.userDefined && ip) throw invalidParameter('user specified IP address is supported on user defined networks only');
-      const req: EndpointRequest = { network: net.name, ...(aliases.length ? { aliases } : {}), ...(ip ? { ipv4Address: ip } : {}), ...(cfg?.MacAddress ? { macAddress: cfg.MacAddress } : {}) };
+      const req: EndpointRequest = { network: net.name, ...(aliases.length ? { aliases } : {}), ...(ip ? { ipv4Address: ip } : {}), ...endpointExtras(cfg) };
       if (configured >= 0) {
         rec.Networks = current.map((r, j) => (j === configured ? req : r));
         await this.store.save(rec);
@@ -793,23 +843,22 @@ export class ContainerEngine {
     const net = this.opts.network.resolve(networkRef);
     return this.serialize(rec.Id, async () => {
       const mode = rec.HostConfig.NetworkMode;
-      const current = rec.Networks?.length ? rec.Networks : mode.startsWith('container:') ? [] : [{ network: mode }];
+      // host and none modes hold no endpoint requests (Networks is []): the mode itself is what they are on
+      const bridged = !mode.startsWith('container:') && this.opts.network.resolve(mode).driver === 'bridge';
+      const current = rec.Networks && (rec.Networks.length || bridged) ? rec.Networks : mode.startsWith('container:') ? [] : [{ network: mode }];
       const i = current.findIndex((r) => this.sameNetwork(r.network, net.id));
-      if (i < 0) {
-        if (force) return { id: net.id, name: net.name, container: rec.Id };
-        throw forbidden(`container ${rec.Id} is not connected to network ${net.name}`);
-      }
+      // force or not, a container that is not on the network is an error (a second force-disconnect fails too)
+      if (i < 0) throw forbidden(`container ${rec.Id} is not connected to network ${net.name}`);
+      void force;
       if (net.driver !== 'bridge') throw invalidParameter(`container cannot be disconnected from ${net.name} network`);
       if (this.isRunning(rec) && rec.Network) {
         rec.Network = await this.opts.network.disconnect(rec.Id, net.id);
       }
       const rest = current.filter((_, j) => j !== i);
       rec.Networks = rest;
-      // the primary network went away: the next one becomes the container's network mode, as in Docker. A container
-      // that is not running keeps its mode when it loses its only network (dockerd does: it joins it again at start,
-      // and a connect before the start — what docker-compose 1.29 does — replaces the configuration)
-      const keepMode = i === 0 && rest.length === 0 && !(this.isRunning(rec) && rec.Network);
-      if (i === 0 && !keepMode) rec.HostConfig.NetworkMode = rest[0]?.network ?? 'none';
+      // the primary network went away: the next one becomes the container's network mode, as in Docker; with
+      // none left the mode stays (docker keeps it), and the container can be connected again
+      if (i === 0 && rest.length) rec.HostConfig.NetworkMode = rest[0].network;
       await this.store.save(rec);
       return { id: net.id, name: net.name, container: rec.Id };
     });
@@ -849,9 +898,11 @@ export class ContainerEngine {
     return this.serialize(rec.Id, async () => {
       if (rec.State.Status === 'removing') throw conflict(`You cannot commit container ${rec.Id} which is being removed`);
       if (rec.State.Status === 'dead') throw conflict(`You cannot commit container ${rec.Id} which is Dead`);
-      const freeze = opts.pause !== false && rec.State.Status === 'running';
-      // not persisted: a daemon killed during the commit restarts with the container "running", and unfreezes it
-      if (freeze) await this.pauseLocked(rec, false);
+      let freeze = opts.pause !== false && rec.State.Status === 'running';
+      // Not persisted: a daemon killed during the commit restarts with the container "running", and unfreezes it.
+      // A container whose process has just exited (its exit not handled yet) cannot be frozen: dockerd commits it
+      // as it is, and so does berth; a pause that fails on a live process is still an error.
+      if (freeze) await this.pauseLocked(rec, false).catch((err) => { if (processAlive(rec.State.Pid)) throw err; freeze = false; });
       try {
         const image = await buildCommit({
           images: this.images, rec, upper: this.paths.rootfs(rec.Id).upper, lowers: this.lowerDirs(rec),
@@ -1131,4 +1182,11 @@ export class ContainerEngine {
     for (const l of this.live.values()) l.shim?.close();
   }
 
+}
+
+/** The process exists and is not a zombie (an exited container's pid is reaped by its shim, which may lag). */
+function processAlive(pid: number): boolean {
+  if (!(pid > 0)) return false;
+  try { process.kill(pid, 0); } catch { return false; }
+  try { return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return false; }
 }

@@ -4,6 +4,7 @@ import { promises as fs } from 'fs';
 import type { Duplex } from 'stream';
 import { conflict, invalidParameter, notFound, errorMessage } from '../../common/errors';
 import { newId } from '../../common/ids';
+import { canonicalKeys } from '../../common/go-json';
 import { writeFileAtomic } from '../../common/atomic';
 import { Shim } from '../../runtime/shim';
 import { resolveUser } from '../../runtime/user';
@@ -22,8 +23,12 @@ export interface ExecConfig {
 interface ExecRecord {
   id: string; container: ContainerRecord; config: ExecConfig;
   running: boolean; started: boolean; exitCode: number | null; pid: number; shim?: Shim;
+  /** a resize that came after the start request but before the shim existed: applied before the process starts */
+  pendingSize?: [number, number];
   done: Promise<void>; finish: () => void;
 }
+
+const EXEC_FIELDS = ['AttachStdin', 'AttachStdout', 'AttachStderr', 'ConsoleSize', 'DetachKeys', 'Tty', 'Env', 'Cmd', 'Privileged', 'User', 'WorkingDir'];
 
 export class ExecEngine {
   private execs = new Map<string, ExecRecord>();
@@ -42,7 +47,8 @@ export class ExecEngine {
   create(ref: string, body: unknown): { Id: string } {
     const rec = this.containers.store.get(ref);
     if (!body || typeof body !== 'object') throw invalidParameter('invalid JSON: the request body must be a JSON object');
-    const cfg = body as ExecConfig;
+    // Go's JSON decoding matches field names case-insensitively: docker-py sends `detachKeys`
+    const cfg = canonicalKeys(body as Record<string, unknown>, EXEC_FIELDS) as ExecConfig;
     if (!Array.isArray(cfg.Cmd) || !cfg.Cmd.length) throw invalidParameter('No exec command specified');
     if (rec.State.Status === 'paused') throw conflict(`Container ${rec.Id} is paused, unpause the container before exec`);
     if (rec.State.Status !== 'running') throw conflict(`Container ${rec.Id} is not running`);
@@ -67,7 +73,10 @@ export class ExecEngine {
     const rec = ex.container;
     if (rec.State.Status !== 'running') throw conflict(`Container ${rec.Id} is not running`);
     ex.started = true;
-    const tty = opts.tty ?? !!ex.config.Tty;
+    // As dockerd: the process gets a terminal if the create asked for one; the start's Tty only says whether the
+    // stream is raw or multiplexed (docker-py starts a tty exec with Tty false and reads frames of pty output).
+    const tty = !!ex.config.Tty;
+    const rawStream = opts.tty ?? tty;
     const stateDir = this.containers.paths.execState(rec.Id, id);
     const rootfs = this.containers.paths.rootfs(rec.Id).merged;
     try {
@@ -90,7 +99,7 @@ export class ExecEngine {
         tty, stdin: !!ex.config.AttachStdin && !opts.detach, stdinOnce: !!ex.config.AttachStdin && !tty, exec: { processFile, execId: id },
       });
     } catch (err) {
-      this.fail(ex, client, errorMessage(err), tty);
+      this.fail(ex, client, errorMessage(err), rawStream);
       return;
     }
     const shim = ex.shim;
@@ -98,7 +107,7 @@ export class ExecEngine {
     if (client && !opts.detach) {
       const conn = await shim.attach();
       relayed = relay(client, conn, {
-        tty, stdin: !!ex.config.AttachStdin, stdout: ex.config.AttachStdout !== false, stderr: ex.config.AttachStderr !== false,
+        tty: rawStream, stdin: !!ex.config.AttachStdin, stdout: ex.config.AttachStdout !== false, stderr: ex.config.AttachStderr !== false,
         detachKeys: parseDetachKeys(ex.config.DetachKeys),
         onStdinEnd: () => { if (!tty) void shim.closeStdin().catch(() => undefined); },
         // The client reads the exit code right after the stream ends: record it first.
@@ -106,13 +115,16 @@ export class ExecEngine {
       });
     }
     try {
+      // The start's ConsoleSize goes to the shim before the start, which applies it the moment the terminal exists.
+      // Sent after the start (as before), it could land after a resize the client sent meanwhile and undo it.
+      if (tty && opts.consoleSize && opts.consoleSize[0] > 0) await shim.resize(opts.consoleSize[0], opts.consoleSize[1]).catch(() => undefined);
+      if (tty && ex.pendingSize) await shim.resize(ex.pendingSize[0], ex.pendingSize[1]).catch(() => undefined);
       ex.pid = await shim.start();
       ex.running = true;
       this.events.emitEvent('container', `exec_start: ${ex.config.Cmd!.join(' ')}`, rec.Id, { execID: id });
-      if (tty && opts.consoleSize && opts.consoleSize[0] > 0) await shim.resize(opts.consoleSize[0], opts.consoleSize[1]).catch(() => undefined);
     } catch (err) {
       shim.close();
-      this.fail(ex, client, errorMessage(err), tty);
+      this.fail(ex, client, errorMessage(err), rawStream);
       return;
     }
     void shim.exited.then(async (status) => {
@@ -131,7 +143,8 @@ export class ExecEngine {
   /** The process could not be started: report it on the stream like Docker (exit 126/127). */
   private fail(ex: ExecRecord, client: Duplex | undefined, message: string, tty: boolean): void {
     const notFoundExe = /not found|No such file/i.test(message);
-    ex.exitCode = notFoundExe ? 127 : 126;
+    // dockerd records 126 for every exec that could not start, a missing binary included (unlike `run`'s 127)
+    ex.exitCode = 126;
     const exe = ex.config.Cmd?.[0] ?? '';
     const text = `OCI runtime exec failed: exec failed: unable to start container process: exec: "${exe}": ${notFoundExe ? 'executable file not found in $PATH' : 'permission denied'}: unknown\r\n`;
     if (client && !client.destroyed) {
@@ -156,7 +169,11 @@ export class ExecEngine {
 
   async resize(id: string, rows: number, cols: number): Promise<void> {
     const ex = this.get(id);
-    if (!ex.shim || !ex.running) throw conflict(`Exec ${id} is not running`);
+    // From the start request on, a resize is never lost: `docker exec -it` sends its first one right after the
+    // start, while the shim may still be spawning (kept here, applied before the process starts) or the process
+    // not started yet (the shim keeps it and applies it the moment the terminal exists).
+    if (!ex.started || ex.exitCode !== null) throw conflict(`Exec ${id} is not running`);
+    if (!ex.shim) { ex.pendingSize = [rows, cols]; return; }
     await ex.shim.resize(rows, cols);
   }
 

@@ -50,11 +50,6 @@ function stringMap(what: string, v: unknown): Record<string, string> | null {
   return v as Record<string, string>;
 }
 
-const sameMap = (a: Record<string, string> | null, b: Record<string, string> | null) => {
-  const ka = Object.keys(a ?? {}), kb = Object.keys(b ?? {});
-  return ka.length === kb.length && ka.every((k) => b![k] === a![k]);
-};
-
 export class VolumeStore {
   private vols = new Map<string, VolumeRecord>();
   private refs = new Map<string, Set<string>>();
@@ -133,9 +128,9 @@ export class VolumeStore {
   }
 
   /**
-   * POST /volumes/create and the volumes of a new container. An existing volume of that name is returned (as
-   * docker does), unless the request asks for driver options that differ from the volume's: docker would
-   * silently hand back a volume that is not what was asked for. `created` says whether it is new.
+   * POST /volumes/create and the volumes of a new container. An existing volume of that name is returned as it
+   * is, whatever options or labels the request asks for: docker answers so (201 with the existing volume), and
+   * scripts and compose files rely on "create" being idempotent. `created` says whether it is new.
    */
   async create(req: CreateVolumeRequest, extra: { labels?: Record<string, string>; ref?: string } = {}): Promise<{ volume: VolumeRecord; created: boolean }> {
     if (req.Name !== undefined && req.Name !== null && typeof req.Name !== 'string') throw invalidParameter(`json: cannot unmarshal ${typeof req.Name} into Go struct field CreateOptions.Name of type string`);
@@ -149,9 +144,6 @@ export class VolumeStore {
     return this.serialize(name, async () => {
       const existing = this.vols.get(name);
       if (existing) {
-        if (opts && Object.keys(opts).length && !sameMap(existing.Options, opts)) {
-          throw conflict(`create ${name}: a volume with this name already exists with different driver options`);
-        }
         // the reference is taken under the volume's lock, so a concurrent remove cannot slip in between
         if (extra.ref) this.addRef(name, extra.ref);
         this.events.emitEvent('volume', 'create', name, { driver: existing.Driver });
