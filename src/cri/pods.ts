@@ -9,7 +9,7 @@ import { newId } from '../common/ids';
 import { log } from '../common/log';
 import { errorMessage } from '../common/errors';
 import { writeFileAtomic } from '../common/atomic';
-import { buildSpec, containerSeccomp, seccompBpf, Shim, readExitStatus, run, mountSyscall, umountSyscall, MNT_DETACH, SyscallError } from '../runtime';
+import { buildSpec, containerSeccomp, seccompBpf, Shim, readExitStatus, run, mountSyscall, umountSyscall, createNetnsSyscall, MNT_DETACH, SyscallError } from '../runtime';
 import type { CriContext } from './context';
 import type { PodRecord, ContainerRecord } from './store';
 import { alreadyExists, failedPrecondition, invalidArgument, wrap, internal } from './errors';
@@ -170,12 +170,14 @@ export class PodManager {
     await fs.rm(dir, { recursive: true, force: true });
   }
 
-  /** A new network namespace bound to a file, with lo up (what CNI's loopback plugin would do). */
+  /** A new network namespace bound to a file, with lo up (what CNI's loopback plugin would do): through the
+   * syscalls (the runp critical path runs through here to CNI), else busybox's or util-linux's unshare and ip. */
   private async createNetns(id: string): Promise<string> {
     const file = this.ctx.layout.netns(id);
     await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o711 });
     await fs.writeFile(file, '', { mode: 0o444 });
     try {
+      if (createNetnsSyscall(file)) return file;
       if (BUSYBOX) await run(BUSYBOX, ['unshare', `--net=${file}`, BUSYBOX, 'ip', 'link', 'set', 'lo', 'up']);
       else await run('unshare', [`--net=${file}`, 'ip', 'link', 'set', 'lo', 'up']);
     } catch (err) {
