@@ -2,13 +2,12 @@
 // process costs 5-15 ms (more when several start at once, as at a container's exit), the syscall 0.2-0.3 ms;
 // `unshare --net=FILE ip link set lo up` 3-10 ms from the daemon, the calls 1-2 ms. koffi is loaded lazily
 // (20 ms, once per daemon); where it cannot load, callers fall back to the commands.
+import { openSync, closeSync } from 'fs';
 import { log } from '../common/log';
 
 interface Libc {
   mount(source: string, target: string, fstype: string | null, flags: number, data: string | null): number;
   umount2(target: string, flags: number): number;
-  open(path: string, flags: number): number;
-  close(fd: number): number;
   unshare(flags: number): number;
   setns(fd: number, nstype: number): number;
   socket(domain: number, type: number, protocol: number): number;
@@ -28,8 +27,6 @@ export function libcCalls(): Libc | null {
     libc = {
       mount: lib.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)'),
       umount2: lib.func('int umount2(const char *target, int flags)'),
-      open: lib.func('int open(const char *path, int flags)'),
-      close: lib.func('int close(int fd)'),
       unshare: lib.func('int unshare(int flags)'),
       setns: lib.func('int setns(int fd, int nstype)'),
       socket: lib.func('int socket(int domain, int type, int protocol)'),
@@ -69,7 +66,6 @@ export function umountSyscall(target: string, flags = 0): boolean {
   return true;
 }
 
-const O_RDONLY_CLOEXEC = 0o2000000;
 const CLONE_NEWNET = 0x40000000;
 const MS_BIND = 0x1000;
 const AF_INET = 2;
@@ -88,8 +84,8 @@ const IFF_UP = 1;
 export function createNetnsSyscall(file: string): boolean {
   const c = libcCalls();
   if (!c) return false;
-  const own = c.open('/proc/thread-self/ns/net', O_RDONLY_CLOEXEC);
-  if (own < 0) throw new SyscallError('open', c.errno(), '/proc/thread-self/ns/net');
+  // a synchronous open runs on the calling thread, so thread-self is this (main) thread (libuv adds O_CLOEXEC)
+  const own = openSync('/proc/thread-self/ns/net', 'r');
   try {
     if (c.unshare(CLONE_NEWNET) !== 0) throw new SyscallError('unshare', c.errno(), file);
     try {
@@ -108,7 +104,7 @@ export function createNetnsSyscall(file: string): boolean {
       }
     }
   } finally {
-    c.close(own);
+    closeSync(own);
   }
   return true;
 }
@@ -124,6 +120,6 @@ function loopbackUp(c: Libc): void {
     ifr.writeInt16LE(ifr.readInt16LE(16) | IFF_UP, 16);
     if (c.ioctl(fd, SIOCSIFFLAGS, ifr) !== 0) throw new SyscallError('ioctl SIOCSIFFLAGS', c.errno(), 'lo');
   } finally {
-    c.close(fd);
+    closeSync(fd);
   }
 }
