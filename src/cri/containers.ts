@@ -233,7 +233,7 @@ export class ContainerManager {
     if (this.ctx.shims.get(c.id)) this.ctx.shims.delete(c.id);
     if (c.state !== 'running') return;
     const pod = this.ctx.store.pods.get(c.podId);
-    const cgroupsPath = `${pod?.cgroupParent ?? '/berth-cri'}/${c.id}`;
+    const cgroupsPath = `${pod?.cgroupParent ?? this.ctx.cgroupRoot}/${c.id}`;
     const oom = status.oomKilled || (await oomKillCount(new ContainerCgroup(cgroupsPath)).catch(() => 0)) > 0;
     await this.release(c, cgroupsPath);
     c.state = 'exited';
@@ -399,7 +399,7 @@ export class ContainerManager {
       const shim = await Shim.connect(this.ctx.layout.shimState(c.id));
       shim?.close();
       const pod = this.ctx.store.pods.get(c.podId);
-      await this.release(c, `${pod?.cgroupParent ?? '/berth-cri'}/${c.id}`);
+      await this.release(c, `${pod?.cgroupParent ?? this.ctx.cgroupRoot}/${c.id}`);
       return;
     }
     if (c.state !== 'running') return;

@@ -39,4 +39,7 @@ export interface CriContext {
   events: CriEvents;
   /** running shims by pod or container id */
   shims: Map<string, Shim>;
+  /** the cgroup under which pods without a kubelet-given cgroup_parent go (default /berth-cri): one per daemon, so
+   *  two daemons on a host never take each other's pod cgroups for their own */
+  cgroupRoot: string;
 }

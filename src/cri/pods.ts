@@ -62,7 +62,7 @@ export class PodManager {
     const userParent = cfg.linux?.cgroup_parent || '';
     const pod: PodRecord = {
       id, config: cfg, runtimeHandler: handler, createdAt: nowNs(), state: 'ready', hostNetwork, pausePid: 0,
-      cgroupParent: userParent || `/berth-cri/${id}`, ownCgroupParent: !userParent,
+      cgroupParent: userParent || `${this.ctx.cgroupRoot}/${id}`, ownCgroupParent: !userParent,
     };
     const undo: Array<() => Promise<unknown>> = [];
     const t0 = process.hrtime.bigint();

@@ -41,6 +41,8 @@ export interface CriOptions {
   /** the Engine API containers using an image (a CRI image removal keeps their layers) */
   engineImageUsers: ContainerUsing;
   version: string;
+  /** the cgroup for pods without a cgroup_parent of their own (default /berth-cri) */
+  cgroupRoot?: string;
 }
 
 const PROTO = 'src/cri/runtime-v1.proto';
@@ -74,7 +76,7 @@ export class CriServer {
     await store.load();
     const driver = new RuntimeDriver(this.opts.runtime, path.join(this.opts.execRoot, `runtime-${this.opts.runtime.name}`));
     const cni = new Cni({ confDir: this.opts.cniConfDir ?? '/etc/cni/net.d', binDirs: this.opts.cniBinDirs ?? ['/usr/lib/cni', '/opt/cni/bin'] });
-    this.ctx = { layout, store, images: this.opts.images, driver, cni, events: new CriEvents(), shims: new Map() };
+    this.ctx = { layout, store, images: this.opts.images, driver, cni, events: new CriEvents(), shims: new Map(), cgroupRoot: this.opts.cgroupRoot ?? '/berth-cri' };
     await this.preparePauseRoot();
     this.containers = new ContainerManager(this.ctx);
     this.pods = new PodManager(this.ctx, this.containers);

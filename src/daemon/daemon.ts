@@ -43,6 +43,8 @@ export interface DaemonOptions {
   cniConfDir?: string;
   cniBinDirs?: string[];
   criRegistryMirrors?: Record<string, string>;
+  /** the cgroup for CRI pods without a cgroup_parent (default /berth-cri) */
+  criCgroupRoot?: string;
   criStreamAddress?: string;
   /** rootless seam: set when this daemon runs inside rootless berth's namespaces (src/rootless) */
   rootlessChild?: RootlessChildContext;
@@ -154,7 +156,7 @@ export class Daemon {
     const cri = new CriServer({
       socket, dataRoot, execRoot, images: this.images, runtime: this.runtime,
       cniConfDir: this.options.cniConfDir, cniBinDirs: this.options.cniBinDirs, registryMirrors: this.options.criRegistryMirrors,
-      insecureRegistries: this.options.insecureRegistries, streamAddress: this.options.criStreamAddress,
+      insecureRegistries: this.options.insecureRegistries, streamAddress: this.options.criStreamAddress, cgroupRoot: this.options.criCgroupRoot,
       engineImageUsers: containerUsing(this), version: SERVER_VERSION,
     });
     this.cri = cri;

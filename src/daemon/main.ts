@@ -26,6 +26,7 @@ Options:
       --cni-bin-dir list        CNI plugin directories (default /usr/lib/cni, /opt/cni/bin)
       --cri-registry-mirror list  DOMAIN=URL: CRI image pulls of DOMAIN ask URL first (e.g. gcr.io=http://127.0.0.1:5000)
       --cri-stream-address string  Address of the CRI streaming server (exec, attach, port-forward) (default "127.0.0.1")
+      --cri-cgroup-root string  Cgroup of CRI pods that name no cgroup parent (default "/berth-cri")
       --rootless                Run as an ordinary user in a user namespace (the default when not started as root);
                                 data root ~/.local/share/berth, exec root and socket under $XDG_RUNTIME_DIR/berth
   -l, --log-level string        Set the logging level ("debug"|"info"|"warn"|"error") (default "info")
@@ -37,7 +38,7 @@ export function main(argv: string[]): void {
   let rootlessFlag = false;
   const opts = { dataRoot: '/var/lib/berth', execRoot: '/run/berth', hosts: [] as string[], runtime: undefined as string | undefined, bridgeName: undefined as string | undefined, subnet: undefined as string | undefined, insecureRegistries: undefined as string[] | undefined,
     criSocket: undefined as string | undefined, cniConfDir: undefined as string | undefined, cniBinDirs: undefined as string[] | undefined,
-    criRegistryMirrors: undefined as Record<string, string> | undefined, criStreamAddress: undefined as string | undefined, addedRuntimes: {} as Record<string, string> };
+    criRegistryMirrors: undefined as Record<string, string> | undefined, criStreamAddress: undefined as string | undefined, criCgroupRoot: undefined as string | undefined, addedRuntimes: {} as Record<string, string> };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].includes('=') ? [argv[i].slice(0, argv[i].indexOf('=')), argv[i].slice(argv[i].indexOf('=') + 1)] : [argv[i], undefined];
     const value = () => {
@@ -74,6 +75,12 @@ export function main(argv: string[]): void {
         break;
       }
       case '--cri-stream-address': opts.criStreamAddress = value(); break;
+      case '--cri-cgroup-root': {
+        const v = value();
+        if (!/^(\/[A-Za-z0-9_.-]+)+$/.test(v) || v.split('/').some((part) => part === '.' || part === '..')) fail(`invalid --cri-cgroup-root ${JSON.stringify(v)}: want an absolute cgroup path such as /berth-cri`);
+        opts.criCgroupRoot = v;
+        break;
+      }
       case '-l': case '--log-level': setLogLevel(value() as Level); break;
       case '-D': case '--debug': setLogLevel('debug'); break;
       case '-h': case '--help': process.stdout.write(USAGE); return;

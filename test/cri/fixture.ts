@@ -4,7 +4,7 @@
 // `berth registry serve` on loopback (built once and kept under /var/cache/berth/cri-images/, keyed by the
 // builder's sources), pulled through --cri-registry-mirror under their upstream names.
 import { execFile, execFileSync } from 'child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'fs';
 import { createHash } from 'crypto';
 import * as path from 'path';
 import * as grpc from '@grpc/grpc-js';
@@ -44,8 +44,9 @@ export class CriFixture {
   readonly bridge: string;
   readonly subnet: string;
   readonly socket: string;
+  /** this daemon's own cgroup for pods (critest's pods name no cgroup parent): another CRI daemon's pods never count */
+  readonly cgroupRoot: string;
   registry?: RegistryServer;
-  private startedAt = Date.now();
   private client?: { runtime: grpc.Client; image: grpc.Client };
 
   constructor(readonly opts: CriFixtureOptions = {}) {
@@ -56,6 +57,7 @@ export class CriFixture {
     this.confDir = path.join(this.daemon.dir, 'net.d');
     this.ipamDir = path.join(this.daemon.dir, 'cni-ipam');
     this.socket = path.join(this.daemon.execRoot, 'cri.sock');
+    this.cgroupRoot = `/berth-cri-${this.bridge}`;
   }
 
   /** The conflist the pods use: bridge (with masquerade and hairpin) + portmap, as containerd's examples have it. */
@@ -78,15 +80,21 @@ export class CriFixture {
 
   async start(): Promise<this> {
     this.writeConf();
-    const args = ['--cni-conf-dir', this.confDir];
+    const args = ['--cni-conf-dir', this.confDir, '--cri-cgroup-root', this.cgroupRoot];
     if (this.opts.extraCniBin) args.push('--cni-bin-dir', `/usr/lib/cni,${this.opts.extraCniBin}`);
     if (this.opts.images) {
       this.registry = await startImageRegistry(this.daemon);
       for (const d of ['registry.k8s.io', 'gcr.io']) args.push('--cri-registry-mirror', `${d}=${this.registry.url}`);
     }
     this.daemon.extraArgs.push(...args);
-    await this.daemon.start();
-    await this.waitForSocket();
+    try {
+      await this.daemon.start();
+      await this.waitForSocket();
+    } catch (err) {
+      // a daemon that did not come up must not leave the registry running: it would keep the test file alive
+      await this.stop().catch(() => undefined);
+      throw err;
+    }
     return this;
   }
 
@@ -128,12 +136,13 @@ export class CriFixture {
       await this.registry?.stop();
       await this.daemon.stop();
       await runCmd('ip', ['link', 'del', this.bridge]);
+      // the daemon leaves its (empty) pod cgroup root in place, as /berth-cri would stay: a test's own goes
+      for (const hierarchy of list('/sys/fs/cgroup')) { try { rmdirSync(path.join('/sys/fs/cgroup', hierarchy, this.cgroupRoot)); } catch { /* absent, or not empty: kept */ } }
     }
   }
 
   /** What a pod can leave behind on the host: for the "nothing leaked" checks. */
   leftovers(): { netns: string[]; ipReservations: string[]; mounts: string[]; veths: string[]; cgroups: string[] } {
-    const list = (d: string) => { try { return readdirSync(d); } catch { return []; } };
     const execCri = path.join(this.daemon.execRoot, 'cri');
     const ipam = list(this.ipamDir).flatMap((net) => list(path.join(this.ipamDir, net)).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f)));
     const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m) => m && m.startsWith(path.join(this.daemon.execRoot, 'cri')) || (m && m.startsWith(path.join(this.daemon.dataRoot, 'cri'))));
@@ -141,9 +150,7 @@ export class CriFixture {
     try {
       veths = readdirSync(`/sys/class/net/${this.bridge}/brif`);
     } catch { /* no bridge: no ports */ }
-    // pod cgroups made since this daemon started (another CRI daemon's pods may be there too, older ones)
-    const cgroups = list('/sys/fs/cgroup/memory/berth-cri').filter((e) => /^[0-9a-f]{64}$/.test(e))
-      .filter((e) => { try { return statSync(`/sys/fs/cgroup/memory/berth-cri/${e}`).ctimeMs >= this.startedAt; } catch { return false; } });
+    const cgroups = list(path.join('/sys/fs/cgroup/memory', this.cgroupRoot)).filter((e) => /^[0-9a-f]{64}$/.test(e));
     return { netns: list(path.join(execCri, 'netns')), ipReservations: ipam, mounts, veths, cgroups };
   }
 }
@@ -175,4 +182,8 @@ export async function startImageRegistry(builder: TestDaemon): Promise<RegistryS
   renameSync(tmp, root);
   if (started) await builder.stopDaemon();
   return new RegistryServer(root).start();
+}
+
+function list(dir: string): string[] {
+  try { return readdirSync(dir); } catch { return []; }
 }
