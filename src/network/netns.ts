@@ -7,7 +7,7 @@
 //   2. `ip link set <veth> master <bridge> up` in the host namespace.
 import { promises as fs, existsSync } from 'fs';
 import { run, runIgnoring, CommandError } from './exec';
-import type { Waiting, WarmNetns, WarmSpec } from './warm';
+import type { Waiting, WarmNetns, WarmSpec } from './waiting';
 
 // busybox-static (when installed) starts ~30% faster than the dynamically linked util-linux/iproute2 tools, and
 // spawning is most of the cost here: use its unshare, umount and simple `ip link set`. iproute2 stays required for
