@@ -154,6 +154,7 @@ async function startLocked(core: EngineCore, exits: ExitHandling, rec: Container
     rec.Network = attachment;
     rec.State = { ...rec.State, Status: 'running', Pid: pid, ExitCode: 0, Error: '', OOMKilled: false, StartedAt: nowIso(), FinishedAt: rec.State.FinishedAt };
     await core.store.save(rec);
+    mark('record');
     exits.watch(rec, shim);
     core.event(rec, 'start');
   } catch (err) {
