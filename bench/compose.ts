@@ -26,7 +26,8 @@ function project(root: string, name: string, n: number, subnet: string): string 
 async function main(): Promise<void> {
   if (!existsSync('/usr/bin/docker-compose')) throw new Error('docker-compose missing: scripts/setup installs it');
   const root = mkdtempSync(path.join(os.tmpdir(), 'bench-compose-'));
-  const berth = new TestDaemon('bench-compose');
+  // compose's own range (10.61.x, bc* bridges), as its projects' subnets below
+  const berth = new TestDaemon('bench-compose', { bridge: `bcb${process.pid % 10000}`, subnet: '10.61.99.0/24' });
   const dockerd = new Dockerd();
   try {
     await berth.start();

@@ -2,6 +2,9 @@
 //  1. critest v1.29.0 pass counts for both, offline, with the same skip list (test/cri/skip-list.ts);
 //  2. a pod with one container started the way the anchor kit measures it — `crictl runp` + `create` + `start`,
 //     three crictl processes — and the same three calls made over gRPC directly (the runtime's own share);
+//     beside them crictl's fixed cost per process (`crictl version`: Go start-up, dial, HTTP/2 handshake and
+//     the Version call every crictl command makes first to validate the connection — the same work on both
+//     runtimes, ~3 × 20–35 ms of each crictl total);
 //  3. memory: the daemon's growth per pod and the per-pod monitors (berth-shim ×2 against containerd-shim-runc-v2).
 // containerd runs from shared/tools/cri-tools/containerd-anchor copied to /var/tmp/ctd-cri (its own root, state,
 // socket, CNI bridge ctdcri0 with 10.99.0.0/16 and registry on 127.0.0.1:38555); berth from test/cri/fixture.ts
@@ -92,6 +95,17 @@ async function podViaGrpc(rt: Runtime, i: number, tag: string): Promise<PodTimes
   return { runp: t1 - t0, create: t2 - t1, start: t3 - t2, total: t3 - t0, pod: id };
 }
 
+/** crictl's own cost per command: `crictl version` is a process start, a dial and two Version calls. */
+async function crictlFixedCost(rt: Runtime, n: number): Promise<number> {
+  const xs: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = now();
+    await rt.ok(['version']);
+    xs.push(now() - t0);
+  }
+  return median(xs);
+}
+
 function line(what: string, b: PodTimes[], c: PodTimes[]): void {
   const m = (xs: PodTimes[], k: keyof Omit<PodTimes, 'pod'>) => median(xs.map((x) => x[k]));
   const f = (xs: PodTimes[]) => `runp ${m(xs, 'runp').toFixed(0).padStart(4)}  create ${m(xs, 'create').toFixed(0).padStart(4)}  start ${m(xs, 'start').toFixed(0).padStart(4)}  total ${m(xs, 'total').toFixed(0).padStart(4)} ms`;
@@ -144,6 +158,9 @@ async function main(): Promise<void> {
       c.push(await podViaCrictl(ctd, dir, i, 'c'));
     }
     line(`pod start, crictl runp + create + start (one busybox container), median of ${PODS}`, b, c);
+    const fixed = { berth: await crictlFixedCost(berth, PODS * 2), ctd: await crictlFixedCost(ctd, PODS * 2) };
+    console.log(`crictl's fixed cost per command (\`crictl version\`: Go start-up, dial, HTTP/2 handshake, Version twice), median of ${PODS * 2}`);
+    console.log(`  berth ${fixed.berth.toFixed(0)} ms  containerd ${fixed.ctd.toFixed(0)} ms: three commands put ~${(3 * fixed.berth).toFixed(0)} / ~${(3 * fixed.ctd).toFixed(0)} ms of crictl's own into each total above   load ${load()}`);
     await new Promise((r) => setTimeout(r, 2000));
     const rss1 = { berth: rssKb(berthPid), ctd: rssKb(ctdPid) };
     const berthShims = b.flatMap((p) => {

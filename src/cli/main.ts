@@ -163,9 +163,10 @@ export function exit(code: number): void {
 
 /** Prints an error the way docker's main does and returns the exit status. */
 export function reportError(err: unknown): number {
-  if (err instanceof StatusError) {
+  // by name too: the compose bundle (dist/compose.js) throws its own copy of the class
+  if (err instanceof StatusError || (err instanceof Error && err.name === 'StatusError' && typeof (err as StatusError).status === 'number')) {
     if (err.message) write(2, err.message + '\n');
-    return err.status || 1;
+    return (err as StatusError).status || 1;
   }
   const msg = err instanceof Error ? err.message : String(err);
   if (msg) write(2, msg + '\n');
@@ -176,6 +177,13 @@ export function main(argv: string[]): void {
   if (argv[0] === 'daemon' && onBun()) {
     // `berth daemon` runs on Node (bin/berth-node loads the daemon bundle); on Node it never gets here
     try { handOffToNode(argv); } catch (err) { exit(reportError(err)); }
+    return;
+  }
+  if (argv[0] === 'compose' && onBun()) {
+    // as bin/berth-node does on Node: the compose bundle straight away (its main parses, runs and exits), not
+    // through the CLI's dispatch; `berth -H … compose` goes through dispatch and commands/compose.ts
+    const { loadComposeMain } = require('./commands/compose') as typeof import('./commands/compose');
+    try { loadComposeMain().main(argv.slice(1)); } catch (err) { exit(reportError(err)); }
     return;
   }
   dispatch(argv).then(exit, (err) => exit(reportError(err)));

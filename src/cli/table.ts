@@ -53,8 +53,8 @@ export const COMMON: Entry[] = [
   { name: 'info', short: 'Display system-wide information', mod: 'system' },
 ];
 export const OTHERS: Entry[] = [
-  // compose runs on Node (its own bundle, dist/compose.js): the Bun-built executable hands it over
-  { name: 'compose', short: 'Define and run multi-container applications (Docker Compose)', mod: 'compose', node: true },
+  // compose has its own bundle (dist/compose.js), which the Bun-built executable runs itself
+  { name: 'compose', short: 'Define and run multi-container applications (Docker Compose)', mod: 'compose' },
   { name: 'attach', short: 'Attach local standard input, output, and error streams to a running container', mod: 'stream' },
   { name: 'commit', short: "Create a new image from a container's changes", mod: 'commit' },
   { name: 'cp', short: 'Copy files/folders between a container and the local filesystem', mod: 'cp' },

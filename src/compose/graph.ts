@@ -77,3 +77,24 @@ export async function traverse(
     pump();
   });
 }
+
+/** The services that declare `restart: true` on `name` in depends_on (compose-go's GetDependentsForService). */
+export function restartDependents(services: Record<string, ServiceConfig>, name: string): string[] {
+  return Object.keys(services).filter((n) => services[n].depends_on?.[name]?.restart === true);
+}
+
+/**
+ * What `compose restart names` restarts: the named services and, transitively, every service that declares
+ * `restart: true` on one of them (compose restart's IncludeDependents over the restart: true relations only), in
+ * `services` order.
+ */
+export function withRestartDependents(services: Record<string, ServiceConfig>, names: string[]): string[] {
+  const out = new Set<string>();
+  const add = (n: string) => {
+    if (out.has(n)) return;
+    out.add(n);
+    for (const d of restartDependents(services, n)) add(d);
+  };
+  names.forEach(add);
+  return Object.keys(services).filter((n) => out.has(n));
+}

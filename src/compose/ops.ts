@@ -5,10 +5,10 @@
 import type { ContainerSummary } from '../client';
 import { ApiError } from '../client';
 import { ComposeEnv, ComposeError, EventWatcher, projectContainers, serviceOf, nameOf, containerId, numberOf, filters } from './state';
-import { createContainers, startContainers, ensureResources, selectServices, stopAndRemove, waitRunning, UpOptions, CreateOptions } from './up';
+import { createContainers, startContainers, ensureResources, selectServices, stopAndRemove, waitRunning, waitDependencies, UpOptions, CreateOptions } from './up';
 import { ensureImages } from './images';
 import { streamLogs, LogPrinter, displayName } from './logs';
-import { traverse } from './graph';
+import { traverse, withRestartDependents } from './graph';
 import { L, imageName } from './convert';
 
 export interface AttachOptions {
@@ -219,8 +219,11 @@ const TEXT: Record<Verb, [string, string]> = {
 };
 
 /** stop/start/restart/kill/pause/unpause over the project's containers, along the graph where order matters. */
-export async function act(env: ComposeEnv, verb: Verb, services: string[] | undefined, o: { timeout?: number; signal?: string } = {}): Promise<void> {
+export async function act(env: ComposeEnv, verb: Verb, services: string[] | undefined, o: { timeout?: number; signal?: string; noDeps?: boolean } = {}): Promise<void> {
   const p = env.project;
+  if (services?.length) for (const s of services) if (!(s in p.services)) throw new ComposeError(`no such service: ${s}`);
+  // restart takes along the services that declare `restart: true` on a restarted one, unless --no-deps
+  if (verb === 'restart' && services?.length && !o.noDeps) services = withRestartDependents(p.services, services);
   const list = await containersOf(env, services);
   const applies = (c: ContainerSummary) => {
     switch (verb) {
@@ -232,6 +235,8 @@ export async function act(env: ComposeEnv, verb: Verb, services: string[] | unde
     }
   };
   const targets = list.filter(applies);
+  const watcher = new EventWatcher(env.client, p.name);
+  const restartedAt = new Map<string, number>();
   if (verb === 'start' && services?.length === 0 && !list.length) throw new ComposeError('service(s) not found');
   env.progress.start(verb === 'start' ? 'Running' : 'Running');
   const one = async (c: ContainerSummary) => {
@@ -256,10 +261,17 @@ export async function act(env: ComposeEnv, verb: Verb, services: string[] | unde
     const other = targets.filter((c) => !(serviceOf(c) in p.services));
     if (verb === 'kill' || verb === 'pause' || verb === 'unpause') await Promise.all(targets.map(one));
     else {
-      await traverse(p.services, svcNames, async (svc) => { await Promise.all(targets.filter((c) => serviceOf(c) === svc).map(one)); }, verb === 'stop');
+      await traverse(p.services, svcNames, async (svc) => {
+        // as compose restart: a service restarted with its dependency waits for the condition it declares on it
+        // (its events from before that restart completed are not its state now)
+        if (verb === 'restart') await waitDependencies(env, svc, p.services[svc], svcNames, watcher, (dep, cond) => cond.restart === true && svcNames.includes(dep), (dep) => restartedAt.get(dep));
+        await Promise.all(targets.filter((c) => serviceOf(c) === svc).map(one));
+        restartedAt.set(svc, Date.now());
+      }, verb === 'stop');
       await Promise.all(other.map(one));
     }
   } finally {
+    watcher.close();
     env.progress.done();
   }
 }

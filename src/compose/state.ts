@@ -58,7 +58,7 @@ export const containerId = (name: string) => `Container ${name}`;
 
 // ------------------------------------------------------------------------------------------------ events
 
-export interface ContainerEvent { id: string; action: string; attributes: Record<string, string> }
+export interface ContainerEvent { id: string; action: string; attributes: Record<string, string>; /** ms since the epoch (0: unknown) */ time: number }
 
 /**
  * One GET /events stream for the project's containers; waiters register a predicate per container id. Start it
@@ -86,8 +86,9 @@ export class EventWatcher {
           buf = buf.slice(nl + 1);
           if (!line.trim()) continue;
           try {
-            const m = JSON.parse(line) as { id?: string; Action?: string; status?: string; Actor?: { ID?: string; Attributes?: Record<string, string> } };
-            const e: ContainerEvent = { id: m.Actor?.ID ?? m.id ?? '', action: m.Action ?? m.status ?? '', attributes: m.Actor?.Attributes ?? {} };
+            const m = JSON.parse(line) as { id?: string; Action?: string; status?: string; Actor?: { ID?: string; Attributes?: Record<string, string> }; time?: number; timeNano?: number };
+            const time = m.timeNano ? m.timeNano / 1e6 : (m.time ?? 0) * 1000;
+            const e: ContainerEvent = { id: m.Actor?.ID ?? m.id ?? '', action: m.Action ?? m.status ?? '', attributes: m.Actor?.Attributes ?? {}, time };
             for (const w of [...this.waiters]) w(e);
           } catch { /* not an event */ }
         }

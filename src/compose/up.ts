@@ -6,9 +6,9 @@ import type { ContainerSummary, ContainerInspect } from '../client';
 import { ApiError } from '../client';
 import { ComposeEnv, ComposeError, EventWatcher, projectContainers, serviceOf, numberOf, nameOf, containerId } from './state';
 import { containerPlan, networkBody, volumeBody, serviceHash, scaleOf, L, ContainerPlan } from './convert';
-import { traverse, dependenciesOf } from './graph';
+import { traverse, dependenciesOf, restartDependents } from './graph';
 import { ensureImages, ImageOptions } from './images';
-import type { Project, ServiceConfig } from './types';
+import type { Project, ServiceConfig, DependsOn } from './types';
 
 export interface CreateOptions extends ImageOptions {
   services?: string[];
@@ -125,7 +125,7 @@ async function handleOrphans(env: ComposeEnv, all: ContainerSummary[], remove: b
 export async function stopAndRemove(env: ComposeEnv, c: ContainerSummary, timeout: number | undefined, volumes: boolean): Promise<void> {
   const name = nameOf(c);
   const id = containerId(name);
-  if (c.State === 'running' || c.State === 'paused' || c.State === 'restarting') {
+  if (isActive(c)) {
     env.progress.event({ id, text: 'Stopping', status: 'working' });
     await env.client.containerStop(c.Id, { t: timeout }).catch(ignore404);
     env.progress.event({ id, text: 'Stopped', status: 'done' });
@@ -134,6 +134,8 @@ export async function stopAndRemove(env: ComposeEnv, c: ContainerSummary, timeou
   await env.client.containerRemove(c.Id, { force: '1', v: volumes ? '1' : undefined }).catch(ignore404);
   env.progress.event({ id, text: 'Removed', status: 'done' });
 }
+
+const isActive = (c: ContainerSummary) => c.State === 'running' || c.State === 'paused' || c.State === 'restarting';
 
 const ignore404 = (err: unknown) => { if (!(err instanceof ApiError && (err.notFound || err.status === 409 && /already in progress/.test(err.daemonMessage)))) throw err; };
 
@@ -150,6 +152,26 @@ export async function createContainers(env: ComposeEnv, services: string[], o: C
   await handleOrphans(env, all, !!o.removeOrphans, o.timeout);
   const result = new Map<string, Converged>();
   const recreated = new Set<string>();
+  // per recreated service, once: its `restart: true` dependents stopped before it is replaced (compose's
+  // stopDependentContainers); the start step starts them again once it is up
+  const dependentsStopped = new Map<string, Promise<void>>();
+  const stopDependents = (name: string) => {
+    let done = dependentsStopped.get(name);
+    if (!done) {
+      const dependents = restartDependents(p.services, name).filter((d) => services.includes(d));
+      done = traverse(p.services, dependents, async (d) => {
+        await Promise.all(all.filter((c) => serviceOf(c) === d && isActive(c)).map(async (c) => {
+          const id = containerId(nameOf(c));
+          env.progress.event({ id, text: 'Stopping', status: 'working' });
+          await client.containerStop(c.Id, { t: o.timeout }).catch(ignore404);
+          c.State = 'exited';
+          env.progress.event({ id, text: 'Stopped', status: 'done' });
+        }));
+      }, true);
+      dependentsStopped.set(name, done);
+    }
+    return done;
+  };
   await traverse(p.services, services, async (name) => {
     const s = p.services[name];
     const want = o.scale?.[name] ?? scaleOf(s);
@@ -165,6 +187,7 @@ export async function createContainers(env: ComposeEnv, services: string[], o: C
       const stale = c.Labels?.[L.hash] !== hash;
       const must = !o.noRecreate && (o.forceRecreate || stale || depRecreated);
       if (must) {
+        await stopDependents(name);
         const id = await recreate(env, name, c, o);
         recreated.add(name);
         conv.names.push(nameOf(c)); conv.ids.push(id); conv.running.push(false);
@@ -247,7 +270,7 @@ async function recreate(env: ComposeEnv, service: string, old: ContainerSummary,
       else if (mine.Type === 'volume' && !mine.Source) mine.Source = m.Name;
     }
   }
-  if (old.State === 'running' || old.State === 'paused' || old.State === 'restarting') await client.containerStop(old.Id, { t: o.timeout }).catch(ignore404);
+  if (isActive(old)) await client.containerStop(old.Id, { t: o.timeout }).catch(ignore404);
   await client.containerRename(old.Id, `${old.Id.slice(0, 12)}_${name}`);
   let cid: string;
   try {
@@ -295,12 +318,15 @@ export async function startContainers(env: ComposeEnv, services: string[], conv:
   });
 }
 
-/** Waits until each dependency of `name` meets its condition (service_started is met by the traversal order). */
-async function waitDependencies(env: ComposeEnv, name: string, s: ServiceConfig, selected: string[], watcher: EventWatcher): Promise<void> {
+/**
+ * Waits until each dependency of `name` meets its condition (service_started is met by the traversal order);
+ * `only` narrows which dependencies count (restart: those with `restart: true`).
+ */
+export async function waitDependencies(env: ComposeEnv, name: string, s: ServiceConfig, selected: string[], watcher: EventWatcher, only: (dep: string, cond: DependsOn) => boolean = () => true, after?: (dep: string) => number | undefined): Promise<void> {
   const { client, project: p } = env;
   const waits: Promise<void>[] = [];
   for (const [dep, cond] of Object.entries(s.depends_on ?? {})) {
-    if (!(dep in p.services) || cond.condition === 'service_started') continue;
+    if (!(dep in p.services) || cond.condition === 'service_started' || !only(dep, cond)) continue;
     if (!selected.includes(dep) && cond.required === false) continue;
     waits.push((async () => {
       const containers = await projectContainers(client, p.name, { all: true, services: [dep] });
@@ -309,18 +335,21 @@ async function waitDependencies(env: ComposeEnv, name: string, s: ServiceConfig,
         throw new ComposeError(`service "${dep}" has no container to wait for`);
       }
       await Promise.all(containers.map((c) => cond.condition === 'service_healthy'
-        ? waitHealthy(env, c.Id, nameOf(c), watcher, cond.required !== false)
-        : waitCompleted(env, c.Id, nameOf(c), dep, watcher)));
+        ? waitHealthy(env, c.Id, nameOf(c), watcher, cond.required !== false, after?.(dep))
+        : waitCompleted(env, c.Id, nameOf(c), dep, watcher, after?.(dep))));
     })());
   }
   await settleAll(waits);
 }
 
-/** Resolves when the container is healthy; fails when it is unhealthy or exits. Follows health events. */
-export async function waitHealthy(env: ComposeEnv, id: string, name: string, watcher: EventWatcher, required = true): Promise<void> {
+/**
+ * Resolves when the container is healthy; fails when it is unhealthy or exits. Follows health events; `after`
+ * (ms since the epoch) leaves out older ones, which the watcher replays (a restart's own die, say).
+ */
+export async function waitHealthy(env: ComposeEnv, id: string, name: string, watcher: EventWatcher, required = true, after = 0): Promise<void> {
   const pid = containerId(name);
   await watcher.start();
-  const sub = watcher.until((e) => e.id === id && (e.action.startsWith('health_status') || e.action === 'die'));
+  const sub = watcher.until((e) => e.id === id && (e.action.startsWith('health_status') || e.action === 'die') && !(e.time && e.time < after));
   try {
     const info = await env.client.containerInspect(id);
     const health = (info.State as { Health?: { Status?: string } } | undefined)?.Health?.Status;
@@ -342,18 +371,18 @@ export async function waitHealthy(env: ComposeEnv, id: string, name: string, wat
         env.progress.event({ id: pid, text: 'Error', status: 'error' });
         throw new ComposeError(`dependency failed to start: container ${name} is unhealthy`);
       }
-      return waitHealthy(env, id, name, watcher, required);
+      return waitHealthy(env, id, name, watcher, required, after);
     }
   } finally {
     sub.cancel();
   }
 }
 
-/** Resolves when the container exited with 0; fails on another exit code. */
-async function waitCompleted(env: ComposeEnv, id: string, name: string, service: string, watcher: EventWatcher): Promise<void> {
+/** Resolves when the container exited with 0; fails on another exit code. `after` as for waitHealthy. */
+async function waitCompleted(env: ComposeEnv, id: string, name: string, service: string, watcher: EventWatcher, after = 0): Promise<void> {
   const pid = containerId(name);
   await watcher.start();
-  const sub = watcher.until((e) => e.id === id && e.action === 'die');
+  const sub = watcher.until((e) => e.id === id && e.action === 'die' && !(e.time && e.time < after));
   try {
     const info = await env.client.containerInspect(id);
     let code: number;

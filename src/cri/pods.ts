@@ -9,7 +9,7 @@ import { newId } from '../common/ids';
 import { log } from '../common/log';
 import { errorMessage } from '../common/errors';
 import { writeFileAtomic } from '../common/atomic';
-import { buildSpec, containerSeccomp, seccompBpf, Shim, readExitStatus, run, mountSyscall, umountSyscall, MNT_DETACH, SyscallError } from '../runtime';
+import { buildSpec, containerSeccomp, seccompBpf, Shim, readExitStatus, run, mountSyscall, umountSyscall, createNetnsSyscall, MNT_DETACH, SyscallError } from '../runtime';
 import type { CriContext } from './context';
 import type { PodRecord, ContainerRecord } from './store';
 import { alreadyExists, failedPrecondition, invalidArgument, wrap, internal } from './errors';
@@ -70,44 +70,36 @@ export class PodManager {
     try {
       const net = hostNetwork ? undefined : await loadNetwork(this.ctx.cni.confDir);
       if (!hostNetwork && !net) throw failedPrecondition(`failed to setup network for sandbox "${id}": cni config uninitialized: no network config found in ${this.ctx.cni.confDir}`);
-      // the sandbox's files, its /dev/shm and its network namespace do not depend on each other
-      const [files, shm, netns] = await Promise.allSettled([
-        this.writeSandboxFiles(pod),
-        ns.ipc !== NamespaceMode.NODE ? this.mountShm(id) : Promise.resolve(undefined),
-        hostNetwork ? Promise.resolve(undefined) : this.createNetns(id),
-      ]);
+      // CNI fills the network namespace and the pause joins it: both start as soon as it exists (the runp
+      // critical path is netns → max(CNI, pause)); the sandbox's files and /dev/shm are made meanwhile
+      const files = this.writeSandboxFiles(pod);
+      const shm = ns.ipc !== NamespaceMode.NODE ? this.mountShm(id) : Promise.resolve(undefined);
+      const netns = hostNetwork ? Promise.resolve(undefined) : this.createNetns(id).then((file) => { mark('netns'); return file; });
+      const cni = net ? netns.then((file) => this.ctx.cni.add(net, {
+        containerId: id, netns: file!, podName: m.name, podNamespace: m.namespace, podUid: m.uid,
+        portMappings: (cfg.port_mappings ?? []).filter((p) => p.host_port > 0).map((p) => ({
+          hostPort: p.host_port, containerPort: p.container_port, protocol: protocolName(p.protocol), hostIP: p.host_ip || '',
+        })),
+      })) : Promise.resolve(undefined);
+      const pause = netns.then((file) => { pod.netns = file; return this.startPause(pod, mark); });
+      const [filesR, shmR, netnsR, cniR, pauseR] = await Promise.allSettled([files, shm, netns, cni, pause]);
+      mark('cni+pause');
       undo.push(() => fs.rm(this.ctx.layout.sandboxDir(id), { recursive: true, force: true }));
-      if (shm.status === 'fulfilled' && shm.value) { pod.shm = shm.value; undo.push(() => this.unmountShm(id)); }
-      if (netns.status === 'fulfilled' && netns.value) { pod.netns = netns.value; undo.push(() => this.removeNetns(id)); }
-      for (const r of [files, shm, netns]) if (r.status === 'rejected') throw r.reason;
-      mark('files, shm, netns');
-      if (net) {
-        // CNI and the pause container do not depend on each other (the pause joins the namespace, CNI fills it)
-        const [cni, pause] = await Promise.allSettled([
-          this.ctx.cni.add(net, {
-            containerId: id, netns: pod.netns!, podName: m.name, podNamespace: m.namespace, podUid: m.uid,
-            portMappings: (cfg.port_mappings ?? []).filter((p) => p.host_port > 0).map((p) => ({
-              hostPort: p.host_port, containerPort: p.container_port, protocol: protocolName(p.protocol), hostIP: p.host_ip || '',
-            })),
-          }),
-          this.startPause(pod, mark),
-        ]);
-        mark('cni+pause');
-        if (cni.status === 'fulfilled') {
-          pod.cni = cni.value;
-          const ips = podIps(cni.value.result);
-          pod.ip = ips[0];
-          pod.additionalIps = ips.slice(1);
-          undo.push(() => this.ctx.cni.del(cni.value, pod.netns));
-        }
-        if (pause.status === 'fulfilled') undo.push(() => this.killPause(pod));
-        if (cni.status === 'rejected') throw wrap(cni.reason, `failed to setup network for sandbox "${id}"`);
-        if (pause.status === 'rejected') throw pause.reason;
-        if (pod.ip) await this.writeHosts(pod); // the pod's own name resolves to its address
-      } else {
-        await this.startPause(pod);
-        undo.push(() => this.killPause(pod));
+      if (shmR.status === 'fulfilled' && shmR.value) { pod.shm = shmR.value; undo.push(() => this.unmountShm(id)); }
+      if (netnsR.status === 'fulfilled' && netnsR.value) { pod.netns = netnsR.value; undo.push(() => this.removeNetns(id)); }
+      if (cniR.status === 'fulfilled' && cniR.value) {
+        const state = cniR.value;
+        pod.cni = state;
+        const ips = podIps(state.result);
+        pod.ip = ips[0];
+        pod.additionalIps = ips.slice(1);
+        undo.push(() => this.ctx.cni.del(state, pod.netns));
       }
+      if (pauseR.status === 'fulfilled') undo.push(() => this.killPause(pod));
+      for (const r of [filesR, shmR, netnsR]) if (r.status === 'rejected') throw r.reason;
+      if (cniR.status === 'rejected') throw wrap(cniR.reason, `failed to setup network for sandbox "${id}"`);
+      if (pauseR.status === 'rejected') throw pauseR.reason;
+      if (pod.ip) await this.writeHosts(pod); // the pod's own name resolves to its address
       await this.ctx.store.savePod(pod);
       mark('saved');
       return id;
@@ -124,8 +116,7 @@ export class PodManager {
   private async writeSandboxFiles(pod: PodRecord): Promise<void> {
     const dir = this.ctx.layout.sandboxDir(pod.id);
     await fs.mkdir(dir, { recursive: true, mode: 0o711 });
-    const hostname = pod.hostNetwork ? os.hostname() : (pod.config.hostname || os.hostname());
-    await writeFileAtomic(path.join(dir, 'hostname'), hostname + '\n', 0o644, false);
+    await writeFileAtomic(path.join(dir, 'hostname'), podHostname(pod) + '\n', 0o644, false);
     const dns = pod.config.dns_config;
     let resolv: string;
     if (dns && (dns.servers.length || dns.searches.length || dns.options.length)) {
@@ -170,12 +161,14 @@ export class PodManager {
     await fs.rm(dir, { recursive: true, force: true });
   }
 
-  /** A new network namespace bound to a file, with lo up (what CNI's loopback plugin would do). */
+  /** A new network namespace bound to a file, with lo up (what CNI's loopback plugin would do): through the
+   * syscalls (the runp critical path runs through here to CNI), else busybox's or util-linux's unshare and ip. */
   private async createNetns(id: string): Promise<string> {
     const file = this.ctx.layout.netns(id);
     await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o711 });
     await fs.writeFile(file, '', { mode: 0o444 });
     try {
+      if (createNetnsSyscall(file)) return file;
       if (BUSYBOX) await run(BUSYBOX, ['unshare', `--net=${file}`, BUSYBOX, 'ip', 'link', 'set', 'lo', 'up']);
       else await run('unshare', [`--net=${file}`, 'ip', 'link', 'set', 'lo', 'up']);
     } catch (err) {
@@ -204,7 +197,7 @@ export class PodManager {
     const spec = buildSpec({
       rootfs: layout.pauseRoot(), readonlyRootfs: true, args: ['/pause'], env: ['PATH=/'], cwd: '/',
       user: { uid: PAUSE_UID, gid: PAUSE_UID, additionalGids: [] }, terminal: false,
-      hostname: (await fs.readFile(path.join(layout.sandboxDir(pod.id), 'hostname'), 'utf8')).trim(),
+      hostname: podHostname(pod),
       netnsPath: pod.hostNetwork ? null : pod.netns, ...seccompIn, seccompBpf: profile ? await seccompBpf(profile) : undefined,
       cgroupsPath: `${pod.cgroupParent}/${pod.id}`, etcFiles: [],
       sysctl: Object.keys(sysctls).length ? sysctls : undefined,
@@ -332,6 +325,11 @@ export class PodManager {
     }
     return out;
   }
+}
+
+/** The pod's hostname: its config's (else the node's); the node's with the host's network. */
+function podHostname(pod: PodRecord): string {
+  return pod.hostNetwork ? os.hostname() : (pod.config.hostname || os.hostname());
 }
 
 export function podStatus(pod: PodRecord): Record<string, unknown> {

@@ -15,6 +15,6 @@ export { processEnv, DEFAULT_PATH } from './env';
 export { ContainerCgroup, applyResources, oomKillCount, hostSupport, machineMemory } from './cgroups';
 export type { OciResources, HostSupport } from './cgroups';
 export { readStatFiles, parseFlatKeyed, u64, nowNs } from './stats';
-export { mountSyscall, umountSyscall, MNT_DETACH, SyscallError } from './syscalls';
+export { mountSyscall, umountSyscall, createNetnsSyscall, MNT_DETACH, SyscallError } from './syscalls';
 export { run, CommandError } from './exec';
 export { builtBinary } from './binaries';

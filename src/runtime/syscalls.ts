@@ -1,3 +1,3 @@
-// mount(2) and umount2(2): they live in common/syscalls.ts (the network layer unmounts too, and may import only
-// common/); re-exported here for runtime/'s users.
-export { libcCalls, mountSyscall, umountSyscall, MNT_DETACH, SyscallError } from '../common/syscalls';
+// mount(2), umount2(2) and namespaces through koffi: they live in common/syscalls.ts (the network layer unmounts
+// namespace files too, and may import only common/); re-exported here for runtime/'s users.
+export * from '../common/syscalls';

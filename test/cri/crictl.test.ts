@@ -5,7 +5,7 @@
 // status, nothing leaked (netns, veth, IP reservation, mount, cgroup).
 import { test, before, after, afterEach } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, chmodSync, readFileSync, rmSync } from 'fs';
+import { mkdtempSync, writeFileSync, chmodSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as http from 'http';
@@ -116,6 +116,13 @@ test('runp, create, start, exec, logs, stats, stop, rm, rmp; berth ps shows them
   assert.ok(ip.startsWith(cri.subnet.split('.').slice(0, 3).join('.') + '.'), `pod IP ${ip} should be in ${cri.subnet}`);
   assert.equal(await ok(['exec', ctr, 'hostname']), 'crictl-pod');
   assert.match(await ok(['exec', ctr, 'ip', '-4', 'addr', 'show', 'eth0']), new RegExp(`inet ${ip.replace(/\./g, '\\.')}/`));
+  // the pod's namespace is made by the daemon's main thread entering it for a moment: lo is up there, and no
+  // thread of the daemon is left outside the host's namespace
+  assert.match(await ok(['exec', ctr, 'ip', 'link', 'show', 'lo']), /<LOOPBACK,UP/);
+  const hostNet = readlinkSync('/proc/self/ns/net');
+  const daemonPid = cri.daemon.proc!.pid!; // bin/berth execs the Node launcher for `daemon`: the same process
+  assert.match(readFileSync(`/proc/${daemonPid}/cmdline`, 'utf8'), /\0daemon\0/);
+  for (const t of readdirSync(`/proc/${daemonPid}/task`)) assert.equal(readlinkSync(`/proc/${daemonPid}/task/${t}/ns/net`), hostNet, `daemon thread ${t}`);
   // exec exit codes come back through the streaming server
   const failing = await cri.crictl(['exec', ctr, 'sh', '-c', 'exit 3']);
   assert.notEqual(failing.code, 0);

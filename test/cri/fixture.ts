@@ -15,10 +15,16 @@ import { RegistryServer } from '../integration/registry-fixture';
 export const CRI_TOOLS = path.resolve(REPO, '../shared/tools/cri-tools');
 const IMAGE_CACHE = process.env.BERTH_CRI_IMAGE_CACHE ?? '/var/cache/berth/cri-images';
 
-/** crictl and critest unpacked (once) into /var/tmp, as the cri-tools README says. */
+let tools: { crictl: string; critest: string } | undefined;
+
+/** crictl and critest unpacked into /var/tmp, as the cri-tools README says: once per process, because `unpack`
+ * checks both binaries' sha256 (77 MB, ~230 ms) on every run — a cost no crictl call should be timed with. */
 export function criTools(): { crictl: string; critest: string } {
-  const dir = execFileSync(path.join(CRI_TOOLS, 'unpack'), { encoding: 'utf8' }).trim();
-  return { crictl: path.join(dir, 'crictl'), critest: path.join(dir, 'critest') };
+  if (!tools) {
+    const dir = execFileSync(path.join(CRI_TOOLS, 'unpack'), { encoding: 'utf8' }).trim();
+    tools = { crictl: path.join(dir, 'crictl'), critest: path.join(dir, 'critest') };
+  }
+  return tools;
 }
 
 let counter = 0;

@@ -318,3 +318,55 @@ test('services created and started in parallel: distinct ephemeral host ports, a
   assert.equal(running.length, 1, running.join(' '));
   ok(await compose(race, ['down', '-t', '0']), 'down');
 });
+
+test('depends_on restart: true: restart and a recreate of the dependency restart its dependent, after it is healthy again; others left alone', async () => {
+  const file = (v: string) => `services:
+  db:
+    image: busybox
+    command: ["sh", "-c", "rm -f /tmp/ready; sleep 1; touch /tmp/ready; exec sleep 300"]
+    environment: {V: "${v}"}
+    healthcheck:
+      test: ["CMD", "test", "-f", "/tmp/ready"]
+      interval: 300ms
+      retries: 20
+  api:
+    image: busybox
+    command: ["sleep", "300"]
+    depends_on:
+      db: {condition: service_healthy, restart: true}
+  worker:
+    image: busybox
+    command: ["sleep", "300"]
+    depends_on: [db]
+${netBlock()}`;
+  const dir = projectDir('rdeps', { 'compose.yaml': file('1') });
+  ok(await compose(dir, ['up', '-d']), 'up');
+  const state = async (name: string) => { const i = await inspect(name); return { id: i.Id as string, started: i.State.StartedAt as string, running: i.State.Running as boolean }; };
+  assert.match((await inspect('rdeps-api-1')).Config.Labels['com.docker.compose.depends_on'], /^db:service_healthy:true$/);
+  const api1 = await state('rdeps-api-1');
+  const worker1 = await state('rdeps-worker-1');
+  // compose restart db: api (restart: true) goes along, once db is healthy again; worker does not
+  const r = await compose(dir, ['--progress', 'plain', 'restart', 'db']);
+  ok(r, 'restart db');
+  assert.match(r.stderr, /Container rdeps-api-1 Started/);
+  assert.ok(r.stderr.indexOf('Container rdeps-db-1 Healthy') < r.stderr.indexOf('Container rdeps-api-1 Restarting'), r.stderr);
+  const api2 = await state('rdeps-api-1');
+  assert.notEqual(api2.started, api1.started, 'api restarted');
+  assert.equal((await state('rdeps-worker-1')).started, worker1.started, 'worker left alone');
+  // --no-deps: only db
+  ok(await compose(dir, ['restart', '--no-deps', 'db']), 'restart --no-deps');
+  assert.equal((await state('rdeps-api-1')).started, api2.started, 'api not restarted with --no-deps');
+  // db's configuration changes: up recreates it, stops api first and starts it again (same container) after db
+  writeFileSync(path.join(dir, 'compose.yaml'), file('2'));
+  const u = await compose(dir, ['--progress', 'plain', 'up', '-d']);
+  ok(u, 'up after change');
+  assert.ok(u.stderr.indexOf('Container rdeps-api-1 Stopped') < u.stderr.indexOf('Container rdeps-db-1 Recreated'), u.stderr);
+  assert.ok(u.stderr.indexOf('Container rdeps-db-1 Healthy') < u.stderr.indexOf('Container rdeps-api-1 Started'), u.stderr);
+  const api3 = await state('rdeps-api-1');
+  assert.equal(api3.id, api1.id, 'api kept, not recreated');
+  assert.ok(api3.running && api3.started !== api2.started, 'api restarted');
+  const worker3 = await state('rdeps-worker-1');
+  assert.equal(worker3.id, worker1.id);
+  assert.equal(worker3.started, worker1.started, 'worker left alone');
+  ok(await compose(dir, ['down', '-t', '0']), 'down');
+});

@@ -99,10 +99,14 @@ describe('berth desktop in Chromium', { timeout: 600_000 }, () => {
   });
 
   it('groups a compose project and acts on the group', async () => {
-    for (const svc of ['api', 'db']) {
-      const r = await d.berth(['run', '-d', '--name', `shop-${svc}-1`, '--label', 'com.docker.compose.project=shop',
-        '--label', `com.docker.compose.service=${svc}`, 'busybox', 'sleep', '1d']);
+    // a real project, brought up by berth compose: the group comes from the labels compose gives its containers
+    const dir = await tempDir('desktop-compose-');
+    writeFileSync(path.join(dir, 'compose.yaml'), 'services:\n  api:\n    image: busybox\n    command: sleep 1d\n  db:\n    image: busybox\n    command: sleep 1d\n');
+    try {
+      const r = await d.berth(['compose', '-p', 'shop', '--project-directory', dir, '-f', path.join(dir, 'compose.yaml'), 'up', '-d'], { timeoutMs: 120_000 });
       assert.equal(r.code, 0, r.stderr);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
     const group = page.locator('tr[data-group="shop"]');
     await group.waitFor();

@@ -202,6 +202,60 @@ test('user-defined networks: names resolve through the embedded DNS, inside the 
   }
 });
 
+test('compose: a two-service stack, DNS by service name, a named volume, a published port from the host; down -v', { skip }, async () => {
+  const port = await freePort();
+  const dir = path.join(user.home, 'stack');
+  // web serves what db wrote into the shared named volume; web reaches db by its service name
+  const file = `services:
+  db:
+    image: busybox
+    command: ["sh", "-c", "echo from-volume > /data/index.html; echo from-db > /tmp/db; exec httpd -f -p 8080 -h /tmp"]
+    volumes: [data:/data]
+  web:
+    image: busybox
+    command: ["httpd", "-f", "-p", "80", "-h", "/www"]
+    ports: ["${port}:80"]
+    volumes: [data:/www]
+    depends_on: [db]
+volumes:
+  data: {}
+networks:
+  default:
+    ipam:
+      config:
+        - subnet: 10.61.${200 + (process.pid % 50)}.0/24
+`;
+  assert.equal((await user.exec('sh', ['-c', `mkdir -p ${dir} && cat > ${dir}/compose.yaml`], { input: file })).code, 0);
+  const compose = (args: string[]) => user.berth(['compose', '--project-directory', dir, ...args], { timeoutMs: 120_000 });
+  const up = await compose(['up', '-d']);
+  assert.equal(up.code, 0, up.stderr);
+  try {
+    const ps = await compose(['ps', '--format', '{{.Name}} {{.State}}']);
+    assert.deepEqual(ps.stdout.trim().split('\n').sort(), ['stack-db-1 running', 'stack-web-1 running'], ps.stderr);
+    let dns = await compose(['exec', '-T', 'web', 'wget', '-qO-', 'http://db:8080/db']);
+    for (let i = 0; i < 50 && dns.stdout !== 'from-db\n'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      dns = await compose(['exec', '-T', 'web', 'wget', '-qO-', 'http://db:8080/db']);
+    }
+    assert.equal(dns.stdout, 'from-db\n', dns.stderr);
+    let got: { status: number; body: string } | undefined;
+    for (let i = 0; i < 50 && got?.body !== 'from-volume\n'; i++) {
+      got = await httpGet(port, '/index.html').catch(() => undefined);
+      if (got?.body !== 'from-volume\n') await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(got?.body, 'from-volume\n');
+    assert.equal((await user.api('GET', '/volumes/stack_data')).body.Labels['com.docker.compose.volume'], 'data');
+  } finally {
+    const down = await compose(['down', '-v', '-t', '1']);
+    assert.equal(down.code, 0, down.stderr);
+  }
+  assert.equal((await user.api('GET', '/volumes/stack_data')).status, 404);
+  assert.equal((await user.api('GET', '/networks/stack_default')).status, 404);
+  const left = (await user.api('GET', '/containers/json?all=1')).body as Array<{ Names: string[] }>;
+  assert.ok(!left.some((c) => c.Names[0].startsWith('/stack-')), left.map((c) => c.Names[0]).join(' '));
+  assert.equal(await freePortIsFree(port), true, 'the published port is released');
+});
+
 test('a privileged port, resource limits: refused with clear messages; --network host is the daemon\'s namespace', { skip }, async () => {
   const p = await user.docker(['run', '-d', '--name', 'low', '-p', '80:80', 'busybox', 'sleep', '30']);
   assert.equal(p.code, 125);

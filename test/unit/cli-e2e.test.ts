@@ -304,3 +304,17 @@ test('usage errors and help exit codes', async () => {
   r = await berth(['--version']);
   assert.equal(r.stdout, 'berth version 0.1.0\n');
 });
+
+test('compose runs inside the Bun executable (no Node needed), by itself and through the CLI\'s global flags; its exit statuses', async () => {
+  const compiled = !fs.lstatSync(path.join(path.dirname(path.dirname(BERTH)), 'dist', 'berth')).isSymbolicLink();
+  // without Node on PATH a hand-over to Node would fail: compose must run in the executable itself
+  const env: Record<string, string> = compiled ? { PATH: '/nonexistent' } : {};
+  for (const pre of [[], ['-H', daemon.host]]) {
+    const v = await berth([...pre, 'compose', 'version', '--short'], { env });
+    assert.equal(v.code, 0, v.stderr);
+    assert.match(v.stdout, /^\d+\.\d+\.\d+\n$/);
+    const bad = await berth([...pre, 'compose', 'nope'], { env });
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /unknown docker command: "compose nope"/);
+  }
+});

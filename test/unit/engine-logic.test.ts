@@ -3,7 +3,9 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { mergeConfig, mergeEnv, validateBody, commandLine } from '../../src/engine/containers/create';
-import { DetachFilter, parseDetachKeys, FrameRelay, frame } from '../../src/engine/containers/attach';
+import { DetachFilter, parseDetachKeys, FrameRelay, frame, relay } from '../../src/engine/containers/attach';
+import * as net from 'node:net';
+import { Duplex } from 'node:stream';
 import { parseSignal } from '../../src/engine/containers/signals';
 import { humanDuration, statusText } from '../../src/engine/containers/views';
 import { buildSpec, resolveCapabilities, DEFAULT_CAPABILITIES, MASKED_PATHS } from '../../src/runtime/spec';
@@ -140,4 +142,42 @@ test('seccomp profile directives for the BPF compiler', async () => {
     { names: ['personality'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 8, op: 'SCMP_CMP_EQ' }] },
   ] });
   assert.equal(text, 'default SCMP_ACT_ERRNO 1\narch SCMP_ARCH_X86_64\nrule SCMP_ACT_ALLOW - read 0\nrule SCMP_ACT_ALLOW - write 0\nrule SCMP_ACT_ALLOW - personality 1 0 SCMP_CMP_EQ 8 0\n');
+});
+
+test('attach relay: a client that does not read stops the reads from the shim until it drains', async () => {
+  // the shim side: a real socket pair fed with output faster than the client takes it
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
+  const shimConn = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+  const shim = await accepted;
+  let release: (() => void) | undefined;
+  let taken = 0;
+  // a client whose writes complete only when released: it "never reads" until then
+  const client = new Duplex({
+    highWaterMark: 64 << 10,
+    read() { /* no stdin */ },
+    write(chunk: Buffer, _enc, cb) { taken += chunk.length; release = cb; },
+  });
+  const done = relay(client, shimConn, { tty: true, stdin: false, stdout: true, stderr: false, detachKeys: [] });
+  let pump: NodeJS.Timeout | undefined;
+  try {
+    const chunk = frame(1, Buffer.alloc(16 << 10, 0x61));
+    for (let i = 0; i < 64; i++) shim.write(chunk);
+    for (const until = Date.now() + 5000; !shimConn.isPaused() && Date.now() < until;) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 100)); // time for reads that would go on, had the pause not held
+    assert.ok(shimConn.isPaused(), 'reads from the shim go on while the client is full');
+    assert.ok(client.writableLength <= 2 * (64 << 10) + chunk.length, `client buffered ${client.writableLength} bytes`);
+    // the client reads again: everything arrives
+    pump = setInterval(() => { const r = release; release = undefined; r?.(); }, 1);
+    for (const until = Date.now() + 20_000; taken < 64 * (16 << 10) && Date.now() < until;) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(taken, 64 * (16 << 10));
+    assert.ok(!shimConn.isPaused());
+    shim.end();
+    assert.equal(await done, 'exited');
+  } finally {
+    clearInterval(pump);
+    shim.destroy(); shimConn.destroy(); client.destroy();
+    server.close();
+  }
 });

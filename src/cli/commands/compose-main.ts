@@ -414,7 +414,7 @@ async function dispatch(io: Io, g: Parsed, name: string, p: Parsed, mode: Progre
     });
     case 'start': return run(() => compose.act(env, 'start', services));
     case 'stop': return run(() => compose.act(env, 'stop', services, { timeout: opt(p, 'timeout') }));
-    case 'restart': return run(() => compose.act(env, 'restart', services, { timeout: opt(p, 'timeout') }));
+    case 'restart': return run(() => compose.act(env, 'restart', services, { timeout: opt(p, 'timeout'), noDeps: p.bool('no-deps') }));
     case 'kill': return run(() => compose.act(env, 'kill', services, { signal: p.str('signal', 'SIGKILL') }));
     case 'pause': return run(() => compose.act(env, 'pause', services));
     case 'unpause': return run(() => compose.act(env, 'unpause', services));

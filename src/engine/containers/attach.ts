@@ -98,7 +98,13 @@ export function relay(client: Duplex, shimConn: net.Socket, opts: AttachOptions)
       const wait = how === 'exited' && opts.beforeEnd ? opts.beforeEnd().catch(() => undefined) : Promise.resolve();
       void wait.then(() => { client.end(); resolve(how); });
     };
-    const out = new FrameRelay(opts, (b) => { if (!client.destroyed) client.write(b); });
+    // A client that does not read must not make the daemon buffer for it: stop reading the shim until the client
+    // drains. The shim queues at most a few MiB for a connection that falls behind, then drops it.
+    const out = new FrameRelay(opts, (b) => {
+      if (client.destroyed || client.write(b) || shimConn.isPaused()) return;
+      shimConn.pause();
+      client.once('drain', () => shimConn.resume());
+    });
     shimConn.on('data', (c: Buffer) => out.push(c));
     shimConn.on('end', () => finish('exited'));
     shimConn.on('error', () => finish('exited'));
