@@ -1,97 +1,173 @@
-// Core benchmark: berth beside Debian's dockerd (docker.io) and raw crun, in the same run.
-// Prints medians and the berth/anchor ratio for: run --rm, exec, 50 detached starts, rm -f of 50,
-// daemon idle memory and memory per running container.
-import { spawn, ChildProcess } from 'child_process';
-import { mkdtempSync, rmSync, existsSync, readFileSync, mkdirSync, cpSync } from 'fs';
+// Core benchmark: berth beside Debian's dockerd (docker.io) and raw crun, in the same run, both daemons driven
+// by the same docker CLI. Mirrors `docker run --rm`, `docker exec`, `docker ps -a`, `docker run -d` and
+// `docker rm -f`, and measures the daemons' memory. Prints medians, the berth/anchor ratios and issue 15's targets:
+//   run --rm --network none ≤ raw `crun run` + 30 ms; on the bridge ≤ that + 10 ms; exec ≤ 0.4× dockerd;
+//   ps -a with 200 containers ≤ 0.5× dockerd; rm -f of 50 running ≤ 0.15× dockerd;
+//   daemon RSS ≤ 50 MiB idle and ≤ 70 MiB with 100 running; ≤ 0.2 MiB PSS per running container.
+// BENCH_REPS (20), BENCH_CONTAINERS (50: detached starts, rm -f), BENCH_PS_CONTAINERS (200),
+// BENCH_MEM_CONTAINERS (100: running when the loaded memory is read), BENCH_IDLE_MS (35000) make it shorter for
+// CI's smoke run.
+import { mkdtempSync, rmSync, mkdirSync, cpSync, readFileSync, writeFileSync } from 'fs';
 import * as path from 'path';
 import * as os from 'os';
-import { TestDaemon, runCmd, sleep } from '../test/helpers/daemon';
-import { Dockerd, must, pidsByName, report as printRow, sample, timed } from './lib';
+import { TestDaemon, runCmd, sleep, type RunResult } from '../test/helpers/daemon';
+import { Dockerd, descendants, loadAverage, must, pidsWithArg, pssKiB, report, rssKiB, sampleRounds, timed } from './lib';
 
-const REPS = parseInt(process.env.BENCH_REPS ?? '10', 10);
+const int = (name: string, def: number) => parseInt(process.env[name] ?? String(def), 10);
+const REPS = int('BENCH_REPS', 20);
+const N = int('BENCH_CONTAINERS', 50);
+const PS_N = int('BENCH_PS_CONTAINERS', 200);
+const MEM_N = Math.max(N, int('BENCH_MEM_CONTAINERS', 100));
+/** idle: this long after the last image load (unpack workers are kept warm for 30 s after use, then ended) */
+const IDLE_MS = int('BENCH_IDLE_MS', 35_000);
 
-function rssKiB(pid: number): number {
-  try { return parseInt(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1], 10); } catch { return 0; }
+type Cli = (args: string[]) => Promise<RunResult>;
+const targets: string[] = [];
+const target = (what: string, value: number, limit: number, unit: string) =>
+  targets.push(`${what.padEnd(58)} ${value.toFixed(2).padStart(8)} ${unit} <= ${limit.toFixed(2)} ${unit}: ${value <= limit ? 'met' : 'NOT met'}`);
+
+/** A busybox bundle for raw crun (what berth's spec would run, without berth): crun's default spec, which has
+ * its own network namespace with loopback only, like --network none. */
+async function crunBundle(args: string[]): Promise<string> {
+  const bundle = mkdtempSync(path.join(os.tmpdir(), 'bench-crun-'));
+  mkdirSync(path.join(bundle, 'rootfs/bin'), { recursive: true });
+  cpSync('/bin/busybox', path.join(bundle, 'rootfs/bin/busybox'));
+  await must(runCmd('crun', ['spec', '--bundle', bundle]), 'crun spec');
+  const file = path.join(bundle, 'config.json');
+  const spec = JSON.parse(readFileSync(file, 'utf8'));
+  spec.process.terminal = false;
+  spec.process.args = ['/bin/busybox', ...args];
+  writeFileSync(file, JSON.stringify(spec));
+  return bundle;
 }
-function pssKiB(pid: number): number {
-  try { return parseInt(/Pss:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))![1], 10); } catch { return rssKiB(pid); }
+
+async function createMany(cli: Cli, count: number, what: string): Promise<void> {
+  for (let i = 0; i < count; i += 20) {
+    await Promise.all(Array.from({ length: Math.min(20, count - i) }, (_, j) =>
+      must(cli(['create', '--name', `ps${i + j}`, '--network', 'none', '--label', `n=${i + j}`, 'busybox', 'sleep', '1']), `${what} create`)));
+  }
 }
 
-async function main() {
-  const rows: Array<[string, number, number, string]> = [];
-  const report = (what: string, berth: number, anchor: number, anchorName: string) => {
-    rows.push([what, berth, anchor, anchorName]);
-    printRow(what, berth, anchor, anchorName);
-  };
+async function startMany(cli: Cli, count: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) ids.push((await must(cli(['run', '-d', '--network', 'none', 'busybox', 'sleep', '600']), 'run -d')).stdout.trim());
+  return ids;
+}
 
-  const berth = new TestDaemon('bench');
+async function main(): Promise<void> {
+  // speed's own bridge and subnet (10.65.x, bs*): other benchmarks and tests may run on this machine meanwhile
+  const berth = new TestDaemon('bench', { bridge: `bs${process.pid % 100000}`, subnet: `10.65.${process.pid % 250}.0/24` });
   const dockerd = new Dockerd();
+  const crunIds: string[] = [];
+  const bundles: string[] = [];
   try {
     await berth.start();
     await berth.loadBusybox();
+    const loadedAt = Date.now();
     await dockerd.start();
     await dockerd.loadBusybox();
-
-    const bDocker = (args: string[]) => berth.docker(args);
-    console.log(`# ${REPS} repetitions each, medians in ms (memory in MiB); load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-
-    // run --rm --network none
-    const runArgs = ['run', '--rm', '--network', 'none', 'busybox', 'true'];
-    const tBerthDocker = await sample(REPS, () => must(bDocker(runArgs), 'berth run'));
-    const tDocker = await sample(REPS, () => must(dockerd.docker(runArgs), 'docker run'));
-    report('run --rm --network none (docker CLI)', tBerthDocker, tDocker, 'dockerd');
-    const tBerthCli = await sample(REPS, () => must(berth.berth(runArgs), 'berth cli run'));
-    report('run --rm --network none (berth CLI)', tBerthCli, tDocker, 'dockerd');
-    const tBridge = await sample(REPS, () => must(bDocker(['run', '--rm', 'busybox', 'true']), 'berth run bridge'));
-    report('run --rm on the bridge (docker CLI)', tBridge, tDocker, 'dockerd(none)');
-
-    // raw crun on an equivalent bundle
-    const bundle = mkdtempSync(path.join(os.tmpdir(), 'bench-crun-'));
-    try {
-      mkdirSync(path.join(bundle, 'rootfs/bin'), { recursive: true });
-      cpSync('/bin/busybox', path.join(bundle, 'rootfs/bin/busybox'));
-      await must(runCmd('sh', ['-c', `cd ${bundle} && crun spec && sed -i 's/"terminal": true/"terminal": false/; s/"sh"$/"\\/bin\\/busybox", "true"/' config.json`]), 'crun spec');
-      let n = 0;
-      const tCrun = await sample(REPS, () => must(runCmd('crun', ['run', '--bundle', bundle, `bench-crun-${process.pid}-${n++}`]), 'crun run'));
-      report('raw crun run (reference)', tBerthDocker, tCrun, 'crun');
-    } finally { rmSync(bundle, { recursive: true, force: true }); }
-
-    // exec
-    const bc = (await must(bDocker(['run', '-d', '--network', 'none', 'busybox', 'sleep', '600']), 'berth run -d')).stdout.trim();
-    const dc = (await must(dockerd.docker(['run', '-d', '--network', 'none', 'busybox', 'sleep', '600']), 'docker run -d')).stdout.trim();
-    const tExecB = await sample(REPS, () => must(bDocker(['exec', bc, 'true']), 'berth exec'));
-    const tExecD = await sample(REPS, () => must(dockerd.docker(['exec', dc, 'true']), 'docker exec'));
-    report('exec true (docker CLI)', tExecB, tExecD, 'dockerd');
-    await bDocker(['rm', '-f', bc]); await dockerd.docker(['rm', '-f', dc]);
-
-    // memory: idle daemon, then per running container
-    await sleep(500);
     const berthPid = berth.proc!.pid!;
     const dockerdPid = dockerd.proc!.pid!;
-    const containerdPids = () => pidsByName('containerd');
-    const idleB = rssKiB(berthPid) / 1024;
-    const idleD = (rssKiB(dockerdPid) + containerdPids().reduce((a, p) => a + rssKiB(p), 0)) / 1024;
-    report('daemon idle RSS (MiB)', idleB, idleD, 'dockerd+containerd');
-
-    // 50 detached starts, then rm -f of 50 running
-    const N = 50;
-    const startMany = async (cli: (a: string[]) => Promise<{ code: number; stdout: string; stderr: string }>) => {
-      const ids: string[] = [];
-      const t = await timed(async () => { for (let i = 0; i < N; i++) ids.push((await must(cli(['run', '-d', '--network', 'none', 'busybox', 'sleep', '600']), 'run -d')).stdout.trim()); });
-      return { t, ids };
+    // dockerd and its containerd (not the shims: they are counted per container)
+    const dockerdMemKiB = () => {
+      const shims = new Set(pidsWithArg('containerd-shim', dockerd.dir));
+      return rssKiB(dockerdPid) + descendants(dockerdPid).filter((p) => !shims.has(p)).reduce((a, p) => a + rssKiB(p), 0);
     };
-    const sb = await startMany(bDocker);
-    const shims = pidsByName('berth-shim');
-    const perB = shims.reduce((a, p) => a + pssKiB(p), 0) / Math.max(1, shims.length) / 1024;
-    const sd = await startMany((a) => dockerd.docker(a));
-    const dShims = pidsByName('containerd-shim').concat(pidsByName('containerd-shim-runc-v2'));
-    const perD = dShims.reduce((a, p) => a + pssKiB(p), 0) / Math.max(1, dShims.length) / 1024;
-    report(`${N} detached starts (ms)`, sb.t, sd.t, 'dockerd');
-    report('memory per running container (MiB, shim PSS)', perB, perD, 'containerd-shim');
+    await sleep(1000);
+    const freshB = rssKiB(berthPid) / 1024;
+    const freshD = dockerdMemKiB() / 1024;
+
+    const bDocker: Cli = (a) => berth.docker(a);
+    const dDocker: Cli = (a) => dockerd.docker(a);
+    console.log(`# ${REPS} interleaved repetitions each, medians in ms (memory in MiB); load average ${loadAverage()}`);
+
+    // run --rm: berth (none, bridge) beside raw crun on an equivalent bundle and dockerd, round by round
+    const runBundle = await crunBundle(['true']);
+    bundles.push(runBundle);
+    let n = 0;
+    const crunRun = () => must(runCmd('crun', ['run', '--bundle', runBundle, `bench-crun-${process.pid}-${n++}`]), 'crun run');
+    const none = ['run', '--rm', '--network', 'none', 'busybox', 'true'];
+    const [tNone, tBridge, tCrun, tDockerNone] = await sampleRounds(REPS, [
+      () => must(bDocker(none), 'berth run'), () => must(bDocker(['run', '--rm', 'busybox', 'true']), 'berth run bridge'),
+      crunRun, () => must(dDocker(none), 'docker run'),
+    ]);
+    report('run --rm --network none (docker CLI)', tNone, tDockerNone, 'dockerd');
+    report('run --rm --network none vs raw crun run', tNone, tCrun, 'crun');
+    report('run --rm on the bridge (docker CLI)', tBridge, tDockerNone, 'dockerd(none)');
+    report('run --rm on the bridge vs --network none', tBridge, tNone, 'berth(none)');
+    target('run --rm --network none − raw crun run (ms)', tNone - tCrun, 30, 'ms');
+    target('run --rm bridge − raw crun run (ms)', tBridge - tCrun, 40, 'ms');
+    const tCli = (await sampleRounds(Math.max(1, Math.floor(REPS / 2)), [() => must(berth.berth(none), 'berth cli run')]))[0];
+    report('run --rm --network none (berth CLI)', tCli, tDockerNone, 'dockerd');
+
+    // exec: into a running container of each, and raw `crun exec` into a detached crun container
+    const sleepBundle = await crunBundle(['sleep', '600']);
+    bundles.push(sleepBundle);
+    const crunId = `bench-crun-${process.pid}-sleep`;
+    // (its stdio to /dev/null: the detached process would hold our pipes open)
+    await must(runCmd('sh', ['-c', `exec crun run --detach --bundle ${sleepBundle} ${crunId} </dev/null >/dev/null 2>&1`]), 'crun run --detach');
+    crunIds.push(crunId);
+    const bc = (await must(bDocker(['run', '-d', '--network', 'none', 'busybox', 'sleep', '600']), 'berth run -d')).stdout.trim();
+    const dc = (await must(dDocker(['run', '-d', '--network', 'none', 'busybox', 'sleep', '600']), 'docker run -d')).stdout.trim();
+    const [tExecB, tExecD, tExecCrun] = await sampleRounds(REPS, [
+      () => must(bDocker(['exec', bc, 'true']), 'berth exec'), () => must(dDocker(['exec', dc, 'true']), 'docker exec'),
+      () => must(runCmd('crun', ['exec', crunId, '/bin/busybox', 'true']), 'crun exec'),
+    ]);
+    report('exec true (docker CLI)', tExecB, tExecD, 'dockerd');
+    report('exec true vs raw crun exec', tExecB, tExecCrun, 'crun');
+    target('exec / dockerd exec', tExecB / tExecD, 0.4, '×');
+    await bDocker(['rm', '-f', bc]); await dDocker(['rm', '-f', dc]);
+
+    // ps -a with PS_N containers (created, not started: ps lists them alike, and the machine is not measured)
+    await createMany(bDocker, PS_N, 'berth');
+    await createMany(dDocker, PS_N, 'dockerd');
+    const [tPsB, tPsD] = await sampleRounds(REPS, [() => must(bDocker(['ps', '-a']), 'berth ps'), () => must(dDocker(['ps', '-a']), 'docker ps')]);
+    report(`ps -a with ${PS_N} containers (docker CLI)`, tPsB, tPsD, 'dockerd');
+    target(`ps -a (${PS_N} containers) / dockerd`, tPsB / tPsD, 0.5, '×');
+    await must(bDocker(['container', 'prune', '-f']), 'berth prune');
+    await must(dDocker(['container', 'prune', '-f']), 'docker prune');
+
+    // idle memory after that use
+    await sleep(Math.max(2000, loadedAt + IDLE_MS - Date.now()));
+    const idleB = rssKiB(berthPid) / 1024;
+    const idleD = dockerdMemKiB() / 1024;
+    report('daemon RSS just started (MiB)', freshB, freshD, 'dockerd+containerd');
+    report('daemon RSS idle after use (MiB)', idleB, idleD, 'dockerd+containerd');
+    target('daemon RSS idle after use (MiB)', idleB, 50, 'MiB');
+
+    // N detached starts (timed), then up to MEM_N running for the memory figures
+    let sb: string[] = [];
+    let sd: string[] = [];
+    const tStartB = await timed(async () => { sb = await startMany(bDocker, N); });
+    const tStartD = await timed(async () => { sd = await startMany(dDocker, N); });
+    report(`${N} detached starts, sequential (ms)`, tStartB, tStartD, 'dockerd');
+    const moreB = await startMany(bDocker, MEM_N - N);
+    const moreD = await startMany(dDocker, MEM_N - N);
+    await sleep(2000);
+    const shimsB = pidsWithArg('berth-shim', berth.execRoot);
+    const shimsD = pidsWithArg('containerd-shim', dockerd.dir);
+    const perB = shimsB.reduce((a, p) => a + pssKiB(p), 0) / Math.max(1, shimsB.length) / 1024;
+    const perD = shimsD.reduce((a, p) => a + pssKiB(p), 0) / Math.max(1, shimsD.length) / 1024;
     const loadedB = rssKiB(berthPid) / 1024;
-    console.log(`# berth daemon RSS with ${N} running: ${loadedB.toFixed(1)} MiB`);
-    report(`rm -f of ${N} running (ms)`, await timed(() => must(bDocker(['rm', '-f', ...sb.ids]), 'rm -f')), await timed(() => must(dockerd.docker(['rm', '-f', ...sd.ids]), 'rm -f')), 'dockerd');
+    const loadedD = dockerdMemKiB() / 1024;
+    report(`daemon RSS with ${MEM_N} running (MiB)`, loadedB, loadedD, 'dockerd+containerd');
+    report(`memory per running container (MiB, shim PSS, ${shimsB.length}/${shimsD.length})`, perB, perD, 'containerd-shim');
+    report('daemon RSS growth per running container (MiB)', (loadedB - idleB) / MEM_N, (loadedD - idleD) / MEM_N, 'dockerd+containerd');
+    target(`daemon RSS with ${MEM_N} running (MiB)`, loadedB, 70, 'MiB');
+    target('shim PSS per running container (MiB)', perB, 0.2, 'MiB');
+
+    const tRmB = await timed(() => must(bDocker(['rm', '-f', ...sb]), 'rm -f'));
+    const tRmD = await timed(() => must(dDocker(['rm', '-f', ...sd]), 'rm -f'));
+    report(`rm -f of ${N} running (ms)`, tRmB, tRmD, 'dockerd');
+    target(`rm -f of ${N} running / dockerd`, tRmB / tRmD, 0.15, '×');
+    if (moreB.length) await must(bDocker(['rm', '-f', ...moreB]), 'rm -f');
+    if (moreD.length) await must(dDocker(['rm', '-f', ...moreD]), 'rm -f');
+
+    console.log(`# targets (issue 15); load average ${loadAverage()}`);
+    for (const t of targets) console.log(t);
   } finally {
+    for (const id of crunIds) await runCmd('crun', ['delete', '-f', id]);
+    for (const b of bundles) rmSync(b, { recursive: true, force: true });
     await berth.stop().catch((e) => console.error('berth cleanup:', e));
     await dockerd.stop().catch((e) => console.error('dockerd cleanup:', e));
   }

@@ -87,6 +87,41 @@ export function pidsByName(name: string): number[] {
   return out;
 }
 
+/** Pids of processes named `name` whose command line contains `arg` (another daemon's shims on a shared machine
+ * are not ours: each daemon's shims name its exec root). */
+export function pidsWithArg(name: string, arg: string): number[] {
+  return pidsByName(name).filter((p) => {
+    try { return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(arg); } catch { return false; }
+  });
+}
+
+/** The process's descendants (a dockerd's containerd, a containerd's shims). */
+export function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(p)]);
+    } catch { /* gone */ }
+  }
+  const out: number[] = [];
+  const walk = (p: number) => { for (const c of children.get(p) ?? []) { out.push(c); walk(c); } };
+  walk(pid);
+  return out;
+}
+
+export function rssKiB(pid: number): number {
+  try { return parseInt(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1], 10); } catch { return 0; }
+}
+
+export function pssKiB(pid: number): number {
+  try { return parseInt(/Pss:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))![1], 10); } catch { return rssKiB(pid); }
+}
+
+export const loadAverage = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
+
 /** A private dockerd on its own data root and socket. By default without networking side effects on the host;
  * with `network: true` it has Docker's real networking — its default bridge on a private bridge device and its
  * iptables rules (NAT, docker-proxy for published ports), as on a stock install — so network costs compare

@@ -6,7 +6,8 @@ import { spawn } from 'child_process';
 import { promises as fs } from 'fs';
 import * as path from 'path';
 import { CriError } from './errors';
-import { status as Status } from '@grpc/grpc-js';
+// the status codes alone: the gRPC stack itself loads with the CRI socket's first client (server.ts)
+import { Status } from '@grpc/grpc-js/build/src/constants';
 import type { CniState } from './store';
 
 export interface CniOptions {

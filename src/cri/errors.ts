@@ -1,6 +1,7 @@
 // The CRI server's errors: each carries the gRPC status code the kubelet (and critest, crictl) reads. Engine
 // errors from the layers below (EngineError with an HTTP status) are mapped to the same codes in one place.
-import { status as Status } from '@grpc/grpc-js';
+// the status codes alone: the gRPC stack itself loads with the CRI socket's first client (server.ts)
+import { Status } from '@grpc/grpc-js/build/src/constants';
 import { EngineError, errorMessage } from '../common/errors';
 
 export class CriError extends Error {

@@ -8,7 +8,8 @@ import { pullImage, type ProgressSink } from '../engine';
 import { errorMessage, EngineError } from '../common/errors';
 import type { RegistryEndpoint } from '../distribution';
 import { invalidArgument, notFound, CriError } from './errors';
-import { status as Status } from '@grpc/grpc-js';
+// the status codes alone: the gRPC stack itself loads with the CRI socket's first client (server.ts)
+import { Status } from '@grpc/grpc-js/build/src/constants';
 import type { AuthConfig, ImageSpec } from './types';
 
 export interface ImageServiceOptions {

@@ -1,9 +1,14 @@
 // The CRI server: RuntimeService and ImageService of runtime.v1 over gRPC on a unix socket, composed from the
 // pod, container, exec, image, stats and streaming parts. The daemon creates one and calls start()/stop().
+// The gRPC stack (grpc-js, protobufjs: ~18 MiB of the daemon's RSS) loads on the socket's first connection, not
+// at daemon start: a daemon no kubelet talks to never pays for it. Pods and containers are recovered at start.
 import { promises as fs } from 'fs';
+import * as net from 'net';
 import * as path from 'path';
-import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import type { Duplex } from 'stream';
+import type * as Grpc from '@grpc/grpc-js';
+import type * as ProtoLoader from '@grpc/proto-loader';
+import { Status } from '@grpc/grpc-js/build/src/constants';
 import { log } from '../common/log';
 import { errorMessage } from '../common/errors';
 import { builtBinary, RuntimeDriver, type RuntimeInfo } from '../runtime';
@@ -50,7 +55,10 @@ const PROTO = 'src/cri/runtime-v1.proto';
 type Handler = (call: { request: any }) => Promise<unknown> | unknown; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 export class CriServer {
-  private server?: grpc.Server;
+  private server?: Grpc.Server;
+  /** the socket's listener; connections go to the gRPC server once it is loaded */
+  private listener?: net.Server;
+  private inject?: Promise<(conn: Duplex) => void>;
   private ctx!: CriContext;
   private pods!: PodManager;
   private containers!: ContainerManager;
@@ -109,23 +117,51 @@ export class CriServer {
     }, this.opts.streamAddress, this.opts.streamPort);
     await this.streams.start();
 
+    // the socket is served at once (the kubelet may connect any time); what answers on it loads with the first client
+    await fs.mkdir(path.dirname(this.opts.socket), { recursive: true, mode: 0o711 });
+    await fs.rm(this.opts.socket, { force: true });
+    const listener = net.createServer({ pauseOnConnect: true }, (conn) => this.accept(conn));
+    await new Promise<void>((resolve, reject) => { listener.once('error', reject); listener.listen(this.opts.socket, () => { listener.off('error', reject); resolve(); }); });
+    listener.on('error', (err) => log.error('CRI socket failed', { error: errorMessage(err) }));
+    await fs.chmod(this.opts.socket, 0o660);
+    this.listener = listener;
+    log.info('CRI listening', { socket: this.opts.socket, cniConfDir: cni.confDir });
+  }
+
+  /** Hands a client connection to the gRPC server, loading it first if this is the first client. */
+  private accept(conn: net.Socket): void {
+    conn.on('error', () => undefined); // a client gone before the server took it
+    (this.inject ??= this.loadGrpc()).then((inject) => inject(conn), (err) => {
+      log.error('CRI gRPC server failed to load', { error: errorMessage(err) });
+      conn.destroy();
+    });
+  }
+
+  /** The gRPC server with both services, taking connections from our listener (no socket of its own). */
+  private async loadGrpc(): Promise<(conn: Duplex) => void> {
+    const grpc = require('@grpc/grpc-js') as typeof Grpc;
+    const protoLoader = require('@grpc/proto-loader') as typeof ProtoLoader;
     const protoFile = builtBinary(PROTO);
     if (!protoFile) throw new Error(`${PROTO} not found`);
     const def = protoLoader.loadSync(protoFile, { keepCase: true, longs: String, enums: Number, defaults: true, oneofs: true });
-    const pkg = grpc.loadPackageDefinition(def) as unknown as { runtime: { v1: Record<string, { service: grpc.ServiceDefinition }> } };
+    const pkg = grpc.loadPackageDefinition(def) as unknown as { runtime: { v1: Record<string, { service: Grpc.ServiceDefinition }> } };
     const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 << 20, 'grpc.max_send_message_length': 16 << 20 });
     server.addService(pkg.runtime.v1.RuntimeService.service, this.wrapAll(pkg.runtime.v1.RuntimeService.service, this.runtimeHandlers()));
     server.addService(pkg.runtime.v1.ImageService.service, this.wrapAll(pkg.runtime.v1.ImageService.service, this.imageHandlers()));
-    await fs.mkdir(path.dirname(this.opts.socket), { recursive: true, mode: 0o711 });
-    await fs.rm(this.opts.socket, { force: true });
-    await new Promise<void>((resolve, reject) => server.bindAsync(`unix://${this.opts.socket}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
-    await fs.chmod(this.opts.socket, 0o660);
+    const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
     this.server = server;
-    log.info('CRI listening', { socket: this.opts.socket, cniConfDir: cni.confDir });
+    log.debug('CRI gRPC server loaded');
+    // The socket was accepted paused (pauseOnConnect), so no byte was read before HTTP/2 took its handle; reading
+    // starts once it has (without the resume the client waits forever).
+    return (conn) => { injector.injectConnection(conn); conn.resume(); };
   }
 
   async stop(): Promise<void> {
     await this.streams?.stop().catch(() => undefined);
+    if (this.listener) {
+      const l = this.listener;
+      await new Promise<void>((resolve) => l.close(() => resolve()));
+    }
     if (this.server) {
       const s = this.server;
       await new Promise<void>((resolve) => s.tryShutdown(() => resolve()));
@@ -165,16 +201,16 @@ export class CriServer {
 
   // ------------------------------------------------------------------------------------------- handlers
 
-  private wrapAll(service: grpc.ServiceDefinition, handlers: Record<string, Handler>): grpc.UntypedServiceImplementation {
-    const impl: grpc.UntypedServiceImplementation = {};
+  private wrapAll(service: Grpc.ServiceDefinition, handlers: Record<string, Handler>): Grpc.UntypedServiceImplementation {
+    const impl: Grpc.UntypedServiceImplementation = {};
     for (const [name, method] of Object.entries(service)) {
       if (method.responseStream) {
-        impl[name] = (call: grpc.ServerWritableStream<unknown, unknown>) => this.events(call);
+        impl[name] = (call: Grpc.ServerWritableStream<unknown, unknown>) => this.events(call);
         continue;
       }
       const h = handlers[name];
-      impl[name] = (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
-        if (!h) { cb({ code: grpc.status.UNIMPLEMENTED, details: `${name} is not implemented by berth` }); return; }
+      impl[name] = (call: Grpc.ServerUnaryCall<unknown, unknown>, cb: Grpc.sendUnaryData<unknown>) => {
+        if (!h) { cb({ code: Status.UNIMPLEMENTED, details: `${name} is not implemented by berth` }); return; }
         Promise.resolve().then(() => h(call)).then((res) => cb(null, res ?? {}), (err) => {
           const s = toStatus(err);
           log.debug('CRI call failed', { method: name, code: s.code, error: s.details });
@@ -185,7 +221,7 @@ export class CriServer {
     return impl;
   }
 
-  private events(call: grpc.ServerWritableStream<unknown, unknown>): void {
+  private events(call: Grpc.ServerWritableStream<unknown, unknown>): void {
     const unsubscribe = this.ctx.events.subscribe((ev) => { if (!call.cancelled) call.write(ev); });
     call.on('cancelled', unsubscribe);
     call.on('close', unsubscribe);

@@ -13,6 +13,7 @@ import { NetworkManager } from '../network';
 import { HealthMonitor } from '../engine/containers/health';
 import { chooseRuntime, findRuntime, RuntimeInfo, unsafeRuntime } from '../runtime/runtime';
 import { Router } from '../api/router';
+import type { ApiServices } from '../api/services';
 import { createApiServer, listenUnix, SERVER_VERSION } from '../api/server';
 import { containerRoutes } from '../api/routes/containers';
 import { systemRoutes } from '../api/routes/system';
@@ -50,7 +51,7 @@ export interface DaemonOptions {
   rootlessChild?: RootlessChildContext;
 }
 
-export class Daemon {
+export class Daemon implements ApiServices {
   id = '';
   events = new EventBus();
   images!: ImageStore;

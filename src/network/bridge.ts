@@ -9,7 +9,7 @@ import { deleteLink, ensureBridge, ensureBridgeAddress6, writeSysctl } from './n
 import { Cidr6, parseCidr6, parseIp6 } from './ipv6';
 import { Ipam6 } from './ipam6';
 import type { NetworkConfig } from './config';
-import type { Waiting } from './warm';
+import type { Waiting } from './waiting';
 
 export class BridgeNetwork {
   readonly subnet: Cidr;

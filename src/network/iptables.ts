@@ -18,7 +18,7 @@
 //                             reachable), then out to the world for non-internal networks, drop for internal ones.
 import { run, CommandError } from './exec';
 import { PortBinding } from './types';
-import type { Waiting } from './warm';
+import type { Waiting } from './waiting';
 
 const RESTORE = 'iptables-restore';
 const SAVE = 'iptables-save';

@@ -1,7 +1,7 @@
 // The Engine API's JSON for images (GET /images/json items, GET /images/{name}/json), built from the in-memory
 // records: listing and inspecting never touch the disk. Shapes follow the API spec (v1.56) and docker's classic
 // image store; the API layer trims fields for older API versions.
-import type { ImageRecord } from './images';
+import type { ImageRecord } from './image-record';
 
 /** Docker sends Go's zero time when an image was never tagged locally. */
 const ZERO_TIME = '0001-01-01T00:00:00Z';

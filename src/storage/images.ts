@@ -17,6 +17,7 @@ import { chainIds, digestHex, isSha256Digest, sha256Digest } from './digest';
 import { deleteImage, DeleteItem, DeleteOptions } from './image-delete';
 import { ImageConfigFile, parseConfigFile, parsePlatform } from './image-config';
 import { imageInspect, imageSummary, ImageSummary } from './image-views';
+import type { ImageRecord, ManifestRecord } from './image-record';
 import { bytesOf, ingestLayer, LAYER_MEDIA_TYPES } from './ingest';
 import { copyTree } from './copy-tree';
 import { gzipBlob } from './layer-compress';
@@ -26,27 +27,7 @@ import { ReferenceStore } from './refstore';
 import { Serial } from './serial';
 import { failpoint } from '../common/failpoint';
 
-export interface ImageRecord {
-  /** 'sha256:<hex>' of the config document. */
-  id: string;
-  /** Familiar 'name:tag', sorted. */
-  repoTags: string[];
-  /** Familiar 'name@sha256:…', sorted. */
-  repoDigests: string[];
-  /** RFC 3339 from the config ('' when the config has none). */
-  created: string;
-  config: ImageConfigFile;
-  /** Bytes of file content over all layers. */
-  size: number;
-  /** Bottom layer first, like diffIds. */
-  chainIds: string[];
-  diffIds: string[];
-  /** Image this one was built/committed from (local only). */
-  parent?: string;
-  lastTagTime?: string;
-  /** Registry manifests known for this image (blobs in the store). */
-  manifests?: ManifestRecord[];
-}
+export type { ImageRecord, ManifestRecord } from './image-record';
 
 export interface ImportOptions {
   /** Repository[:tag] to tag the new image with. */
@@ -67,7 +48,6 @@ export interface ImageStoreOptions {
 }
 
 /** A registry manifest this image was pulled or pushed as, kept as a blob so a push can send it byte for byte. */
-export interface ManifestRecord { digest: string; mediaType: string; size: number }
 
 /** Local facts kept in images/<hex>.json. */
 interface ImageMeta { parent?: string; lastTagTime?: string; manifests?: ManifestRecord[] }

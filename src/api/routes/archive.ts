@@ -2,7 +2,7 @@
 // Tars stream both ways; a GET's headers (with the path's stat) go out before the first byte of the tar, so an
 // error after that can only cut the stream, as with dockerd.
 import type { ServerResponse } from 'http';
-import type { Daemon } from '../../daemon/daemon';
+import type { ApiServices } from '../services';
 import { Router, boolParam } from '../router';
 import { commonHeaders } from '../server';
 import { encodePathStat } from '../../engine/containers/archive';
@@ -28,7 +28,7 @@ function clientGone(res: ServerResponse): AbortSignal {
   return ac.signal;
 }
 
-export function archiveRoutes(r: Router, d: Daemon): void {
+export function archiveRoutes(r: Router, d: ApiServices): void {
   const archive = () => d.containers.archive;
 
   // Before GET: the router would otherwise answer HEAD with the GET handler.

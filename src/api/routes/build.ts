@@ -1,7 +1,7 @@
 // POST /build (the classic builder) and POST /build/prune, GET /system/df's BuildCache part. The context tar is
 // streamed into a private temp dir (never held in memory); the builder's output goes out as docker's JSON stream.
 import { promises as fs } from 'fs';
-import type { Daemon } from '../../daemon/daemon';
+import type { ApiServices } from '../services';
 import { Router, boolParam } from '../router';
 import { EngineError, errorMessage, invalidParameter, conflict } from '../../common/errors';
 import { log } from '../../common/log';
@@ -11,10 +11,10 @@ import { pullImage } from '../../engine/images/pull';
 import { containerUsing } from './images';
 import type { ProgressSink } from '../../engine/images/progress';
 
-const caches = new WeakMap<Daemon, Promise<BuildCache>>();
+const caches = new WeakMap<ApiServices, Promise<BuildCache>>();
 
 /** The daemon's build cache index, opened on first use. */
-export function buildCache(d: Daemon): Promise<BuildCache> {
+export function buildCache(d: ApiServices): Promise<BuildCache> {
   let c = caches.get(d);
   if (!c) {
     c = (async () => {
@@ -53,7 +53,7 @@ function extraHostsParam(v: string): string[] {
   return v.split(',').filter(Boolean);
 }
 
-export function buildRoutes(r: Router, d: Daemon): void {
+export function buildRoutes(r: Router, d: ApiServices): void {
   r.add('POST', '/build', async (ctx) => {
     const q = ctx.query;
     const tags = q.getAll('t').filter((t) => t !== '');
@@ -171,7 +171,7 @@ export function buildRoutes(r: Router, d: Daemon): void {
 }
 
 /** GET /system/df BuildCache items. */
-export async function buildCacheUsage(d: Daemon): Promise<unknown[]> {
+export async function buildCacheUsage(d: ApiServices): Promise<unknown[]> {
   const cache = await buildCache(d);
   return cache.list().map(([key, e]) => {
     return {
@@ -183,7 +183,7 @@ export async function buildCacheUsage(d: Daemon): Promise<unknown[]> {
 }
 
 /** Bytes of the layer a step added: none for a config-only step (its top layer is its parent's). */
-function ownLayerSize(d: Daemon, id: string): number {
+function ownLayerSize(d: ApiServices, id: string): number {
   const img = d.images.tryGet(id);
   if (!img) return 0;
   const history = img.config.history ?? [];

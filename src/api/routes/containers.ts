@@ -1,6 +1,6 @@
 // /containers/* and /exec/* routes: HTTP in, engine calls out.
 import { promises as fs } from 'fs';
-import type { Daemon } from '../../daemon/daemon';
+import type { ApiServices } from '../services';
 import { Router, boolParam, intParam, parseFilters, compareVersions } from '../router';
 import { withStatus, commonHeaders } from '../server';
 import { EngineError, invalidParameter, notFound } from '../../common/errors';
@@ -35,7 +35,7 @@ function filterRegExp(v: string): RegExp {
   try { return new RegExp(v); } catch (err) { throw invalidParameter(`error parsing regexp: ${(err as Error).message}`); }
 }
 
-function matchesFilters(d: Daemon, rec: ContainerRecord, f: Record<string, string[]>): boolean {
+function matchesFilters(d: ApiServices, rec: ContainerRecord, f: Record<string, string[]>): boolean {
   for (const [key, values] of Object.entries(f)) {
     if (!values.length) continue;
     const any = (pred: (v: string) => boolean) => values.some(pred);
@@ -72,7 +72,7 @@ function matchesFilters(d: Daemon, rec: ContainerRecord, f: Record<string, strin
  * something, has exited, or START_SETTLE_MS have passed since it started; later requests never wait.
  */
 const START_SETTLE_MS = 500;
-async function settleAfterStart(c: Daemon['containers'], rec: { Id: string; State: { Status: string; StartedAt: string } }): Promise<void> {
+async function settleAfterStart(c: ApiServices['containers'], rec: { Id: string; State: { Status: string; StartedAt: string } }): Promise<void> {
   const deadline = Date.parse(rec.State.StartedAt) + START_SETTLE_MS;
   const logFile = c.paths.log(rec.Id);
   while (rec.State.Status === 'running' && Date.now() < deadline) {
@@ -81,7 +81,7 @@ async function settleAfterStart(c: Daemon['containers'], rec: { Id: string; Stat
   }
 }
 
-export function containerRoutes(r: Router, d: Daemon): void {
+export function containerRoutes(r: Router, d: ApiServices): void {
   const c = d.containers;
 
   r.add('POST', '/containers/prune', async (ctx) => {

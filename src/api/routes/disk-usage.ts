@@ -1,7 +1,7 @@
 // GET /system/df: what images, containers, volumes and the build cache hold on disk. Images and layers come from
 // the image store's memory; containers' writable layers and volumes are measured on disk (docker does the same
 // walks); the build cache is the classic builder's step index (build.ts).
-import type { Daemon } from '../../daemon/daemon';
+import type { ApiServices } from '../services';
 import { Router } from '../router';
 import { invalidParameter } from '../../common/errors';
 import { dirSize } from '../../common/dir-size';
@@ -13,7 +13,7 @@ import { buildCacheUsage } from './build';
 
 const TYPES = ['container', 'image', 'volume', 'build-cache'];
 
-export function diskUsageRoutes(r: Router, d: Daemon): void {
+export function diskUsageRoutes(r: Router, d: ApiServices): void {
   // POST /build/prune is in build.ts, with the cache it empties.
   r.add('GET', '/system/df', async (ctx) => {
     const types = ctx.query.getAll('type');

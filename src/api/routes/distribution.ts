@@ -1,7 +1,7 @@
 // Registry routes: pull (POST /images/create?fromImage), push, login (POST /auth) and
 // GET /distribution/{name}/json. Credentials come per request in X-Registry-Auth (the client keeps them);
 // the daemon stores none.
-import type { Daemon } from '../../daemon/daemon';
+import type { ApiServices } from '../services';
 import type { Context, Router } from '../router';
 import { commonHeaders } from '../server';
 import { EngineError, invalidParameter, errorMessage } from '../../common/errors';
@@ -29,7 +29,7 @@ export function pullReference(fromImage: string, tag: string): { ref: Reference;
 }
 
 /** Handles POST /images/create?fromImage=…: streams docker's progress messages. */
-export async function pullRoute(ctx: Context, d: Daemon, fromImage: string): Promise<void> {
+export async function pullRoute(ctx: Context, d: ApiServices, fromImage: string): Promise<void> {
   const { ref, allTags } = pullReference(fromImage, ctx.query.get('tag') ?? '');
   const auth = authOf(ctx);
   const platform = ctx.query.get('platform') || undefined;
@@ -51,7 +51,7 @@ export async function pullRoute(ctx: Context, d: Daemon, fromImage: string): Pro
   }
 }
 
-export function distributionRoutes(r: Router, d: Daemon): void {
+export function distributionRoutes(r: Router, d: ApiServices): void {
   r.add('POST', '/images/{name*}/push', async (ctx) => {
     const auth = authOf(ctx);
     const base = parseReference(ctx.params.name);

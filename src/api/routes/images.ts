@@ -2,7 +2,7 @@
 // Pull (fromImage) and push are in distribution.ts.
 import { Readable } from 'stream';
 import { pipeline } from 'stream/promises';
-import type { Daemon } from '../../daemon/daemon';
+import type { ApiServices } from '../services';
 import { Router, boolParam, parseFilters, compareVersions } from '../router';
 import { withStatus } from '../server';
 import { pullRoute } from './distribution';
@@ -12,7 +12,7 @@ import type { Context } from '../router';
 import type { ImageStore, ImageRecord, DeleteItem, ContainerUsing } from '../../storage';
 import { imageHistory, inspectForApiVersion, listImages, loadImages, planSave, pruneCandidates } from '../../storage';
 
-export function imageRoutes(r: Router, d: Daemon): void {
+export function imageRoutes(r: Router, d: ApiServices): void {
   r.add('GET', '/images/json', (ctx) => {
     const list = listImages(d.images.list(), { all: boolParam(ctx.query, 'all'), filters: parseFilters(ctx.query) }, {
       get: (ref) => d.images.get(ref),
@@ -132,7 +132,7 @@ export function imageRoutes(r: Router, d: Daemon): void {
 }
 
 /** Who uses an image: a running container if any, else a stopped one (rmi and prune conflicts). */
-export function containerUsing(d: Daemon): ContainerUsing {
+export function containerUsing(d: ApiServices): ContainerUsing {
   return (imageId: string) => {
     const users = [...d.containers.store.all(), ...d.containers.store.foreign()].filter((c) => c.Image === imageId);
     const running = users.find((c) => c.State.Status === 'running' || c.State.Status === 'paused');
@@ -153,7 +153,7 @@ export function sharedSizes(store: ImageStore): (img: ImageRecord) => number {
 }
 
 /** Streams the archive; everything that can fail before the first byte fails as a plain HTTP error. */
-async function saveImages(ctx: Context, d: Daemon, names: string[]): Promise<void> {
+async function saveImages(ctx: Context, d: ApiServices, names: string[]): Promise<void> {
   const items = d.images.resolveSaveNames(names);
   const plan = await planSave(d.images, items);
   const res = ctx.res!;

@@ -1,5 +1,5 @@
 // /networks: list (with Docker's filters), inspect, create, remove, prune, connect and disconnect.
-import type { Daemon } from '../../daemon/daemon';
+import type { ApiServices } from '../services';
 import { Router, parseFilters } from '../router';
 import { withStatus } from '../server';
 import { invalidParameter } from '../../common/errors';
@@ -34,7 +34,7 @@ function matches(n: NetworkItem, f: Record<string, string[]>, inUse: (id: string
   return true;
 }
 
-export function networkRoutes(r: Router, d: Daemon): void {
+export function networkRoutes(r: Router, d: ApiServices): void {
   const inUse = (id: string) => d.network.userNetworks().some((n) => n.id === id && n.inUse);
 
   r.add('GET', '/networks', (ctx) => {

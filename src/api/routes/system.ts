@@ -1,6 +1,6 @@
 // /_ping, /version, /info, /events.
 import * as os from 'os';
-import type { Daemon } from '../../daemon/daemon';
+import type { ApiServices } from '../services';
 import { Router, parseFilters, API_VERSION, MIN_API_VERSION } from '../router';
 import { SERVER_VERSION } from '../server';
 import type { EngineEvent } from '../../engine/events';
@@ -34,7 +34,7 @@ const seconds = (v: string | null): number | undefined => {
   return Number.isFinite(n) ? n : Date.parse(v) / 1000;
 };
 
-export function systemRoutes(r: Router, d: Daemon): void {
+export function systemRoutes(r: Router, d: ApiServices): void {
   const ping = (ctx: { res?: import('http').ServerResponse }) => {
     ctx.res?.setHeader('Cache-Control', 'no-cache, no-store, must-revalidate');
     ctx.res?.setHeader('Pragma', 'no-cache');

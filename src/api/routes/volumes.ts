@@ -1,12 +1,12 @@
 // /volumes: list (with docker's filters), create, inspect, remove, prune.
-import type { Daemon } from '../../daemon/daemon';
+import type { ApiServices } from '../services';
 import { Router, boolParam, parseFilters, compareVersions } from '../router';
 import { withStatus } from '../server';
 import { invalidParameter } from '../../common/errors';
 import { volumeView, type CreateVolumeRequest } from '../../engine/volumes/store';
 import { listFilter, pruneFilter } from '../../engine/volumes/filters';
 
-export function volumeRoutes(r: Router, d: Daemon): void {
+export function volumeRoutes(r: Router, d: ApiServices): void {
   const v = d.volumes;
   const view = (name: string) => volumeView(v.get(name), v.dataPath(name));
 

@@ -113,7 +113,7 @@ export class ContainerStore {
     this.byId.delete(rec.Id);
     this.releaseName(rec.Name, rec.Id);
     // The record goes first, in one unlink: an rm cut by a crash then never leaves a half-deleted container that
-    // still lists (the rest of the directory is removed at the next start: ContainerEngine.removeOrphans).
+    // still lists (the rest of the directory is removed at the next start: removeOrphans in restore.ts).
     await fs.rm(path.join(this.dir(rec.Id), 'config.v2.json'), { force: true });
     await fs.rm(this.dir(rec.Id), { recursive: true, force: true });
   }

@@ -10,7 +10,9 @@ import { Shim } from '../../runtime/shim';
 import { resolveUser } from '../../runtime/user';
 import { processEnv } from '../../runtime/env';
 import { resolveCapabilities, ociRlimits } from '../../runtime/spec';
-import type { ContainerEngine } from '../containers/engine';
+import type { RuntimeDriver } from '../../runtime/runtime';
+import type { ContainerStore } from '../containers/store';
+import type { ContainerPaths } from '../containers/paths';
 import type { ContainerRecord } from '../containers/types';
 import { relay, parseDetachKeys, frame } from '../containers/attach';
 import type { EventBus } from '../events';
@@ -28,12 +30,19 @@ interface ExecRecord {
   done: Promise<void>; finish: () => void;
 }
 
+/** The part of the container engine exec needs (narrow: exec sits beside the engine, not on top of it). */
+export interface ExecHost {
+  readonly store: Pick<ContainerStore, 'get'>;
+  readonly paths: ContainerPaths;
+  driver(name: string): RuntimeDriver;
+}
+
 const EXEC_FIELDS = ['AttachStdin', 'AttachStdout', 'AttachStderr', 'ConsoleSize', 'DetachKeys', 'Tty', 'Env', 'Cmd', 'Privileged', 'User', 'WorkingDir'];
 
 export class ExecEngine {
   private execs = new Map<string, ExecRecord>();
 
-  constructor(private readonly containers: ContainerEngine, private readonly events: EventBus) {}
+  constructor(private readonly containers: ExecHost, private readonly events: EventBus) {}
 
   /** Docker forgets a container's exec instances when the container stops; so do we (no unbounded growth). */
   forgetContainer(containerId: string): void {
