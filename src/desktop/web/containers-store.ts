@@ -1,6 +1,8 @@
 // The containers the page knows, kept current by engine events rather than polling: one full list when the
-// page opens (and when the engine comes back), then, for each container event, a fetch of just the
-// containers it names (batched per animation frame) — or their removal on "destroy".
+// page opens (the one the server wrote into the HTML, server/first-page.ts; else fetched) and again when the
+// event stream (re)connects, then, for each container event, a fetch of just the containers it names (batched
+// per animation frame) — or their removal on "destroy". A container that did not change keeps its object, so
+// its row is not rendered again.
 import type { ContainerSummary } from '../../client/types';
 import { engine } from './api';
 import { engineEpoch, onEvent } from './live';
@@ -14,11 +16,38 @@ export const removed = new Set<string>();
 
 const visible = (c: ContainerSummary) => !c.Labels?.[HELPER_LABEL];
 
+/** The list written into the HTML (a JSON data block, never run), taken once. */
+export function takeFirstList(doc: Pick<Document, 'getElementById'> = document): ContainerSummary[] | undefined {
+  const el = doc.getElementById('first-containers');
+  if (!el) return undefined;
+  el.remove();
+  try {
+    const v = JSON.parse(el.textContent ?? '') as unknown;
+    return Array.isArray(v) ? (v as ContainerSummary[]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The new list as a Map, reusing the previous object of every container whose JSON did not change. */
+export function mergeList(prev: Map<string, ContainerSummary>, list: ContainerSummary[]): Map<string, ContainerSummary> {
+  const map = new Map<string, ContainerSummary>();
+  for (const c of list) {
+    if (!visible(c)) continue;
+    const old = prev.get(c.Id);
+    map.set(c.Id, old && JSON.stringify(old) === JSON.stringify(c) ? old : c);
+  }
+  return map;
+}
+
+function setList(list: ContainerSummary[]): void {
+  containers.set(mergeList(containers.get(), list));
+  containersLoaded.set({ loaded: true });
+}
+
 export async function loadContainers(): Promise<void> {
   try {
-    const list = await engine<ContainerSummary[]>('GET', '/containers/json?all=1');
-    containers.set(new Map(list.filter(visible).map((c) => [c.Id, c])));
-    containersLoaded.set({ loaded: true });
+    setList(await engine<ContainerSummary[]>('GET', '/containers/json?all=1'));
   } catch (err) {
     containersLoaded.set({ loaded: containersLoaded.get().loaded, error: (err as Error).message });
   }
@@ -61,7 +90,8 @@ let started = false;
 export function startContainers(): void {
   if (started) return;
   started = true;
-  loadContainers();
+  const first = takeFirstList();
+  if (first) setList(first); else loadContainers();
   engineEpoch.subscribe(() => loadContainers());
   onEvent((e) => {
     if (e.Type !== 'container') return;
