@@ -56,7 +56,7 @@ export async function firstList(client: Client, waitMs = WAIT_MS): Promise<strin
 }
 
 /** Serves index.html (`html`, holding FIRST_DATA_MARK) with the containers list written in at the mark. */
-export async function serveFirstPage(client: Client, req: IncomingMessage, res: ServerResponse, html: string): Promise<void> {
+export async function serveFirstPage(client: Client, req: IncomingMessage, res: ServerResponse, html: string, waitMs = WAIT_MS): Promise<void> {
   const at = html.indexOf(FIRST_DATA_MARK);
   const head = at < 0 ? html : html.slice(0, at);
   const tail = at < 0 ? '' : html.slice(at + FIRST_DATA_MARK.length);
@@ -80,7 +80,7 @@ export async function serveFirstPage(client: Client, req: IncomingMessage, res: 
   res.on('close', () => { gone = true; });
   out.write(head);
   flush();
-  const list = at < 0 ? undefined : await firstList(client);
+  const list = at < 0 ? undefined : await firstList(client, waitMs);
   if (gone) { out.destroy(); return; }
   out.end((list ? dataBlock(list) : '') + tail);
 }

@@ -5,40 +5,14 @@
 // its row is not rendered again.
 import type { ContainerSummary } from '../../client/types';
 import { engine } from './api';
+import { mergeList, takeFirstList, visible } from './first-list';
 import { engineEpoch, onEvent } from './live';
 import { Store } from './store';
 
-export const HELPER_LABEL = 'com.berth.desktop.helper';
 export const containers = new Store(new Map<string, ContainerSummary>());
 export const containersLoaded = new Store<{ loaded: boolean; error?: string }>({ loaded: false });
 /** Ids removed while the page was open (a detail page shows "removed" for them). */
 export const removed = new Set<string>();
-
-const visible = (c: ContainerSummary) => !c.Labels?.[HELPER_LABEL];
-
-/** The list written into the HTML (a JSON data block, never run), taken once. */
-export function takeFirstList(doc: Pick<Document, 'getElementById'> = document): ContainerSummary[] | undefined {
-  const el = doc.getElementById('first-containers');
-  if (!el) return undefined;
-  el.remove();
-  try {
-    const v = JSON.parse(el.textContent ?? '') as unknown;
-    return Array.isArray(v) ? (v as ContainerSummary[]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The new list as a Map, reusing the previous object of every container whose JSON did not change. */
-export function mergeList(prev: Map<string, ContainerSummary>, list: ContainerSummary[]): Map<string, ContainerSummary> {
-  const map = new Map<string, ContainerSummary>();
-  for (const c of list) {
-    if (!visible(c)) continue;
-    const old = prev.get(c.Id);
-    map.set(c.Id, old && JSON.stringify(old) === JSON.stringify(c) ? old : c);
-  }
-  return map;
-}
 
 function setList(list: ContainerSummary[]): void {
   containers.set(mergeList(containers.get(), list));
@@ -90,7 +64,7 @@ let started = false;
 export function startContainers(): void {
   if (started) return;
   started = true;
-  const first = takeFirstList();
+  const first = takeFirstList(document);
   if (first) setList(first); else loadContainers();
   engineEpoch.subscribe(() => loadContainers());
   onEvent((e) => {

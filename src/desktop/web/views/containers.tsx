@@ -176,7 +176,7 @@ export function ContainersView() {
       </div>
       <ErrorBox error={loaded.error} />
       <div class="card">
-        <table class="grid" data-testid="containers-table">
+        <table class="grid clist" data-testid="containers-table">
           <thead>
             <tr>
               <th class="chk"><input type="checkbox" aria-label="select all" checked={allSelected} onChange={() => setSel(allSelected ? new Set() : new Set(allIds))} /></th>
