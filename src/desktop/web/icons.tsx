@@ -1,7 +1,4 @@
-// Small icons drawn from inline SVG paths: they draw the same on every machine (no emoji or symbol font needed).
-// Each icon is one empty <span> painted with currentColor through a CSS mask (the path as an SVG data URL, one
-// rule per icon, added once): a list of 200 rows carries 800 icons, and a span is one element with one attribute
-// where an <svg><path> is two elements with six.
+// Small inline SVG icons: they draw the same on every machine (no emoji or symbol font needed).
 const PATHS: Record<string, string> = {
   play: 'M5 3.5v9l8-4.5z',
   stop: 'M4 4h8v8H4z',
@@ -13,29 +10,14 @@ const PATHS: Record<string, string> = {
   file: 'M4 2h5.5L12 4.5V14H4z',
   link: 'M6.5 9.5l3-3M7 4.5l1-1a2.5 2.5 0 0 1 3.5 3.5l-1 1M9 11.5l-1 1A2.5 2.5 0 0 1 4.5 9l1-1',
 };
-/** Icons drawn with a stroke rather than filled. */
-const STROKED = new Set(['link']);
-
-/** The stylesheet of the icons: the page's CSP allows data: images (img-src) and inline styles. */
-export function iconCss(): string {
-  const rules = ['.ico{display:inline-block;width:14px;height:14px;flex:none;background-color:currentColor;' +
-    '-webkit-mask:var(--ico) center/contain no-repeat;mask:var(--ico) center/contain no-repeat}'];
-  for (const [name, d] of Object.entries(PATHS)) {
-    const paint = STROKED.has(name) ? "fill='none' stroke='black' stroke-width='1.6'" : "fill='black'";
-    const svg = `<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16' ${paint}><path d='${d}'/></svg>`;
-    rules.push(`.ico-${name}{--ico:url("data:image/svg+xml,${encodeURIComponent(svg)}")}`);
-  }
-  return rules.join('\n');
-}
-
-let styled = false;
 
 export function Icon(p: { name: keyof typeof PATHS | string; size?: number }) {
-  if (!styled) {
-    styled = true;
-    const style = document.createElement('style');
-    style.textContent = iconCss();
-    document.head.append(style);
-  }
-  return <span class={`ico ico-${p.name}`} aria-hidden="true" style={p.size ? { width: `${p.size}px`, height: `${p.size}px` } : undefined} />;
+  const s = p.size ?? 14;
+  const stroke = p.name === 'link';
+  return (
+    <svg width={s} height={s} viewBox="0 0 16 16" aria-hidden="true" style={{ flex: 'none' }}
+      fill={stroke ? 'none' : 'currentColor'} stroke={stroke ? 'currentColor' : undefined} stroke-width={stroke ? 1.6 : undefined}>
+      <path d={PATHS[p.name] ?? ''} />
+    </svg>
+  );
 }
