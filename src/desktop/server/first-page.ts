@@ -1,8 +1,8 @@
 // The page's HTML with the first view's data in it: the head (stylesheet, module script, modulepreloads) is sent
 // at once so the browser fetches the code, while the server asks the engine for the containers list and then
 // writes it into the body as a JSON data block. The list thus arrives with the HTML, in parallel with the code,
-// instead of in a request the code makes once it has run (a module script runs only after the whole HTML is in,
-// so it always finds the block). An engine that does not answer in time (or refuses) gets an HTML without the
+// in the same response rather than a second request (a module script runs only after the whole HTML is in, so
+// it always finds the block). An engine that does not answer in time (or refuses) gets an HTML without the
 // block: the page then asks for the list itself, as it does after a reconnection.
 import type { IncomingMessage, ServerResponse } from 'http';
 import { createGzip, constants as zc } from 'zlib';
