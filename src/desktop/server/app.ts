@@ -7,6 +7,7 @@ import { WebSocketServer } from 'ws';
 import { Client } from '../../client';
 import { Builds, BuildRequest } from './builds';
 import { handleFiles } from './files';
+import { serveFirstPage } from './first-page';
 import { HttpError, readJson, sendError, sendJson } from './http-util';
 import { Hub, StatsWant } from './hub';
 import { streamLogs } from './logs';
@@ -50,6 +51,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   // on every reconnection)
   await client.negotiateVersion().catch(() => undefined);
   const files = new StaticFiles(opts.webDir);
+  const indexHtml = files.text('/index.html')!;
   const hub = new Hub(client);
   const logins = new RegistryLogins();
   const registry = new RegistryBrowser(logins);
@@ -86,7 +88,8 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     const p = url.pathname;
     if (!p.startsWith('/api/')) {
       if (method !== 'GET' && method !== 'HEAD') return refuse(res, 405, 'method not allowed');
-      if (files.serve(req, res, p === '/' ? '/index.html' : p)) return;
+      if (p === '/' || p === '/index.html') return serveFirstPage(client, req, res, indexHtml);
+      if (files.serve(req, res, p)) return;
       // client-side routes (#/…) all load the page; other unknown files are 404
       return refuse(res, 404, 'not found');
     }

@@ -45,6 +45,9 @@ export class StaticFiles {
 
   has(p: string): boolean { return this.assets.has(p); }
 
+  /** A file's text (index.html, which the first page is made from). */
+  text(p: string): string | undefined { return this.assets.get(p)?.body.toString('utf8'); }
+
   serve(req: IncomingMessage, res: ServerResponse, p: string, extraHeaders: Record<string, string> = {}): boolean {
     const a = this.assets.get(p);
     if (!a) return false;

@@ -1,24 +1,27 @@
 // The containers the page knows, kept current by engine events rather than polling: one full list when the
-// page opens (and when the engine comes back), then, for each container event, a fetch of just the
-// containers it names (batched per animation frame) — or their removal on "destroy".
+// page opens (the one the server wrote into the HTML, server/first-page.ts; else fetched) and again when the
+// event stream (re)connects, then, for each container event, a fetch of just the containers it names (batched
+// per animation frame) — or their removal on "destroy". A container that did not change keeps its object, so
+// its row is not rendered again.
 import type { ContainerSummary } from '../../client/types';
 import { engine } from './api';
+import { mergeList, takeFirstList, visible } from './first-list';
 import { engineEpoch, onEvent } from './live';
 import { Store } from './store';
 
-export const HELPER_LABEL = 'com.berth.desktop.helper';
 export const containers = new Store(new Map<string, ContainerSummary>());
 export const containersLoaded = new Store<{ loaded: boolean; error?: string }>({ loaded: false });
 /** Ids removed while the page was open (a detail page shows "removed" for them). */
 export const removed = new Set<string>();
 
-const visible = (c: ContainerSummary) => !c.Labels?.[HELPER_LABEL];
+function setList(list: ContainerSummary[]): void {
+  containers.set(mergeList(containers.get(), list));
+  containersLoaded.set({ loaded: true });
+}
 
 export async function loadContainers(): Promise<void> {
   try {
-    const list = await engine<ContainerSummary[]>('GET', '/containers/json?all=1');
-    containers.set(new Map(list.filter(visible).map((c) => [c.Id, c])));
-    containersLoaded.set({ loaded: true });
+    setList(await engine<ContainerSummary[]>('GET', '/containers/json?all=1'));
   } catch (err) {
     containersLoaded.set({ loaded: containersLoaded.get().loaded, error: (err as Error).message });
   }
@@ -61,7 +64,8 @@ let started = false;
 export function startContainers(): void {
   if (started) return;
   started = true;
-  loadContainers();
+  const first = takeFirstList(document);
+  if (first) setList(first); else loadContainers();
   engineEpoch.subscribe(() => loadContainers());
   onEvent((e) => {
     if (e.Type !== 'container') return;

@@ -2,9 +2,10 @@
 // links, CPU and memory from the page's stats stream, single and bulk actions, search and a state filter.
 import { Icon } from '../icons';
 import type { ContainerSummary, Port } from '../../../client/types';
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { Component } from 'preact';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { containers, containersLoaded } from '../containers-store';
-import { latestStats, wantStats } from '../live';
+import { latestStats, StatSample, wantStats } from '../live';
 import { useStore } from '../store';
 import { ago, containerName, mib } from '../format';
 import { href } from '../router';
@@ -41,6 +42,49 @@ function matches(c: ContainerSummary, q: string, f: Filter): boolean {
 
 interface Item { kind: 'group'; name: string; members: ContainerSummary[]; created: number }
 type Top = Item | { kind: 'one'; c: ContainerSummary; created: number };
+
+interface RowProps {
+  c: ContainerSummary; member: boolean; st?: StatSample; selected: boolean; err?: string; busy: boolean; minute: number;
+  toggle: (id: string) => void; act: (ids: string[], action: ContainerAction) => void;
+}
+
+/** One container's row (and its error line). Rendered again only when one of its props changed: a stats tick or
+ * an event re-renders the rows it is about, not all of them. */
+class Row extends Component<RowProps> {
+  override shouldComponentUpdate(next: RowProps): boolean {
+    const p = this.props;
+    return p.c !== next.c || p.member !== next.member || p.st !== next.st || p.selected !== next.selected || p.err !== next.err ||
+      p.busy !== next.busy || p.minute !== next.minute || p.toggle !== next.toggle || p.act !== next.act;
+  }
+
+  override render({ c, member, st, selected, err, busy: b, toggle, act }: RowProps) {
+    const running = c.State === 'running';
+    const name = containerName(c);
+    return [
+      <tr class={`${member ? 'member' : ''} ${selected ? 'sel' : ''}`} data-id={c.Id} data-name={name}>
+        <td class="chk"><input type="checkbox" aria-label={`select ${name}`} checked={selected} onChange={() => toggle(c.Id)} /></td>
+        <td class="name"><a href={href('containers', c.Id)} title={c.Id}>{member && c.Labels?.[SERVICE] ? c.Labels[SERVICE] : name}</a>{member && <span class="muted"> · {name}</span>}</td>
+        <td title={c.Image}>{c.Image}</td>
+        <td><span class="status" data-state={c.State}><StateDot state={c.State} />{c.Status || c.State}</span></td>
+        <td class="ports">{portLinks(c.Ports).map((p) => (p.url ? <a href={p.url} target="_blank" rel="noopener noreferrer">{p.label}</a> : <span class="mono">{p.label} </span>))}</td>
+        <td class="num" data-col="cpu">{running && st ? `${st.cpu.toFixed(1)}%` : '—'}</td>
+        <td class="num" data-col="mem">{running && st ? mib(st.mem) : '—'}</td>
+        <td class="muted">{ago(c.Created)}</td>
+        <td class="actions">
+          {allowed(c.State, 'start')
+            ? <button class="icon" title="Start" aria-label={`start ${name}`} disabled={b} onClick={() => act([c.Id], 'start')}><Icon name="play" /></button>
+            : <button class="icon" title="Stop" aria-label={`stop ${name}`} disabled={b} onClick={() => act([c.Id], 'stop')}><Icon name="stop" /></button>}
+          <button class="icon" title="Restart" aria-label={`restart ${name}`} disabled={b || c.State === 'created'} onClick={() => act([c.Id], 'restart')}><Icon name="restart" /></button>
+          {c.State === 'paused'
+            ? <button class="icon" title="Unpause" aria-label={`unpause ${name}`} disabled={b} onClick={() => act([c.Id], 'unpause')}><Icon name="play" /></button>
+            : <button class="icon" title="Pause" aria-label={`pause ${name}`} disabled={b || !running} onClick={() => act([c.Id], 'pause')}><Icon name="pause" /></button>}
+          <ConfirmButton class="icon" title="Remove" onConfirm={() => act([c.Id], 'remove')} disabled={b} confirmText="Remove?"><Icon name="trash" /></ConfirmButton>
+        </td>
+      </tr>,
+      err ? <tr class="rowerr"><td colSpan={9} role="alert">{err}</td></tr> : null,
+    ];
+  }
+}
 
 export function ContainersView() {
   const map = useStore(containers);
@@ -88,40 +132,20 @@ export function ContainersView() {
     if (action === 'remove') setSel((s) => { const n = new Set(s); for (const id of ids) n.delete(id); return n; });
   }
 
-  const toggle = (id: string) => setSel((s) => { const n = new Set(s); if (n.has(id)) n.delete(id); else n.add(id); return n; });
+  // stable across renders, so a row whose own props did not change is not rendered again (Row below)
+  const toggle = useCallback((id: string) => setSel((s) => { const n = new Set(s); if (n.has(id)) n.delete(id); else n.add(id); return n; }), []);
+  const actRef = useRef(act);
+  actRef.current = act;
+  const stableAct = useCallback((ids: string[], action: ContainerAction) => actRef.current(ids, action), []);
+  // the "Created" column's "5m ago": rows render again when the minute changes (the view renders every stats tick)
+  const minute = Math.floor(Date.now() / 60_000);
   const allIds = shown.map((c) => c.Id);
   const allSelected = allIds.length > 0 && allIds.every((id) => sel.has(id));
 
-  const row = (c: ContainerSummary, member: boolean) => {
-    const st = stats.get(c.Id);
-    const running = c.State === 'running';
-    const name = containerName(c);
-    const err = errors.get(c.Id);
-    const b = busy.has(c.Id);
-    return [
-      <tr key={c.Id} class={`${member ? 'member' : ''} ${sel.has(c.Id) ? 'sel' : ''}`} data-id={c.Id} data-name={name}>
-        <td class="chk"><input type="checkbox" aria-label={`select ${name}`} checked={sel.has(c.Id)} onChange={() => toggle(c.Id)} /></td>
-        <td class="name"><a href={href('containers', c.Id)} title={c.Id}>{member && c.Labels?.[SERVICE] ? c.Labels[SERVICE] : name}</a>{member && <span class="muted"> · {name}</span>}</td>
-        <td title={c.Image}>{c.Image}</td>
-        <td><span class="status" data-state={c.State}><StateDot state={c.State} />{c.Status || c.State}</span></td>
-        <td class="ports">{portLinks(c.Ports).map((p) => (p.url ? <a href={p.url} target="_blank" rel="noopener noreferrer">{p.label}</a> : <span class="mono">{p.label} </span>))}</td>
-        <td class="num" data-col="cpu">{running && st ? `${st.cpu.toFixed(1)}%` : '—'}</td>
-        <td class="num" data-col="mem">{running && st ? mib(st.mem) : '—'}</td>
-        <td class="muted">{ago(c.Created)}</td>
-        <td class="actions">
-          {allowed(c.State, 'start')
-            ? <button class="icon" title="Start" aria-label={`start ${name}`} disabled={b} onClick={() => act([c.Id], 'start')}><Icon name="play" /></button>
-            : <button class="icon" title="Stop" aria-label={`stop ${name}`} disabled={b} onClick={() => act([c.Id], 'stop')}><Icon name="stop" /></button>}
-          <button class="icon" title="Restart" aria-label={`restart ${name}`} disabled={b || c.State === 'created'} onClick={() => act([c.Id], 'restart')}><Icon name="restart" /></button>
-          {c.State === 'paused'
-            ? <button class="icon" title="Unpause" aria-label={`unpause ${name}`} disabled={b} onClick={() => act([c.Id], 'unpause')}><Icon name="play" /></button>
-            : <button class="icon" title="Pause" aria-label={`pause ${name}`} disabled={b || !running} onClick={() => act([c.Id], 'pause')}><Icon name="pause" /></button>}
-          <ConfirmButton class="icon" title="Remove" onConfirm={() => act([c.Id], 'remove')} disabled={b} confirmText="Remove?"><Icon name="trash" /></ConfirmButton>
-        </td>
-      </tr>,
-      err ? <tr class="rowerr" key={c.Id + '-err'}><td colSpan={9} role="alert">{err}</td></tr> : null,
-    ];
-  };
+  const row = (c: ContainerSummary, member: boolean) => (
+    <Row key={c.Id} c={c} member={member} st={c.State === 'running' ? stats.get(c.Id) : undefined} selected={sel.has(c.Id)}
+      err={errors.get(c.Id)} busy={busy.has(c.Id)} minute={minute} toggle={toggle} act={stableAct} />
+  );
 
   return (
     <div class="page" data-view="containers">
@@ -152,7 +176,7 @@ export function ContainersView() {
       </div>
       <ErrorBox error={loaded.error} />
       <div class="card">
-        <table class="grid" data-testid="containers-table">
+        <table class="grid clist" data-testid="containers-table">
           <thead>
             <tr>
               <th class="chk"><input type="checkbox" aria-label="select all" checked={allSelected} onChange={() => setSel(allSelected ? new Set() : new Set(allIds))} /></th>
