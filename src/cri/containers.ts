@@ -16,6 +16,7 @@ import { commandLine, containerSpec, ociResources } from './spec';
 import { nowNs } from './events';
 import { labelsMatch, podStatus } from './pods';
 import { ContainerEventType, ContainerState, type ContainerConfig, type LinuxContainerResources, type PodSandboxConfig } from './types';
+import { KeyedQueue } from '../common/keyed-queue';
 
 const STATE: Record<ContainerRecord['state'], ContainerState> = { created: ContainerState.CREATED, running: ContainerState.RUNNING, exited: ContainerState.EXITED };
 
@@ -38,7 +39,7 @@ const isoToNs = (iso: string) => (BigInt(Date.parse(iso)) * 1_000_000n).toString
 
 export class ContainerManager {
   /** one operation at a time per container */
-  private locks = new Map<string, Promise<unknown>>();
+  private readonly queue = new KeyedQueue();
   /** resolves when a container's current run has been recorded as exited */
   private exits = new Map<string, Promise<void>>();
   /** runtime containers made ahead of StartContainer */
@@ -47,12 +48,7 @@ export class ContainerManager {
   constructor(private readonly ctx: CriContext) {}
 
   private serialize<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(id) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    const tail = next.catch(() => undefined);
-    this.locks.set(id, tail);
-    void tail.then(() => { if (this.locks.get(id) === tail) this.locks.delete(id); });
-    return next;
+    return this.queue.run(id, fn);
   }
 
   private event(c: ContainerRecord, type: ContainerEventType): void {

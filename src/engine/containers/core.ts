@@ -13,6 +13,7 @@ import { ContainerMounts } from './mounts';
 import type { ContainerRecord } from './types';
 import type { EventBus } from '../events';
 import type { VolumeStore } from '../volumes/store';
+import { KeyedQueue } from '../../common/keyed-queue';
 
 export interface EngineOptions {
   dataRoot: string; execRoot: string; images: ImageStore; network: NetworkManager; events: EventBus;
@@ -57,7 +58,7 @@ export class EngineCore {
   /** holders of a container's mounted root file system besides its own run (cp, export): id → count */
   readonly rootfsHolds = new Map<string, number>();
   private waiters = new Map<string, Waiter[]>();
-  private locks = new Map<string, Promise<unknown>>();
+  private readonly queue = new KeyedQueue();
   private drivers = new Map<string, RuntimeDriver>();
 
   constructor(readonly opts: EngineOptions) {
@@ -92,12 +93,7 @@ export class EngineCore {
 
   /** One operation at a time per container (start racing rm, …). */
   serialize<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(id) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    const tail = next.catch(() => undefined);
-    this.locks.set(id, tail);
-    void tail.then(() => { if (this.locks.get(id) === tail) this.locks.delete(id); });
-    return next;
+    return this.queue.run(id, fn);
   }
 
   liveOf(id: string): Live {

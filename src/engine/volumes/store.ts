@@ -13,6 +13,7 @@ import { log } from '../../common/log';
 import { isMounted } from '../../runtime/rootfs';
 import type { EventBus } from '../events';
 import { LOCAL, ANONYMOUS_LABEL, checkDriver, nameError, optsError, needsMount, mountLocal, unmountLocal } from './local';
+import { KeyedQueue } from '../../common/keyed-queue';
 
 export interface VolumeRecord {
   Name: string;
@@ -54,7 +55,7 @@ export class VolumeStore {
   private vols = new Map<string, VolumeRecord>();
   private refs = new Map<string, Set<string>>();
   private active = new Map<string, Set<string>>();
-  private locks = new Map<string, Promise<unknown>>();
+  private readonly queue = new KeyedQueue();
   /** volumes whose _data has their device mounted: read from the mount table once at start, then kept here */
   private mountedData = new Set<string>();
   private pruning = false;
@@ -93,12 +94,7 @@ export class VolumeStore {
 
   /** One operation at a time per volume name (create racing remove, two containers mounting at once). */
   private serialize<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(name) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    const tail = next.catch(() => undefined);
-    this.locks.set(name, tail);
-    void tail.then(() => { if (this.locks.get(name) === tail) this.locks.delete(name); });
-    return next;
+    return this.queue.run(name, fn);
   }
 
   dataPath(name: string): string { return path.join(this.root, name, DATA); }
