@@ -44,7 +44,8 @@ before(async () => {
   await user.create();
   await user.startDaemon(daemonArgs);
   // the offline busybox image, imported by the user through the rootless socket
-  const r = await user.exec('bash', [path.join(user.root, 'scripts/busybox-image'), '-H', user.host], { env: { BERTH: path.join(user.root, 'bin/berth') } });
+  // (a timeout of its own: under a load of 20 on 2 cores the import once took longer than the default 120 s)
+  const r = await user.exec('bash', [path.join(user.root, 'scripts/busybox-image'), '-H', user.host], { env: { BERTH: path.join(user.root, 'bin/berth') }, timeoutMs: 300_000 });
   assert.equal(r.code, 0, r.stderr);
   // a host directory the user cannot write: root's, mode 0755, with a root-owned file
   hostDir = mkdtempSync(path.join(os.tmpdir(), 'berth-rootless-host-'));
