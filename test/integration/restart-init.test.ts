@@ -3,6 +3,7 @@
 // daemon restart (unless the user stopped them), and --init reaps zombies and forwards signals.
 import { test, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
+import { existsSync } from 'fs';
 import { TestDaemon, RunResult, waitFor, sleep } from '../helpers/daemon';
 
 const d = new TestDaemon('restart');
@@ -49,6 +50,34 @@ test('always: "restarting" during the back-off, stop cancels it; rm needs -f', a
     assert.equal(await inspect('alw', '{{.State.Status}} {{.RestartCount}}'), `exited ${count}`);
   } finally {
     await d.docker(['rm', '-f', 'alw']);
+  }
+});
+
+test('rm -f right after the exit of an always-restarting container: removed, and no write races the removal (docker-py\'s test_create_with_restart_policy)', async () => {
+  // The exit handler saves the "restarting" state. That save ran outside the container's lock, and a removal arriving
+  // meanwhile deleted the directory it was writing into (once "ENOTEMPTY … rmdir", a 500). A failpoint widens the
+  // window: the save must hold the lock, so the removal waits for it and nothing writes into the removed directory.
+  const fp = new TestDaemon('restart-rm');
+  fp.env = { BERTH_FAILPOINTS: 'container.exit.before-restart-save=delay(300)' };
+  await fp.start();
+  try {
+    await fp.loadBusybox();
+    for (let i = 0; i < 3; i++) {
+      const id = (await fp.api('POST', '/containers/create', { Image: 'busybox', Cmd: ['true'], HostConfig: { RestartPolicy: { Name: 'always', MaximumRetryCount: 0 }, NetworkMode: 'none' } })).body.Id as string;
+      assert.equal((await fp.api('POST', `/containers/${id}/start`)).status, 204);
+      assert.equal((await fp.api('POST', `/containers/${id}/wait`)).status, 200);
+      const plain = await fp.api('DELETE', `/containers/${id}`);
+      assert.equal(plain.status, 409, JSON.stringify(plain.body));
+      assert.match(String(plain.body.message).toLowerCase(), /stop the container before/);
+      const forced = await fp.api('DELETE', `/containers/${id}?force=1`);
+      assert.equal(forced.status, 204, `rm -f → ${forced.status} ${JSON.stringify(forced.body)}`);
+      await sleep(500); // past the failpoint's delay: a save that raced the removal has failed by now
+      assert.equal((await fp.api('GET', `/containers/${id}/json`)).status, 404);
+      assert.ok(!existsSync(`${fp.dataRoot}/containers/${id}`), 'the removed container\'s directory is back');
+    }
+    assert.doesNotMatch(fp.log, /saving restarting state failed/);
+  } finally {
+    await fp.stop();
   }
 });
 

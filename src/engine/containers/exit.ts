@@ -2,6 +2,7 @@
 // waiters woken, then --rm removal or the restart policy with Docker's doubling back-off.
 import { errorMessage } from '../../common/errors';
 import { log } from '../../common/log';
+import { failpoint } from '../../common/failpoint';
 import type { ExitStatus, Shim } from '../../runtime/shim';
 import { ContainerCgroup, oomKillCount } from '../../runtime/cgroups';
 import { nowIso, type EngineCore } from './core';
@@ -44,18 +45,21 @@ export class ExitHandling {
       return;
     }
     core.notify(rec, 'not-running', { StatusCode: status.exitCode });
-    this.maybeRestart(rec);
+    await this.maybeRestart(rec);
   }
 
   /** Restart policies (always, unless-stopped, on-failure[:N]) with Docker's doubling back-off. */
-  private maybeRestart(rec: ContainerRecord): void {
+  private async maybeRestart(rec: ContainerRecord): Promise<void> {
     const policy = rec.HostConfig.RestartPolicy;
     if (rec.StoppedByUser || !policy || policy.Name === 'no' || policy.Name === '') return;
     if (policy.Name === 'on-failure' && (rec.State.ExitCode === 0 || (policy.MaximumRetryCount > 0 && rec.RestartCount >= policy.MaximumRetryCount))) return;
     const delay = Math.min(100 * 2 ** Math.min(rec.RestartCount, 10), 60_000);
     // shown as "Restarting (code) … ago" until the policy's start, as Docker does during the back-off
     rec.State.Status = 'restarting';
-    void this.core.store.save(rec).catch((e) => log.warn('saving restarting state failed', { id: rec.Id, error: errorMessage(e) }));
+    // Saved under the container's lock (the caller holds it): an rm -f right after the exit waits for the lock, so
+    // this write cannot land in a directory the removal is deleting (it did: "ENOTEMPTY … rmdir", a 500)
+    await failpoint('container.exit.before-restart-save');
+    await this.core.store.save(rec).catch((e) => log.warn('saving restarting state failed', { id: rec.Id, error: errorMessage(e) }));
     setTimeout(() => {
       this.restart(rec).catch((e) => log.warn('restart failed', { id: rec.Id, error: errorMessage(e) }));
     }, delay).unref();
