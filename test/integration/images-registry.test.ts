@@ -138,6 +138,8 @@ describe('berth CLI against docker-registry', () => {
     const beforeFiles = storeFiles();
     const r = await d.berth(['pull', `${proxy.host}/test/busybox:1`], { timeoutMs: 120_000 });
     assert.equal(r.code, 1, r.stdout);
+    assert.match(r.stderr, /unexpected EOF|connection reset|socket hang up/i);
+    assert.ok(proxy.cuts() > 1, `the proxy cut every try (${proxy.cuts()})`);
     assert.deepEqual(storeFiles(), beforeFiles);
   });
 });
@@ -200,32 +202,44 @@ describe('the real docker CLI against berth', () => {
 });
 
 /** A loopback proxy in front of the registry that, for blob GETs of layers, corrupts one byte or cuts the
- * connection halfway (once, or every time). */
+ * connection at the blob's midpoint (once, or every time). The midpoint is absolute: a resumed Range request
+ * that starts past it is cut before its first byte, so "every time" can never complete by halving the rest. */
 async function startBlobProxy(upstream: string, mode: 'corrupt' | 'cut-once' | 'cut-always'): Promise<{ host: string; cuts(): number; stop(): Promise<void> }> {
   let cuts = 0;
   const [uh, up] = upstream.split(':');
   const server = http.createServer((req, res) => {
     const blob = req.method === 'GET' && /\/blobs\/sha256:/.test(req.url ?? '');
     const out = http.request({ host: uh, port: Number(up), method: req.method, path: req.url, headers: req.headers }, (ur) => {
-      const size = Number(ur.headers['content-length'] ?? 0);
-      const isLayer = blob && size > 4096 && (ur.statusCode === 200 || ur.statusCode === 206);
+      const range = /^bytes (\d+)-\d+\/(\d+)$/.exec(String(ur.headers['content-range'] ?? ''));
+      const start = ur.statusCode === 206 && range ? Number(range[1]) : 0;
+      const blobSize = ur.statusCode === 206 && range ? Number(range[2]) : Number(ur.headers['content-length'] ?? 0);
+      const isLayer = blob && blobSize > 4096 && (ur.statusCode === 200 || ur.statusCode === 206);
       res.writeHead(ur.statusCode ?? 502, ur.headers);
       if (!isLayer) { ur.pipe(res); return; }
-      let sent = 0;
+      const cutAt = Math.floor(blobSize / 2); // absolute offset in the blob
+      let pos = start;
       let flipped = false;
+      let done = false;
+      const cut = () => {
+        cuts++;
+        done = true;
+        res.socket?.destroy();
+        ur.destroy();
+      };
+      if (mode !== 'corrupt' && (mode === 'cut-always' || cuts === 0) && pos >= cutAt) { cut(); return; }
       ur.on('data', (chunk: Buffer) => {
+        if (done) return;
         if (mode === 'corrupt' && !flipped) { chunk = Buffer.from(chunk); chunk[chunk.length - 1] ^= 0xff; flipped = true; }
-        if (mode !== 'corrupt' && (mode === 'cut-always' || cuts === 0) && sent + chunk.length > size / 2) {
-          cuts++;
-          res.write(chunk.subarray(0, Math.max(0, Math.floor(size / 2) - sent)));
-          res.socket?.destroy();
-          ur.destroy();
+        if (mode !== 'corrupt' && (mode === 'cut-always' || cuts === 0) && pos + chunk.length > cutAt) {
+          done = true;
+          if (cutAt > pos) res.write(chunk.subarray(0, cutAt - pos), () => cut());
+          else cut();
           return;
         }
-        sent += chunk.length;
+        pos += chunk.length;
         res.write(chunk);
       });
-      ur.on('end', () => res.end());
+      ur.on('end', () => { if (!done) res.end(); });
     });
     out.on('error', () => res.destroy());
     req.pipe(out);
