@@ -6,6 +6,7 @@ import * as net from 'net';
 import * as path from 'path';
 import { readJson } from '../common/atomic';
 import { builtBinary } from './binaries';
+import { ShimLauncher } from './shim-launcher';
 
 export interface ExitStatus { exitCode: number; signal: number | null; finishedAt: string; oomKilled: boolean }
 
@@ -23,6 +24,44 @@ export function shimBinary(): string {
   const found = process.env.BERTH_SHIM && existsSync(process.env.BERTH_SHIM) ? process.env.BERTH_SHIM : builtBinary('src/runtime/shim/berth-shim');
   if (!found) throw new Error('berth-shim not found: run `make -C src/runtime/shim` (scripts/setup does)');
   return found;
+}
+
+/** One launcher per shim binary (the daemon has one; BERTH_SHIM may name another in tests). */
+const launchers = new Map<string, ShimLauncher>();
+
+/**
+ * Starts the shim and returns its one-line report: through the launcher (no fork of this process), or, where the
+ * launcher cannot run at all, by spawning it directly. BERTH_SHIM_LAUNCHER=0 always spawns directly.
+ */
+async function spawnReport(binary: string, args: string[]): Promise<string> {
+  if (process.env.BERTH_SHIM_LAUNCHER !== '0') {
+    let launcher = launchers.get(binary);
+    if (!launcher) launchers.set(binary, launcher = new ShimLauncher(binary));
+    if (!launcher.broken) {
+      try {
+        return await launcher.launch([binary, ...args]);
+      } catch (err) {
+        if (!launcher.broken) throw err; // it ran and went away mid-request: the shim's fate is unknown
+      }
+    }
+  }
+  return spawnDirect(binary, args);
+}
+
+/** The shim as this process's own child, its sync pipe as fd 3. */
+async function spawnDirect(binary: string, args: string[]): Promise<string> {
+  const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'ignore', 'pipe'], detached: true });
+  const sync = child.stdio[3] as NodeJS.ReadableStream;
+  const report = await new Promise<string>((resolve, reject) => {
+    let text = '';
+    sync.setEncoding('utf8');
+    sync.on('data', (d: string) => { text += d; });
+    sync.on('end', () => resolve(text));
+    sync.on('error', reject);
+    child.on('error', reject);
+  });
+  child.unref();
+  return report;
 }
 
 export class Shim {
@@ -70,17 +109,7 @@ export class Shim {
     if (opts.logFormat === 'cri') args.push('--log-format', 'cri');
     if (opts.exec) args.push('--exec', opts.exec.processFile, '--exec-id', opts.exec.execId);
     else if (opts.run) args.push('--run');
-    const child = spawn(shimBinary(), args, { stdio: ['ignore', 'ignore', 'ignore', 'pipe'], detached: true });
-    const sync = child.stdio[3] as NodeJS.ReadableStream;
-    const report = await new Promise<string>((resolve, reject) => {
-      let text = '';
-      sync.setEncoding('utf8');
-      sync.on('data', (d: string) => { text += d; });
-      sync.on('end', () => resolve(text));
-      sync.on('error', reject);
-      child.on('error', reject);
-    });
-    child.unref();
+    const report = await spawnReport(shimBinary(), args);
     let msg: { ready?: boolean; error?: string };
     try { msg = JSON.parse(report.trim().split('\n')[0] || '{}'); } catch { msg = { error: `container shim failed: ${report.trim() || 'no report'}` }; }
     if (!msg.ready) throw new Error(msg.error || 'container shim exited without reporting');

@@ -35,6 +35,7 @@
 
 #include "buf.h"
 #include "jsonlog.h"
+#include "launcher.h"
 
 #define READ_CHUNK (64 * 1024)          /* one pipe's worth per read */
 #define CLIENT_MAX_BUFFER (4u << 20)    /* an attach client further behind than this is dropped */
@@ -1211,6 +1212,7 @@ static void parse_args(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    if (argc == 2 && !strcmp(argv[1], "--launcher")) return launcher_main();
     S.sync_fd = S.ctl_lfd = S.attach_lfd = S.console_lfd = S.console_conn = S.master = S.stdin_fd = S.in_rd = -1;
     S.out_fd[0] = S.out_fd[1] = S.out_wr[0] = S.out_wr[1] = -1;
     if (fcntl(3, F_GETFD) >= 0) {
