@@ -58,6 +58,7 @@ export function createApiServer(router: Router): http.Server {
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse | undefined, upgradeSocket: Duplex | undefined, head: Buffer | undefined): Promise<void> {
     const method = req.method ?? 'GET';
+    if (log.enabled('debug')) traceRequest(req, res, upgradeSocket);
     // Found by the API fuzzer (issue 16): a request target such as `//` or `//x:y` is a valid HTTP path but an
     // invalid URL; parsing it threw outside the try below, and the request was never answered.
     const url = requestUrl(req.url);
@@ -110,6 +111,15 @@ export function createApiServer(router: Router): http.Server {
     }
   }
   return server;
+}
+
+/** -D: each request's method, path and time to its answer (to its end for a hijacked stream), like dockerd's
+ * "Calling …" lines, with the time it took: where a client's wall time goes, request by request. */
+function traceRequest(req: http.IncomingMessage, res: http.ServerResponse | undefined, socket: Duplex | undefined): void {
+  const t0 = performance.now();
+  const done = (what: string) => () => log.debug(what, { method: req.method, path: req.url, ms: Math.round((performance.now() - t0) * 100) / 100 });
+  if (res) res.once('finish', done('request'));
+  else socket?.once('close', done('hijacked request'));
 }
 
 /** The request target as a URL (path and query), or undefined when it cannot be one. The target is taken as a path

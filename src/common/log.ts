@@ -13,6 +13,8 @@ function emit(level: Level, msg: string, fields?: Record<string, unknown>): void
 }
 
 export const log = {
+  /** whether a line at `level` is written (to skip building what would not be logged) */
+  enabled: (level: Level) => order[level] >= order[threshold],
   debug: (msg: string, f?: Record<string, unknown>) => emit('debug', msg, f),
   info: (msg: string, f?: Record<string, unknown>) => emit('info', msg, f),
   warn: (msg: string, f?: Record<string, unknown>) => emit('warn', msg, f),

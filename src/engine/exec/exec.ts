@@ -16,6 +16,7 @@ import type { ContainerPaths } from '../containers/paths';
 import type { ContainerRecord } from '../containers/types';
 import { relay, parseDetachKeys, frame } from '../containers/attach';
 import type { EventBus } from '../events';
+import { log } from '../../common/log';
 
 export interface ExecConfig {
   AttachStdin?: boolean; AttachStdout?: boolean; AttachStderr?: boolean; Tty?: boolean; Cmd?: string[];
@@ -88,6 +89,8 @@ export class ExecEngine {
     const rawStream = opts.tty ?? tty;
     const stateDir = this.containers.paths.execState(rec.Id, id);
     const rootfs = this.containers.paths.rootfs(rec.Id).merged;
+    const t0 = performance.now();
+    const mark = (step: string) => log.debug('exec step', { id: id.slice(0, 12), step, ms: Math.round((performance.now() - t0) * 100) / 100 });
     try {
       const user = await resolveUser(rootfs, ex.config.User || rec.Config.User);
       const caps = resolveCapabilities(rec.HostConfig.CapAdd ?? [], rec.HostConfig.CapDrop ?? [], rec.HostConfig.Privileged || ex.config.Privileged);
@@ -107,6 +110,7 @@ export class ExecEngine {
         runtimePath: driver.info.path, runtimeRoot: driver.root, id: rec.Id, bundle: this.containers.paths.bundle(rec.Id), stateDir,
         tty, stdin: !!ex.config.AttachStdin && !opts.detach, stdinOnce: !!ex.config.AttachStdin && !tty, exec: { processFile, execId: id },
       });
+      mark('shim-spawn');
     } catch (err) {
       this.fail(ex, client, errorMessage(err), rawStream);
       return;
@@ -129,6 +133,7 @@ export class ExecEngine {
       if (tty && opts.consoleSize && opts.consoleSize[0] > 0) await shim.resize(opts.consoleSize[0], opts.consoleSize[1]).catch(() => undefined);
       if (tty && ex.pendingSize) await shim.resize(ex.pendingSize[0], ex.pendingSize[1]).catch(() => undefined);
       ex.pid = await shim.start();
+      mark('shim-start');
       ex.running = true;
       this.events.emitEvent('container', `exec_start: ${ex.config.Cmd!.join(' ')}`, rec.Id, { execID: id });
     } catch (err) {
@@ -137,6 +142,7 @@ export class ExecEngine {
       return;
     }
     void shim.exited.then(async (status) => {
+      mark('exited');
       ex.running = false;
       ex.exitCode = status.exitCode;
       ex.pid = 0;
@@ -147,6 +153,7 @@ export class ExecEngine {
     });
     await relayed;
     if (client) await ex.done;
+    mark('done');
   }
 
   /** The process could not be started: report it on the stream like Docker (exit 126/127). */
