@@ -7,7 +7,7 @@
 //   2. `ip link set <veth> master <bridge> up` in the host namespace.
 import { promises as fs, existsSync } from 'fs';
 import { run, runIgnoring, CommandError } from './exec';
-import { umountSyscall, MNT_DETACH, SyscallError } from '../common/syscalls';
+import { libcCalls, umountSyscall, createNetnsSyscall, MNT_DETACH, SyscallError } from '../common/syscalls';
 import type { Waiting, WarmNetns, WarmSpec } from './waiting';
 
 // busybox-static (when installed) starts ~30% faster than the dynamically linked util-linux/iproute2 tools, and
@@ -47,8 +47,16 @@ export async function createEmptyNetns(file: string, warm?: WarmNetns): Promise<
     return;
   }
   await prepareFile(file);
+  try {
+    if (createNetnsSyscall(file)) return;
+  } catch (err) {
+    if (!(err instanceof SyscallError)) throw err; // (nothing is left bound): the commands may still manage
+  }
   await runTool('unshare', [`--net=${file}`, ...(BUSYBOX ? [BUSYBOX, 'ip'] : [IPROUTE2]), 'link', 'set', 'lo', 'up']);
 }
+
+/** Whether createEmptyNetns makes a namespace without a process (then a pre-started one saves nothing). */
+export function emptyNetnsWithoutProcess(): boolean { return !!libcCalls(); }
 
 export interface VethConfig {
   hostVeth: string;
