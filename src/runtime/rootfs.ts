@@ -2,7 +2,7 @@
 // container's own upper directory. Mounted at start, unmounted when the container stops.
 import { promises as fs } from 'fs';
 import { run } from './exec';
-import { mountSyscall, umountSyscall, SyscallError, MNT_DETACH } from './syscalls';
+import { mountSyscall, umountSyscall, umountSyscallAsync, SyscallError, MNT_DETACH } from './syscalls';
 import { inUserNamespace } from '../common/userns';
 
 /**
@@ -59,7 +59,7 @@ async function emptyLower(p: RootfsPaths): Promise<string> {
 
 export async function unmountOverlay(p: RootfsPaths): Promise<void> {
   try {
-    if (umountSyscall(p.merged)) return;
+    if (await umountSyscallAsync(p.merged)) return;
   } catch (err) {
     if (err instanceof SyscallError && (err.errno === 22 || err.errno === 2)) return; // EINVAL/ENOENT: not mounted
     // Still busy (a process holds it): detach it lazily so removal never leaves a stuck mount behind.
