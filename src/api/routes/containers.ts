@@ -116,7 +116,10 @@ export function containerRoutes(r: Router, d: ApiServices): void {
     let list = [...c.store.all(), ...c.store.foreign()]
       .filter((rec) => all || limit > 0 || rec.State.Status === 'running' || rec.State.Status === 'paused' || rec.State.Status === 'restarting' || filters.status?.length)
       .filter((rec) => matchesFilters(d, rec, filters))
-      .sort((a, b) => Date.parse(b.Created) - Date.parse(a.Created));
+      // newest first; the times parsed once each, not in every comparison (200 containers: ~3000 parses)
+      .map((rec) => ({ rec, at: Date.parse(rec.Created) }))
+      .sort((a, b) => b.at - a.at)
+      .map((e) => e.rec);
     if (limit > 0) list = list.slice(0, limit);
     return list.map((rec) => listItem(rec, d.network));
   });

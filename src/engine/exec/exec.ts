@@ -146,10 +146,11 @@ export class ExecEngine {
       ex.running = false;
       ex.exitCode = status.exitCode;
       ex.pid = 0;
+      this.events.emitEvent('container', 'exec_die', rec.Id, { execID: id, exitCode: String(status.exitCode) });
+      // the client's stream ends once this is done (it then reads the exit code): the shim's leftovers are removed after
+      ex.finish();
       await fs.rm(stateDir, { recursive: true, force: true }).catch(() => undefined);
       await fs.rm(`${stateDir}.process.json`, { force: true }).catch(() => undefined);
-      this.events.emitEvent('container', 'exec_die', rec.Id, { execID: id, exitCode: String(status.exitCode) });
-      ex.finish();
     });
     await relayed;
     if (client) await ex.done;
