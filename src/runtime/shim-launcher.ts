@@ -15,6 +15,9 @@ export class ShimLauncher {
 
   constructor(private readonly binary: string) {}
 
+  /** the launcher's pid while it runs */
+  get pid(): number | undefined { return this.child?.pid; }
+
   /** Starts `argv` (argv[0] the shim binary) with the sync pipe as fd 3; resolves with what the shim reported. */
   launch(argv: string[]): Promise<string> {
     const child = this.ensure();
@@ -51,7 +54,6 @@ export class ShimLauncher {
       if (this.child === child) log.warn('container shim launcher exited', { code, signal });
       gone('exited');
     });
-    child.unref();
     this.refWhilePending();
     return child;
   }
@@ -74,10 +76,12 @@ export class ShimLauncher {
 
   /** The launcher keeps no process alive by itself (a CLI or a test may use shims too), only while it owes answers. */
   private refWhilePending(): void {
-    const out = this.child?.stdout as unknown as { ref?: () => void; unref?: () => void } | undefined;
-    const inp = this.child?.stdin as unknown as { unref?: () => void } | undefined;
-    inp?.unref?.();
-    if (this.pending.size) out?.ref?.(); else out?.unref?.();
+    const child = this.child;
+    if (!child) return;
+    const out = child.stdout as unknown as { ref?: () => void; unref?: () => void } | null;
+    (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+    // (the process handle too: its exit is what rejects the requests when the launcher dies)
+    if (this.pending.size) { out?.ref?.(); child.ref(); } else { out?.unref?.(); child.unref(); }
   }
 
   /** Ends the launcher (shims it started keep running). */

@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
+import { ShimLauncher } from '../../src/runtime/shim-launcher';
 
 const REPO = path.resolve(__dirname, '../../..'); // build/test/integration -> repo root
 const SHIM_DIR = path.join(REPO, 'src/runtime/shim');
@@ -596,6 +597,54 @@ test('measurements: start latency vs raw crun, shim memory', T, async (t) => {
   crun('kill', s.id, 'KILL');
   await waitExit(s.stateDir);
   await waitShimGone(s);
+});
+
+test('the launcher (--launcher) starts shims like a direct spawn: several at once, each with its own exit code', T, async () => {
+  const launcher = new ShimLauncher(SHIM);
+  try {
+    const runs = [0, 3, 7].map((code) => {
+      const id = newId();
+      const stateDir = path.join(tmp, `state-${++seq}`);
+      const bundle = makeBundle(['sh', '-c', `exit ${code}`]);
+      return { code, id, stateDir, report: launcher.launch([SHIM, ...shimArgs(id, bundle, stateDir, { log: false }, '')]) };
+    });
+    for (const r of runs) {
+      const report = JSON.parse(await r.report);
+      assert.equal(report.ready, true, JSON.stringify(report));
+      shimPids.add(report.shimPid);
+      // exec'd with its own argv (leftover detection reads it), and detached: neither we nor the launcher parent it
+      assert.ok(fs.readFileSync(`/proc/${report.shimPid}/cmdline`, 'utf8').split('\0').includes(r.stateDir));
+      const ppid = Number(fs.readFileSync(`/proc/${report.shimPid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+      assert.notEqual(ppid, process.pid);
+      assert.notEqual(ppid, launcher.pid);
+      const s: Shim = { id: r.id, stateDir: r.stateDir, logPath: '', shimPid: report.shimPid, report, readyMs: 0 };
+      await startShim(s);
+      assert.equal((await waitExit(r.stateDir)).exitCode, r.code);
+      await waitShimGone(s);
+    }
+  } finally {
+    launcher.close();
+  }
+});
+
+test('the launcher reports what it cannot start, answers a runtime error like a direct spawn, and exits when its input ends', T, async () => {
+  const launcher = new ShimLauncher(SHIM);
+  const missing = JSON.parse(await launcher.launch(['/nonexistent/berth-shim', '--id', 'x']));
+  assert.match(missing.error, /cannot start \/nonexistent\/berth-shim: No such file or directory/);
+  // a bad bundle: the shim's own {"error"} comes back as it is
+  const id = newId();
+  const stateDir = path.join(tmp, `state-${++seq}`);
+  const bad = JSON.parse(await launcher.launch([SHIM, ...shimArgs(id, path.join(tmp, 'no-such-bundle'), stateDir, { log: false }, ''), '--run']));
+  assert.equal(bad.ready, true, 'with --run the bundle is read at start');
+  shimPids.add(bad.shimPid);
+  const s: Shim = { id, stateDir, logPath: '', shimPid: bad.shimPid, report: bad, readyMs: 0 };
+  const ctl = await Ctl.connect(stateDir);
+  assert.match(await ctl.request('start'), /^error /);
+  await waitShimGone(s);
+  const pid = launcher.pid!;
+  assert.ok(alive(pid));
+  launcher.close();
+  await waitFor('the launcher to exit', () => !alive(pid), 10_000);
 });
 
 test('nothing is left running', T, async () => {
