@@ -103,16 +103,12 @@ export class RuntimeDriver {
   private async fastDelete(id: string, cgroupsPath: string): Promise<boolean> {
     const stateDir = `${this.root}/${id}`;
     try {
-      // v1 and hybrid: one directory per hierarchy; pure v2: the path right under /sys/fs/cgroup.
+      // v1 and hybrid: one directory per hierarchy; pure v2: the path right under /sys/fs/cgroup. All at once: one
+      // after the other, the dozen of a v1 host took 2-3 ms of a container's exit.
       const dirs = [`/sys/fs/cgroup${cgroupsPath}`, ...(await fs.readdir('/sys/fs/cgroup')).map((h) => `/sys/fs/cgroup/${h}${cgroupsPath}`)];
-      for (const dir of dirs) {
-        try {
-          await fs.rmdir(dir);
-        } catch (err) {
-          const code = (err as NodeJS.ErrnoException).code;
-          if (code !== 'ENOENT' && code !== 'ENOTDIR') return false; // EBUSY: processes remain
-        }
-      }
+      const removed = await Promise.all(dirs.map((dir) => fs.rmdir(dir).then(() => true, (err: NodeJS.ErrnoException) => err.code === 'ENOENT' || err.code === 'ENOTDIR')));
+      // EBUSY: processes remain; the runtime's state stays for `delete --force`, which kills them and retries
+      if (!removed.every(Boolean)) return false;
       await fs.rm(stateDir, { recursive: true, force: true });
       return true;
     } catch {
