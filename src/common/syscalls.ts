@@ -5,40 +5,43 @@
 // (rootfs, namespaces), volumes and the network layer (namespace files) all use them.
 import { openSync, closeSync } from 'fs';
 import { log } from './log';
+import { loadLibc, type Bound } from './libc';
 
 interface Libc {
   mount(source: string, target: string, fstype: string | null, flags: number, data: string | null): number;
   umount2(target: string, flags: number): number;
-  /** umount2 on koffi's worker thread (an overlay's unmount takes ~1.5 ms of the calling thread) */
-  umount2Async(target: string, flags: number, done: (err: unknown, result: number) => void): void;
   unshare(flags: number): number;
   setns(fd: number, nstype: number): number;
   socket(domain: number, type: number, protocol: number): number;
   ioctl(fd: number, request: number, arg: Buffer): number;
-  errno(): number;
+  malloc_trim(pad: number): number;
+  madvise(addr: number, length: number, advice: number): number;
 }
 
-export const MNT_DETACH = 2;
-let libc: Libc | null | undefined;
+type Calls = Bound<Libc> & {
+  /** umount2 on koffi's worker thread (an overlay's unmount takes ~1.5 ms of the calling thread) */
+  umount2Async(target: string, flags: number, done: (err: unknown, result: number) => void): void;
+};
 
-export function libcCalls(): Libc | null {
+export const MNT_DETACH = 2;
+let libc: Calls | null | undefined;
+
+export function libcCalls(): Calls | null {
   if (libc !== undefined) return libc;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const koffi = require('koffi');
-    const lib = koffi.load('libc.so.6');
-    libc = {
-      mount: lib.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)'),
-      umount2: lib.func('int umount2(const char *target, int flags)'),
-      umount2Async: undefined as unknown as Libc['umount2Async'],
-      unshare: lib.func('int unshare(int flags)'),
-      setns: lib.func('int setns(int fd, int nstype)'),
-      socket: lib.func('int socket(int domain, int type, int protocol)'),
-      ioctl: lib.func('int ioctl(int fd, unsigned long request, void *arg)'),
-      errno: () => koffi.errno() as number,
-    };
-    const umount2 = libc.umount2 as unknown as { async: Libc['umount2Async'] };
-    libc.umount2Async = (target, flags, done) => umount2.async(target, flags, done);
+    const bound = loadLibc<Libc>({
+      mount: 'int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)',
+      umount2: 'int umount2(const char *target, int flags)',
+      unshare: 'int unshare(int flags)',
+      setns: 'int setns(int fd, int nstype)',
+      socket: 'int socket(int domain, int type, int protocol)',
+      ioctl: 'int ioctl(int fd, unsigned long request, void *arg)',
+      malloc_trim: 'int malloc_trim(size_t pad)',
+      madvise: 'int madvise(uintptr_t addr, size_t length, int advice)',
+    });
+    // a koffi function carries .async: the same call on koffi's worker thread
+    const umount2 = bound.umount2 as unknown as { async: Calls['umount2Async'] };
+    libc = { ...bound, umount2Async: (target, flags, done) => umount2.async(target, flags, done) };
   } catch (err) {
     log.warn('koffi unavailable, mounting with the mount command', { error: (err as Error).message });
     libc = null;
@@ -128,7 +131,7 @@ export function createNetnsSyscall(file: string): boolean {
 }
 
 /** SIOCSIFFLAGS on `lo` of the calling thread's network namespace: struct ifreq is the name (16 bytes) and flags. */
-function loopbackUp(c: Libc): void {
+function loopbackUp(c: Bound<Libc>): void {
   const fd = c.socket(AF_INET, SOCK_DGRAM_CLOEXEC, 0);
   if (fd < 0) throw new SyscallError('socket', c.errno(), 'lo');
   try {

@@ -6,6 +6,7 @@
 // descriptor of the root with O_NOFOLLOW, resolving symlinks ourselves inside the root.
 import { closeSync, constants as C, fstatSync, openSync, readlinkSync, readSync } from 'fs';
 import { log } from '../common/log';
+import { loadLibc } from '../common/libc';
 
 const SYS_openat2 = 437; // x86_64 and aarch64 alike
 const RESOLVE_NO_MAGICLINKS = 0x02;
@@ -20,10 +21,7 @@ let openat2: { call: Syscall; errno: () => number } | null | undefined;
 function loadOpenat2(): typeof openat2 {
   if (openat2 !== undefined) return openat2;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const koffi = require('koffi');
-    const lib = koffi.load('libc.so.6');
-    openat2 = { call: lib.func('long syscall(long number, ...)'), errno: () => koffi.errno() as number };
+    openat2 = loadLibc<{ call: Syscall }>({ call: 'long syscall(long number, ...)' });
   } catch (err) {
     log.debug('openat2 unavailable, walking paths component by component', { error: (err as Error).message });
     openat2 = null;

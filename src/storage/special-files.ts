@@ -9,6 +9,7 @@ import { execFileSync } from 'child_process';
 import { futimesSync, lutimesSync } from 'fs';
 import { constants as osConstants } from 'os';
 import { EngineError } from '../common/errors';
+import { loadLibc, type Bound } from '../common/libc';
 
 interface Libc {
   mknodat(dirfd: number, path: string, mode: number, dev: bigint): number;
@@ -18,31 +19,26 @@ interface Libc {
   utimensat(dirfd: number, path: string, times: Buffer, flags: number): number;
   futimens(fd: number, times: Buffer): number;
   fgetxattr(fd: number, name: string, value: Buffer, size: number): number;
-  errno(): number;
 }
 
 const AT_FDCWD = -100;
 const AT_SYMLINK_NOFOLLOW = 0x100;
 
-let libc: Libc | null | undefined;
+let libc: Bound<Libc> | null | undefined;
 let loadError = '';
 
-function calls(): Libc | null {
+function calls(): Bound<Libc> | null {
   if (libc !== undefined) return libc;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const koffi = require('koffi');
-    const lib = koffi.load('libc.so.6');
-    libc = {
-      mknodat: lib.func('int mknodat(int dirfd, const char *path, uint32_t mode, uint64_t dev)'),
-      lsetxattr: lib.func('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)'),
-      lgetxattr: lib.func('long lgetxattr(const char *path, const char *name, void *value, size_t size)'),
-      fsetxattr: lib.func('int fsetxattr(int fd, const char *name, const void *value, size_t size, int flags)'),
-      utimensat: lib.func('int utimensat(int dirfd, const char *path, const void *times, int flags)'),
-      futimens: lib.func('int futimens(int fd, const void *times)'),
-      fgetxattr: lib.func('intptr_t fgetxattr(int fd, const char *name, void *value, size_t size)'),
-      errno: () => koffi.errno() as number,
-    };
+    libc = loadLibc<Libc>({
+      mknodat: 'int mknodat(int dirfd, const char *path, uint32_t mode, uint64_t dev)',
+      lsetxattr: 'int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)',
+      lgetxattr: 'long lgetxattr(const char *path, const char *name, void *value, size_t size)',
+      fsetxattr: 'int fsetxattr(int fd, const char *name, const void *value, size_t size, int flags)',
+      utimensat: 'int utimensat(int dirfd, const char *path, const void *times, int flags)',
+      futimens: 'int futimens(int fd, const void *times)',
+      fgetxattr: 'intptr_t fgetxattr(int fd, const char *name, void *value, size_t size)',
+    });
   } catch (err) {
     loadError = (err as Error).message;
     libc = null;
