@@ -144,3 +144,24 @@ function loopbackUp(c: Bound<Libc>): void {
     closeSync(fd);
   }
 }
+
+const MADV_DONTNEED = 4;
+
+/** glibc's malloc_trim(0): returns the free memory of every malloc arena to the kernel (the main heap's top and
+ * the free pages inside every arena). False when FFI is unavailable. */
+export function mallocTrimSyscall(): boolean {
+  const c = libcCalls();
+  if (!c) return false;
+  c.malloc_trim(0);
+  return true;
+}
+
+/** madvise(MADV_DONTNEED) on [addr, addr+length): on a private, read-only file mapping with no copied-on-write
+ * pages this only unmaps the pages from this process (they stay in the page cache and fault back in on the next
+ * touch); on anything else it would throw data away, so callers choose the ranges with care. */
+export function madviseDontNeedSyscall(addr: number, length: number): boolean {
+  const c = libcCalls();
+  if (!c) return false;
+  if (c.madvise(addr, length, MADV_DONTNEED) !== 0) throw new SyscallError('madvise', c.errno(), `0x${addr.toString(16)}`);
+  return true;
+}

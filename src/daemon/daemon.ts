@@ -32,6 +32,13 @@ import { containerUsing } from '../api/routes/images';
 import type { RootlessChildContext } from '../rootless/child-context';
 import { enterRootless, RootlessRuntime } from '../rootless/child';
 import { overlayDriver } from '../runtime/rootfs';
+import { IdleTrigger } from './idle';
+import { compactMemory } from './compact';
+
+/** How long the API must be quiet before the daemon gives memory back (compact.ts); BERTH_IDLE_COMPACT_MS
+ * overrides it, 0 turns it off. Long enough that a script's next command seldom lands on a half-compacted
+ * daemon, short enough that an idle daemon is small soon after use. */
+const IDLE_COMPACT_MS = 5_000;
 
 export interface DaemonOptions {
   dataRoot: string; execRoot: string; hosts: string[]; runtime?: string; bridgeName?: string; subnet?: string;
@@ -72,6 +79,7 @@ export class Daemon implements ApiServices {
   /** rootless berth's hooks and facts (undefined for the root daemon) */
   rootless?: RootlessRuntime;
   private servers: http.Server[] = [];
+  private idle?: IdleTrigger;
   private sockets: string[] = [];
 
   constructor(readonly options: DaemonOptions) {}
@@ -139,16 +147,28 @@ export class Daemon implements ApiServices {
     buildRoutes(router, this);
     swarmRoutes(router);
     pluginRoutes(router);
+    const quietMs = Number(process.env.BERTH_IDLE_COMPACT_MS ?? IDLE_COMPACT_MS);
+    if (quietMs > 0) this.idle = new IdleTrigger(quietMs, () => compactMemory());
     for (const host of this.options.hosts) {
       if (!host.startsWith('unix://')) throw new Error(`unsupported host ${host}: berth listens on unix sockets only (no plain TCP)`);
       const path = host.slice('unix://'.length);
       const server = createApiServer(router);
+      this.watchActivity(server);
       await listenUnix(server, path);
       this.servers.push(server);
       this.sockets.push(path);
       log.info('API listening', { socket: path });
     }
     if (this.options.criSocket) this.criReady = this.startCri(this.options.criSocket.slice('unix://'.length));
+  }
+
+  /** A request's start and end (a hijacked one's socket closing) are activity: compaction waits for quiet. */
+  private watchActivity(server: http.Server): void {
+    const idle = this.idle;
+    if (!idle) return;
+    const mark = () => idle.activity();
+    server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => { mark(); res.once('close', mark); });
+    server.on('upgrade', (_req: http.IncomingMessage, socket: NodeJS.EventEmitter) => { mark(); socket.once('close', mark); });
   }
 
   /** The Kubernetes CRI server, started beside the Engine API (its proto loads in ~0.2 s: the API does not wait). */
@@ -190,6 +210,7 @@ export class Daemon implements ApiServices {
 
   /** Stops serving; running containers keep running under their shims (live restore). */
   async shutdown(): Promise<void> {
+    this.idle?.close();
     await this.criReady;
     await this.cri?.stop().catch((e) => log.warn('stopping the CRI server failed', { error: errorMessage(e) }));
     for (const s of this.servers) {
