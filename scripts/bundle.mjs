@@ -34,7 +34,9 @@ await Promise.all([
   build({ ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', external: ['bun:ffi'] }),
   // cp's local side (tar writing and extraction), loaded by `cp` alone: the other commands do not parse it
   build({ ...common, entryPoints: ['src/cli/commands/cp-archive.ts'], outfile: 'dist/cli-archive.js' }),
-  build({ ...common, entryPoints: ['src/daemon/main.ts'], outfile: 'dist/daemon.js', external: ['koffi'] }), // native: loaded from node_modules
+  // koffi is native: loaded from node_modules. So is the gRPC stack, which only the CRI server loads, on its first
+  // client: bundled, its ~0.9 MB of source would sit in every daemon's heap (V8 keeps a script's source) unused.
+  build({ ...common, entryPoints: ['src/daemon/main.ts'], outfile: 'dist/daemon.js', external: ['koffi', '@grpc/grpc-js', '@grpc/proto-loader'] }),
   build({ ...common, entryPoints: ['src/registry/main.ts'], outfile: 'dist/registry-server.js' }),
   // `berth compose` (src/compose with the YAML parser and the schema validator), loaded by `compose` alone
   // (ajv is left to node_modules: needed only without the generated validator; the YAML parser and the validator
@@ -52,6 +54,15 @@ await Promise.all([
   build({ ...common, entryPoints: ['src/desktop/server/main.ts'], outfile: 'dist/desktop-server.js' }),
   buildWeb(),
 ]);
+// V8 keeps each script's source in the heap for as long as the process runs (lazy compilation needs it), and one
+// character above U+007F anywhere makes the whole text a two-byte string: the daemon bundle's 19 in comments
+// (esbuild escapes them in strings, not in comments) doubled its size in memory. So the long-running bundles are made
+// pure ASCII: what is left above U+007F (comments only) becomes \u escapes.
+for (const file of ['dist/daemon.js', 'dist/registry-server.js', 'dist/desktop-server.js', 'dist/unpack-worker.js', 'dist/archive-pack-worker.js']) {
+  const text = readFileSync(file, 'utf8');
+  // eslint-disable-next-line no-control-regex
+  if (/[^\x00-\x7f]/.test(text)) writeFileSync(file, text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+}
 
 // The dashboard page: ES modules split by view, so the first view (the containers list) loads only its own
 // code; every other view, xterm (terminal) and the charts come as chunks when first opened. Names carry a
