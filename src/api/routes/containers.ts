@@ -186,12 +186,16 @@ export function containerRoutes(r: Router, d: ApiServices): void {
   });
 
   r.add('POST', '/containers/{id}/wait', async (ctx) => {
-    const waiting = c.wait(ctx.params.id, ctx.query.get('condition') || 'not-running');
+    // A client gone (`docker run -d` asks for a wait and exits) ends the wait, as its context does dockerd's.
+    const abort = new AbortController();
+    const waiting = c.wait(ctx.params.id, ctx.query.get('condition') || 'not-running', abort.signal);
     // Like dockerd: headers go out at once, so a client knows the wait is registered before it starts the container.
     const res = ctx.res!;
+    res.on('close', () => abort.abort());
     res.writeHead(200, { 'Content-Type': 'application/json', 'Api-Version': ctx.apiVersion });
     res.flushHeaders();
-    const result = await waiting;
+    const result = await waiting.catch((err) => { if (abort.signal.aborted) return undefined; throw err; });
+    if (!result) return;
     res.end(JSON.stringify({ StatusCode: result.StatusCode, ...(result.Error ? { Error: result.Error } : {}) }) + '\n');
   });
 
@@ -228,7 +232,8 @@ export function containerRoutes(r: Router, d: ApiServices): void {
     const abort = new AbortController();
     res.on('close', () => abort.abort());
     const running = rec.State.Status === 'running' || rec.State.Status === 'paused';
-    const stopped = follow && running ? c.wait(rec.Id, 'not-running') : undefined;
+    // (the waiter goes with the client; readLogs ends on the abort itself)
+    const stopped = follow && running ? c.wait(rec.Id, 'not-running', abort.signal).catch(() => undefined) : undefined;
     await readLogs(c.paths.log(rec.Id), { stdout, stderr, follow, tail, since: timeParam(q, 'since'), until: timeParam(q, 'until') }, (e) => {
       const text = timestamps ? `${e.time} ${e.log}` : e.log;
       res.write(rec.Config.Tty ? text : frame(e.stream === 'stderr' ? 2 : 1, text));

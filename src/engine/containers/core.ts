@@ -45,6 +45,8 @@ export type WaitResult = { StatusCode: number; Error?: { Message: string } };
 export type WaitCondition = 'next-exit' | 'removed' | 'not-running';
 interface Waiter { condition: WaitCondition; resolve: (r: WaitResult) => void }
 
+const abortError = () => Object.assign(new Error('the wait was abandoned'), { name: 'AbortError' });
+
 export const nowIso = () => new Date().toISOString();
 export const ZERO_TIME = '0001-01-01T00:00:00Z';
 
@@ -140,16 +142,35 @@ export class EngineCore {
 
   // ------------------------------------------------------------ waiters (POST /containers/{id}/wait)
 
-  wait(ref: string, condition = 'not-running'): Promise<WaitResult> {
+  /**
+   * Resolves when the container meets `condition`. An aborted `signal` (the client went away) drops the waiter
+   * and rejects with an AbortError: without it, every `docker run -d` (the CLI asks for a next-exit wait and
+   * exits) left its request, response and socket held until the container exited.
+   */
+  wait(ref: string, condition = 'not-running', signal?: AbortSignal): Promise<WaitResult> {
     const rec = this.store.get(ref);
     if (!['not-running', 'next-exit', 'removed'].includes(condition)) throw invalidParameter(`invalid condition: "${condition}"`);
     if (condition === 'not-running' && !this.isRunning(rec) && rec.State.Status !== 'removing') return Promise.resolve({ StatusCode: rec.State.ExitCode });
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) { reject(abortError()); return; }
+      const onAbort = () => {
+        const list = this.waiters.get(rec.Id)?.filter((w) => w !== waiter) ?? [];
+        if (list.length) this.waiters.set(rec.Id, list); else this.waiters.delete(rec.Id);
+        reject(abortError());
+      };
+      const waiter: Waiter = {
+        condition: condition as WaitCondition,
+        resolve: (r) => { signal?.removeEventListener('abort', onAbort); resolve(r); },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
       const list = this.waiters.get(rec.Id) ?? [];
-      list.push({ condition: condition as WaitCondition, resolve });
+      list.push(waiter);
       this.waiters.set(rec.Id, list);
     });
   }
+
+  /** How many waiters a container has (tests: an abandoned wait leaves none). */
+  waiterCount(id: string): number { return this.waiters.get(id)?.length ?? 0; }
 
   /** Wakes the waiters for `condition`; a removal wakes every waiter. */
   notify(rec: ContainerRecord, condition: WaitCondition, result: { StatusCode: number }): void {

@@ -78,7 +78,7 @@ export class ContainerEngine {
     const rec = this.store.get(ref);
     await this.core.serialize(rec.Id, () => unpauseLocked(this.core, rec));
   }
-  wait(ref: string, condition = 'not-running'): Promise<WaitResult> { return this.core.wait(ref, condition); }
+  wait(ref: string, condition = 'not-running', signal?: AbortSignal): Promise<WaitResult> { return this.core.wait(ref, condition, signal); }
   async remove(ref: string, opts: RemoveOptions = {}): Promise<void> {
     const rec = this.store.get(ref);
     await this.core.serialize(rec.Id, () => removeLocked(this.core, rec, opts));
