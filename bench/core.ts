@@ -18,7 +18,8 @@ const REPS = int('BENCH_REPS', 20);
 const N = int('BENCH_CONTAINERS', 50);
 const PS_N = int('BENCH_PS_CONTAINERS', 200);
 const MEM_N = Math.max(N, int('BENCH_MEM_CONTAINERS', 100));
-/** idle: this long after the last image load (unpack workers are kept warm for 30 s after use, then ended) */
+/** idle: this long after the last image load (unpack workers are kept warm for 30 s after use, then ended); by then
+ * berth has compacted (src/daemon/compact.ts): bench/memory.ts shows each state before and after compaction */
 const IDLE_MS = int('BENCH_IDLE_MS', 35_000);
 
 type Cli = (args: string[]) => Promise<RunResult>;
