@@ -8,7 +8,7 @@
 // through the page cache), which RSS counts in full and PSS only in part. And since compaction must not cost
 // the next command, `run --rm` and `exec` are timed back to back and as the first command after a quiet period.
 // Mirrors: `docker run --rm --network none busybox true`, `docker exec <c> true`, `docker run -d … sleep`.
-// BENCH_REPS (20: back-to-back runs), BENCH_QUIET_REPS (5: runs after a quiet period), BENCH_MEM_CONTAINERS
+// BENCH_REPS (20: back-to-back runs), BENCH_QUIET_REPS (20: runs after a quiet period), BENCH_MEM_CONTAINERS
 // (100), BENCH_IDLE_MS (35000: the idle reading after use, past the unpack workers' 30 s) make it shorter for
 // CI's smoke run.
 import { TestDaemon, sleep, type RunResult } from '../test/helpers/daemon';
@@ -16,7 +16,7 @@ import { Dockerd, descendants, loadAverage, median, must, pidsWithArg, pssKiB, r
 
 const int = (name: string, def: number) => parseInt(process.env[name] ?? String(def), 10);
 const REPS = int('BENCH_REPS', 20);
-const QUIET_REPS = int('BENCH_QUIET_REPS', 5);
+const QUIET_REPS = int('BENCH_QUIET_REPS', 20);
 const MEM_N = int('BENCH_MEM_CONTAINERS', 100);
 const IDLE_MS = int('BENCH_IDLE_MS', 35_000);
 /** the daemon's quiet period before it compacts (src/daemon/daemon.ts IDLE_COMPACT_MS), and some margin */
