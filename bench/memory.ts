@@ -4,9 +4,9 @@
 // berth gives memory back once its API has been quiet for a few seconds (src/daemon/compact.ts), so each state is
 // read twice: right after the last request ("busy", 1-2 s later) and once the daemon has compacted ("idle").
 // A second berth daemon with compaction off (BERTH_IDLE_COMPACT_MS=0) gives the figures without it, in the same run.
-// PSS is printed beside RSS: compaction unmaps the node binary's clean pages (shared with every Node process
-// through the page cache), which RSS counts in full and PSS only in part. And since compaction must not cost
-// the next command, `run --rm` and `exec` are timed back to back and as the first command after a quiet period.
+// PSS is printed beside RSS: about half of an idle Node daemon's RSS is the node binary's clean pages, which are
+// shared through the page cache with every Node process; RSS counts them in full, PSS only in part. And since
+// compaction must not cost the next command, `run --rm` and `exec` are timed back to back and as the first command after a quiet period.
 // Mirrors: `docker run --rm --network none busybox true`, `docker exec <c> true`, `docker run -d … sleep`.
 // BENCH_REPS (20: back-to-back runs), BENCH_QUIET_REPS (20: runs after a quiet period), BENCH_MEM_CONTAINERS
 // (100), BENCH_IDLE_MS (35000: the idle reading after use, past the unpack workers' 30 s) make it shorter for

@@ -15,7 +15,6 @@ interface Libc {
   socket(domain: number, type: number, protocol: number): number;
   ioctl(fd: number, request: number, arg: Buffer): number;
   malloc_trim(pad: number): number;
-  madvise(addr: number, length: number, advice: number): number;
 }
 
 type Calls = Bound<Libc> & {
@@ -37,7 +36,6 @@ export function libcCalls(): Calls | null {
       socket: 'int socket(int domain, int type, int protocol)',
       ioctl: 'int ioctl(int fd, unsigned long request, void *arg)',
       malloc_trim: 'int malloc_trim(size_t pad)',
-      madvise: 'int madvise(uintptr_t addr, size_t length, int advice)',
     });
     // a koffi function carries .async: the same call on koffi's worker thread
     const umount2 = bound.umount2 as unknown as { async: Calls['umount2Async'] };
@@ -145,7 +143,6 @@ function loopbackUp(c: Bound<Libc>): void {
   }
 }
 
-const MADV_DONTNEED = 4;
 
 /** glibc's malloc_trim(0): returns the free memory of every malloc arena to the kernel (the main heap's top and
  * the free pages inside every arena). False when FFI is unavailable. */
@@ -153,15 +150,5 @@ export function mallocTrimSyscall(): boolean {
   const c = libcCalls();
   if (!c) return false;
   c.malloc_trim(0);
-  return true;
-}
-
-/** madvise(MADV_DONTNEED) on [addr, addr+length): on a private, read-only file mapping with no copied-on-write
- * pages this only unmaps the pages from this process (they stay in the page cache and fault back in on the next
- * touch); on anything else it would throw data away, so callers choose the ranges with care. */
-export function madviseDontNeedSyscall(addr: number, length: number): boolean {
-  const c = libcCalls();
-  if (!c) return false;
-  if (c.madvise(addr, length, MADV_DONTNEED) !== 0) throw new SyscallError('madvise', c.errno(), `0x${addr.toString(16)}`);
   return true;
 }
