@@ -141,6 +141,10 @@ export async function runStress(target: string, socket: string, pid: number, opt
     }
   };
 
+  // COMPARABLE_IDLE: berth's daemon runs with its idle compaction off here (BERTH_IDLE_COMPACT_MS=0). Compaction's
+  // GC and malloc_trim run 5 s into a quiet moment, but V8 hands its freed pages back some seconds later still, at
+  // no fixed time: one idle sample could read the compacted heap and the other the full one (75 -> 107 MiB in a CI
+  // run whose memory did not grow). Without it both samples read the heap's plateau, like for like.
   // Two phases with the same workers: a warm-up, then the measured run. Resources are sampled when the daemon has
   // been idle for a while (V8 shrinks its heap once allocation stops; the lowest of a few samples), so the start
   // and end figures compare like with like instead of catching the heap at a random point of its GC cycle.
@@ -236,6 +240,7 @@ async function main(): Promise<void> {
       const d = new TestDaemon('stress');
       d.bridge = `bfb${tag}`;
       d.subnet = '10.66.130.0/24';
+      d.env = { BERTH_IDLE_COMPACT_MS: '0' }; // see COMPARABLE_IDLE below
       try {
         await d.start();
         await d.loadBusybox();

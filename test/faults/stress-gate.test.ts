@@ -18,8 +18,9 @@ const opts = long
   // still sizing its heap to the allocation rate, and the gate read that as growth (+20%; a 120 s run stays flat)
   : { workers: 2, seconds: 20, warmupSeconds: 10, maxWarmupSeconds: 60, exec: true };
 const d = new TestDaemon('stress');
-// the network self-repair checks often during the loop: it must never mistake an attach in flight for damage
-d.env = { BERTH_NET_REPAIR_MS: '500' };
+// the network self-repair checks often during the loop: it must never mistake an attach in flight for damage;
+// idle compaction is off so that both idle samples read the same kind of heap (bench/stress.ts, COMPARABLE_IDLE)
+d.env = { BERTH_NET_REPAIR_MS: '500', BERTH_IDLE_COMPACT_MS: '0' };
 
 before(async () => { if (canRun) { await d.start(); await d.loadBusybox(); } });
 after(async () => { if (canRun) await d.stop(); });
