@@ -15,7 +15,8 @@ export interface ShimOptions {
   tty: boolean; stdin: boolean; stdinOnce: boolean; logPath?: string;
   /** 'cri': the log is written in the Kubernetes CRI format (the CRI server's containers); default json-file */
   logFormat?: 'json-file' | 'cri';
-  exec?: { processFile: string; execId: string };
+  /** native: processFile is the shim's own exec file (native-exec.c), not an OCI process for the runtime */
+  exec?: { processFile: string; execId: string; native?: boolean };
   /** create and start in one `run --detach` at `start` (one runtime process instead of two) */
   run?: boolean;
 }
@@ -107,7 +108,7 @@ export class Shim {
     if (opts.stdinOnce) args.push('--stdin-once');
     if (opts.logPath) args.push('--log-path', opts.logPath);
     if (opts.logFormat === 'cri') args.push('--log-format', 'cri');
-    if (opts.exec) args.push('--exec', opts.exec.processFile, '--exec-id', opts.exec.execId);
+    if (opts.exec) args.push('--exec', opts.exec.processFile, '--exec-id', opts.exec.execId, ...(opts.exec.native ? ['--native'] : []));
     else if (opts.run) args.push('--run');
     const report = await spawnReport(shimBinary(), args);
     let msg: { ready?: boolean; error?: string };

@@ -10,6 +10,7 @@ import { Shim } from '../../runtime/shim';
 import { resolveUser } from '../../runtime/user';
 import { processEnv } from '../../runtime/env';
 import { resolveCapabilities, ociRlimits } from '../../runtime/spec';
+import { NativeExecFiles } from './native';
 import type { RuntimeDriver } from '../../runtime/runtime';
 import type { ContainerStore } from '../containers/store';
 import type { ContainerPaths } from '../containers/paths';
@@ -42,12 +43,14 @@ const EXEC_FIELDS = ['AttachStdin', 'AttachStdout', 'AttachStderr', 'ConsoleSize
 
 export class ExecEngine {
   private execs = new Map<string, ExecRecord>();
+  private readonly nativeFiles = new NativeExecFiles();
 
   constructor(private readonly containers: ExecHost, private readonly events: EventBus) {}
 
   /** Docker forgets a container's exec instances when the container stops; so do we (no unbounded growth). */
   forgetContainer(containerId: string): void {
     for (const [id, ex] of this.execs) if (ex.container.Id === containerId && !ex.running) this.execs.delete(id);
+    this.nativeFiles.forget(containerId);
   }
 
   idsFor(containerId: string): string[] {
@@ -97,18 +100,23 @@ export class ExecEngine {
       const env = processEnv([...rec.Config.Env, ...(ex.config.Env ?? [])], { tty, home: user.home });
       const proc = {
         terminal: tty, user: { uid: user.uid, gid: user.gid, ...(user.additionalGids.length ? { additionalGids: user.additionalGids } : {}) },
-        args: ex.config.Cmd, env, cwd: ex.config.WorkingDir || rec.Config.WorkingDir || '/',
+        args: ex.config.Cmd!, env, cwd: ex.config.WorkingDir || rec.Config.WorkingDir || '/',
         capabilities: { bounding: caps, effective: caps, permitted: caps }, noNewPrivileges: false,
         ...(rec.HostConfig.Ulimits?.length ? { rlimits: ociRlimits(rec.HostConfig.Ulimits) } : {}),
         ...(tty && opts.consoleSize ? { consoleSize: { height: opts.consoleSize[0], width: opts.consoleSize[1] } } : {}),
       };
       await fs.mkdir(stateDir, { recursive: true, mode: 0o700 });
-      const processFile = `${stateDir}.process.json`;
-      await writeFileAtomic(processFile, JSON.stringify(proc), 0o600, false); // tmpfs, read once by the runtime
       const driver = this.containers.driver(rec.Runtime);
+      const bundle = this.containers.paths.bundle(rec.Id);
+      // crun containers' non-terminal execs are started by the shim itself (native.ts says why); else the runtime
+      const nativeFile = !tty && driver.info.name === 'crun'
+        ? await this.nativeFiles.write(`${stateDir}.exec`, rec.Id, bundle, rec.State.Pid, proc) : undefined;
+      const processFile = nativeFile ?? `${stateDir}.process.json`;
+      if (!nativeFile) await writeFileAtomic(processFile, JSON.stringify(proc), 0o600, false); // tmpfs, read once by the runtime
       ex.shim = await Shim.spawn({
-        runtimePath: driver.info.path, runtimeRoot: driver.root, id: rec.Id, bundle: this.containers.paths.bundle(rec.Id), stateDir,
-        tty, stdin: !!ex.config.AttachStdin && !opts.detach, stdinOnce: !!ex.config.AttachStdin && !tty, exec: { processFile, execId: id },
+        runtimePath: driver.info.path, runtimeRoot: driver.root, id: rec.Id, bundle, stateDir,
+        tty, stdin: !!ex.config.AttachStdin && !opts.detach, stdinOnce: !!ex.config.AttachStdin && !tty,
+        exec: { processFile, execId: id, native: !!nativeFile },
       });
       mark('shim-spawn');
     } catch (err) {
@@ -151,6 +159,7 @@ export class ExecEngine {
       ex.finish();
       await fs.rm(stateDir, { recursive: true, force: true }).catch(() => undefined);
       await fs.rm(`${stateDir}.process.json`, { force: true }).catch(() => undefined);
+      await fs.rm(`${stateDir}.exec`, { force: true }).catch(() => undefined);
     });
     await relayed;
     if (client) await ex.done;
@@ -159,6 +168,7 @@ export class ExecEngine {
 
   /** The process could not be started: report it on the stream like Docker (exit 126/127). */
   private fail(ex: ExecRecord, client: Duplex | undefined, message: string, tty: boolean): void {
+    log.debug('exec failed', { id: ex.id.slice(0, 12), message });
     const notFoundExe = /not found|No such file/i.test(message);
     // dockerd records 126 for every exec that could not start, a missing binary included (unlike `run`'s 127)
     ex.exitCode = 126;

@@ -36,6 +36,7 @@
 #include "buf.h"
 #include "jsonlog.h"
 #include "launcher.h"
+#include "native-exec.h"
 
 #define READ_CHUNK (64 * 1024)          /* one pipe's worth per read */
 #define CLIENT_MAX_BUFFER (4u << 20)    /* an attach client further behind than this is dropped */
@@ -60,6 +61,8 @@ static struct {
     bool tty, want_stdin, stdin_once, cri_log;
     /* --run: no `create` at spawn; `start` runs `RUNTIME run --detach` (one runtime process instead of two). */
     bool run_mode;
+    /* --native (with --exec): the shim starts the exec itself from the daemon's exec file (native-exec.c) */
+    bool native;
 } O;
 
 static struct {
@@ -854,11 +857,20 @@ static void ctl_start(struct conn *c)
                                         "--console-socket", S.console_path, O.id, NULL)
                          : runtime_argv("exec", "--detach", "--process", O.exec_file, "--pid-file", S.pid_path,
                                         O.id, NULL);
-        S.hold = true; /* the exec'd process runs before the runtime exits: its output waits for the verdict */
-        ok = run_runtime(argv, fd0, fd1, fd2, errfd, &err);
-        S.hold = false;
-        close_runtime_stdio();
-        if (ok) {
+        if (O.native) {
+            /* no runtime: the verdict is known before the loop reads any of the process's output */
+            char why[512] = "";
+            S.pid = native_exec_start(O.exec_file, fd0, fd1, fd2, why, sizeof why);
+            close_runtime_stdio();
+            ok = S.pid > 0;
+            if (!ok) buf_append(&err, why, strlen(why));
+        } else {
+            S.hold = true; /* the exec'd process runs before the runtime exits: its output waits for the verdict */
+            ok = run_runtime(argv, fd0, fd1, fd2, errfd, &err);
+            S.hold = false;
+            close_runtime_stdio();
+        }
+        if (ok && !O.native) {
             S.pid = read_pid_file();
             if (S.pid < 0) {
                 ok = false;
@@ -1175,6 +1187,7 @@ static void parse_args(int argc, char **argv)
         else if (!strcmp(a, "--stdin")) O.want_stdin = true;
         else if (!strcmp(a, "--stdin-once")) O.stdin_once = true;
         else if (!strcmp(a, "--run")) O.run_mode = true;
+        else if (!strcmp(a, "--native")) O.native = true;
         else if (!strcmp(a, "--log-format")) {
             if (i + 1 >= argc || (strcmp(argv[i + 1], "cri") && strcmp(argv[i + 1], "json-file")))
                 usage_fail("berth-shim: --log-format is json-file or cri");
@@ -1196,6 +1209,8 @@ static void parse_args(int argc, char **argv)
     }
     if (!O.runtime || !O.id || !O.state_dir || (!O.exec_file && !O.bundle))
         usage_fail("berth-shim: --runtime, --id, --state-dir and (without --exec) --bundle are required");
+    if (O.native && (!O.exec_file || O.tty))
+        usage_fail("berth-shim: --native is for an --exec without --tty");
     /* The shim moves into the state dir, and the runtime may chdir too: hand everything over absolute. */
     if (strchr(O.runtime, '/')) O.runtime = absolute(O.runtime);
     O.runtime_root = absolute(O.runtime_root);

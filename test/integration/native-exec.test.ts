@@ -1,0 +1,142 @@
+// Execs the shim starts itself (berth-shim --native, src/runtime/shim/native-exec.c) against `crun exec`: two
+// daemons, one with the native path and one with BERTH_NATIVE_EXEC=0, run the same containers and the same execs,
+// and each exec'd process must come out identical: capability sets, no_new_privs, seccomp (filter count and
+// speculation flags), uid/gid/groups, every namespace, every cgroup, rlimits, oom_score_adj, stdio ownership,
+// umask, session, cwd and environment. Plus what only the native path does: its shim runs with --native, a pid
+// that is not the container's any more is refused, and the process gets no fd beyond its stdio.
+import { test, before, after } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { readFileSync, readdirSync, mkdtempSync, writeFileSync, existsSync, rmSync } from 'fs';
+import { spawn } from 'child_process';
+import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
+import { TestDaemon, REPO, sleep } from '../helpers/daemon';
+
+const SHIM = path.join(REPO, 'src/runtime/shim/berth-shim');
+
+const native = new TestDaemon('nexec');
+const viaCrun = new TestDaemon('nexec-crun');
+viaCrun.env = { BERTH_NATIVE_EXEC: '0' };
+
+before(async () => {
+  await Promise.all([native.start(), viaCrun.start()]);
+  await Promise.all([native.loadBusybox(), viaCrun.loadBusybox()]);
+});
+after(async () => { await Promise.all([native.stop(), viaCrun.stop()]); });
+
+/** What the process learns about itself, with the numbers that differ between any two containers masked. */
+const PROBE = [
+  'for f in CapInh CapPrm CapEff CapBnd CapAmb NoNewPrivs Seccomp Seccomp_filters Speculation_Store_Bypass Groups Uid Gid; do grep "^$f:" /proc/self/status; done',
+  'for n in ipc mnt net pid pid_for_children uts cgroup user; do [ "$(readlink /proc/self/ns/$n)" = "$(readlink /proc/1/ns/$n)" ] && echo "$n same as init" || echo "$n differs from init"; done',
+  'cat /proc/self/cgroup', 'cat /proc/self/limits', 'cat /proc/self/oom_score_adj', 'stat -c "stdout %u:%g" /proc/self/fd/1',
+  'umask', 'cut -d" " -f5,6 /proc/self/stat | awk "{print (\\$1 == \\$2 ? \\"session leader\\" : \\"not a session leader\\")}"',
+  'echo "pid 1 is $(cat /proc/1/comm)"', 'pwd', 'env | sort',
+].join('; ');
+
+const CONFIGS: string[][] = [
+  ['--network', 'none'],
+  ['--cap-drop', 'ALL', '--cap-add', 'NET_ADMIN', '--cap-add', 'SETUID'],
+  ['--privileged'],
+  ['--ulimit', 'nofile=100:200', '--ulimit', 'nproc=50:60'],
+  ['-u', '1000', '--group-add', '50'],
+  ['--security-opt', 'no-new-privileges'],
+  ['--pid', 'host', '--network', 'host'],
+  ['--read-only', '--memory', '64m'],
+];
+const EXECS: string[][] = [[], ['-u', '1000:1000', '-w', '/tmp', '-e', 'FOO=bar'], ['--privileged', '-u', 'nobody']];
+
+async function probe(d: TestDaemon, name: string, opts: string[]): Promise<string> {
+  const run = await d.docker(['run', '-d', '--name', name, ...opts, 'busybox', 'sleep', '300']);
+  assert.equal(run.code, 0, run.stderr);
+  const id = run.stdout.trim();
+  let out = '';
+  for (const e of EXECS) {
+    const r = await d.docker(['exec', ...e, name, 'sh', '-c', PROBE]);
+    out += `== exec ${e.join(' ')} (exit ${r.code})\n${r.stdout}${r.stderr}`;
+  }
+  await d.docker(['rm', '-f', name]);
+  return out.split(id).join('<id>').replace(/HOSTNAME=\w+/g, 'HOSTNAME=<h>');
+}
+
+test('a native exec is the same process as a crun exec, in every container configuration', async () => {
+  for (const [i, opts] of CONFIGS.entries()) {
+    const [a, b] = await Promise.all([probe(native, `p${i}`, opts), probe(viaCrun, `p${i}`, opts)]);
+    assert.ok(a.includes('CapBnd:') && a.includes('cgroup same as init') && a.includes('Max open files'), a);
+    assert.equal(a, b, `container ${opts.join(' ')}: native exec (actual) against crun exec (expected)`);
+  }
+});
+
+test('the exec goes through the shim itself, and its process holds no fd beyond stdio', async () => {
+  const run = await native.docker(['run', '-d', '--name', 'fds', 'busybox', 'sleep', '300']);
+  assert.equal(run.code, 0, run.stderr);
+  const running = native.docker(['exec', 'fds', 'sh', '-c', 'ls /proc/self/fd; sleep 2']);
+  let shimArgs: string[] = [];
+  for (let i = 0; i < 40 && !shimArgs.length; i++) {
+    await sleep(50);
+    for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+      let argv: string[];
+      try { argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'); } catch { continue; }
+      if (argv[0]?.endsWith('berth-shim') && argv.includes('--exec') && argv.some((a) => a.startsWith(native.execRoot))) shimArgs = argv;
+    }
+  }
+  assert.ok(shimArgs.includes('--native'), `the exec's shim: ${shimArgs.join(' ')}`);
+  const r = await running;
+  assert.equal(r.code, 0, r.stderr);
+  // 0-2, and 3: the directory ls is reading
+  assert.deepEqual(r.stdout.trim().split(/\s+/), ['0', '1', '2', '3']);
+  // a terminal exec still goes through crun (the native path does not make terminals)
+  const tty = await native.docker(['exec', '-t', 'fds', 'tty']);
+  assert.equal(tty.code, 0, tty.stderr);
+  assert.match(tty.stdout, /^\/dev\/pts\/\d+/);
+  await native.docker(['rm', '-f', 'fds']);
+});
+
+test('exec errors read as before: a missing binary, a file that is no program, a missing working directory', async () => {
+  await native.docker(['run', '-d', '--name', 'errs', 'busybox', 'sleep', '300']);
+  await viaCrun.docker(['run', '-d', '--name', 'errs', 'busybox', 'sleep', '300']);
+  for (const args of [['errs', 'nosuch'], ['errs', '/bin/nosuch'], ['errs', '/etc/passwd'], ['-w', '/nonexistent', 'errs', 'true'], ['-u', 'nosuchuser', 'errs', 'true']]) {
+    const [a, b] = await Promise.all([native.docker(['exec', ...args]), viaCrun.docker(['exec', ...args])]);
+    assert.notEqual(a.code, 0, `${args}`);
+    assert.equal(a.code, b.code, `${args}: ${a.stderr} / ${b.stderr}`);
+    assert.equal(a.stderr, b.stderr, `${args}`);
+  }
+  await native.docker(['rm', '-f', 'errs']);
+  await viaCrun.docker(['rm', '-f', 'errs']);
+});
+
+test('an exec racing its container\'s death is refused', async () => {
+  const run = await native.docker(['run', '-d', '--name', 'gone', 'busybox', 'sleep', '300']);
+  assert.equal(run.code, 0, run.stderr);
+  const pid = Number((await native.docker(['inspect', '-f', '{{.State.Pid}}', 'gone'])).stdout.trim());
+  // the daemon learns of the exit through the shim: this exec may reach the shim before that news
+  process.kill(pid, 'SIGKILL');
+  const r = await native.docker(['exec', 'gone', 'true']);
+  assert.notEqual(r.code, 0, 'an exec into a dead container succeeded');
+  await native.docker(['rm', '-f', 'gone']);
+});
+
+test('the shim refuses a pid whose start time is not the container\'s (a pid reused after the container exited)', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'berth-nexec-'));
+  const victim = spawn('sleep', ['30'], { stdio: 'ignore' });
+  try {
+    const stat = readFileSync(`/proc/${victim.pid}/stat`, 'utf8');
+    const start = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    const file = path.join(dir, 'exec');
+    const marker = path.join(dir, 'ran');
+    writeFileSync(file, [`pid=${victim.pid}`, `start=${start + 1}`, 'uid=0', 'gid=0', 'caps=0', 'arg=/bin/touch', `arg=${marker}`].map((r) => `${r}\0`).join(''));
+    const shim = spawn(SHIM, ['--runtime', '/usr/bin/crun', '--id', 'x', '--state-dir', path.join(dir, 'state'), '--exec', file, '--native'], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+    const ready = await new Promise<string>((resolve) => { let t = ''; shim.stdio[3]!.on('data', (d) => { t += d; }).on('end', () => resolve(t)); });
+    assert.match(ready, /"ready":true/);
+    const reply = await new Promise<string>((resolve, reject) => {
+      const c = net.connect(path.join(dir, 'state/ctl.sock'), () => c.write('start\n'));
+      let t = '';
+      c.on('data', (d) => { t += d; if (t.includes('\n')) { c.destroy(); resolve(t); } }).on('error', reject);
+    });
+    assert.match(reply, /^error the container's process \d+ is not running/);
+    assert.ok(!existsSync(marker), 'the command ran');
+  } finally {
+    victim.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
