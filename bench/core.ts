@@ -11,7 +11,8 @@ import { mkdtempSync, rmSync, mkdirSync, cpSync, readFileSync, writeFileSync } f
 import * as path from 'path';
 import * as os from 'os';
 import { TestDaemon, runCmd, sleep, type RunResult } from '../test/helpers/daemon';
-import { Dockerd, descendants, loadAverage, must, pidsWithArg, pssKiB, report, rssKiB, sampleRounds, timed } from './lib';
+import { CannedServer } from './canned-server';
+import { DOCKER, Dockerd, descendants, loadAverage, must, pidsWithArg, pssKiB, report, rssKiB, sampleRounds, timed } from './lib';
 
 const int = (name: string, def: number) => parseInt(process.env[name] ?? String(def), 10);
 const REPS = int('BENCH_REPS', 20);
@@ -61,6 +62,7 @@ async function main(): Promise<void> {
   const dockerd = new Dockerd();
   const crunIds: string[] = [];
   const bundles: string[] = [];
+  let canned: CannedServer | undefined;
   try {
     await berth.start();
     await berth.loadBusybox();
@@ -110,21 +112,34 @@ async function main(): Promise<void> {
     crunIds.push(crunId);
     const bc = (await must(bDocker(['run', '-d', '--network', 'none', 'busybox', 'sleep', '600']), 'berth run -d')).stdout.trim();
     const dc = (await must(dDocker(['run', '-d', '--network', 'none', 'busybox', 'sleep', '600']), 'docker run -d')).stdout.trim();
-    const [tExecB, tExecD, tExecCrun] = await sampleRounds(REPS, [
+    // the docker CLI's floor: the same commands against a server that answers from recorded bodies, doing no work
+    canned = new CannedServer(path.join(berth.dir, 'canned.sock'), {
+      inspect: Buffer.from(JSON.stringify((await berth.api('GET', `/containers/${bc}/json`)).body)), list: Buffer.from('[]'),
+    });
+    await canned.start();
+    const cDocker: Cli = (a) => runCmd(DOCKER, a, { env: { DOCKER_HOST: canned!.host } });
+    const [tExecB, tExecD, tExecCrun, tExecFloor] = await sampleRounds(REPS, [
       () => must(bDocker(['exec', bc, 'true']), 'berth exec'), () => must(dDocker(['exec', dc, 'true']), 'docker exec'),
       () => must(runCmd('crun', ['exec', crunId, '/bin/busybox', 'true']), 'crun exec'),
+      () => must(cDocker(['exec', bc, 'true']), 'canned exec'),
     ]);
     report('exec true (docker CLI)', tExecB, tExecD, 'dockerd');
     report('exec true vs raw crun exec', tExecB, tExecCrun, 'crun');
+    report('exec true: the docker CLI against a server doing no work', tExecFloor, tExecD, 'dockerd', 'floor');
     target('exec / dockerd exec', tExecB / tExecD, 0.4, '×');
     await bDocker(['rm', '-f', bc]); await dDocker(['rm', '-f', dc]);
 
     // ps -a with PS_N containers (created, not started: ps lists them alike, and the machine is not measured)
     await createMany(bDocker, PS_N, 'berth');
     await createMany(dDocker, PS_N, 'dockerd');
-    const [tPsB, tPsD] = await sampleRounds(REPS, [() => must(bDocker(['ps', '-a']), 'berth ps'), () => must(dDocker(['ps', '-a']), 'docker ps')]);
+    canned.bodies.list = Buffer.from(JSON.stringify((await berth.api('GET', '/containers/json?all=1')).body));
+    const [tPsB, tPsD, tPsFloor] = await sampleRounds(REPS, [
+      () => must(bDocker(['ps', '-a']), 'berth ps'), () => must(dDocker(['ps', '-a']), 'docker ps'), () => must(cDocker(['ps', '-a']), 'canned ps'),
+    ]);
     report(`ps -a with ${PS_N} containers (docker CLI)`, tPsB, tPsD, 'dockerd');
+    report(`ps -a, ${PS_N}: the docker CLI against a server doing no work`, tPsFloor, tPsD, 'dockerd', 'floor');
     target(`ps -a (${PS_N} containers) / dockerd`, tPsB / tPsD, 0.5, '×');
+    target(`  the docker CLI's floor for it / dockerd`, tPsFloor / tPsD, 0.5, '×');
     await must(bDocker(['container', 'prune', '-f']), 'berth prune');
     await must(dDocker(['container', 'prune', '-f']), 'docker prune');
 
@@ -167,6 +182,7 @@ async function main(): Promise<void> {
     console.log(`# targets (issue 15); load average ${loadAverage()}`);
     for (const t of targets) console.log(t);
   } finally {
+    await canned?.stop();
     for (const id of crunIds) await runCmd('crun', ['delete', '-f', id]);
     for (const b of bundles) rmSync(b, { recursive: true, force: true });
     await berth.stop().catch((e) => console.error('berth cleanup:', e));

@@ -40,9 +40,9 @@ export async function must(p: Promise<RunResult>, what: string): Promise<RunResu
   return r;
 }
 
-/** Prints one line: berth's figure, the anchor's, and their ratio. */
-export function report(what: string, berth: number, anchor: number, anchorName: string): void {
-  console.log(`${what.padEnd(44)} berth ${berth.toFixed(1).padStart(8)}   ${anchorName} ${anchor.toFixed(1).padStart(8)}   ratio ${(berth / anchor).toFixed(2)}`);
+/** Prints one line: berth's figure (or another subject's, e.g. a floor), the anchor's, and their ratio. */
+export function report(what: string, berth: number, anchor: number, anchorName: string, subject = 'berth'): void {
+  console.log(`${what.padEnd(44)} ${subject} ${berth.toFixed(1).padStart(8)}   ${anchorName} ${anchor.toFixed(1).padStart(8)}   ratio ${(berth / anchor).toFixed(2)}`);
 }
 
 const handedOut = new Set<number>();

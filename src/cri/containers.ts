@@ -145,7 +145,7 @@ export class ContainerManager {
         undo.push(() => driver.delete(c.id, cgroupsPath));
         undo.push(() => fs.rm(stateDir, { recursive: true, force: true }));
         const shim = await Shim.spawn({
-          runtimePath: driver.info.path, runtimeRoot: driver.root, id: c.id, bundle, stateDir,
+          runtimePath: driver.execPath, runtimeRoot: driver.root, id: c.id, bundle, stateDir,
           tty: c.config.tty, stdin: c.config.stdin, stdinOnce: c.config.stdin_once && !c.config.tty,
           logPath: c.logPath || undefined, logFormat: 'cri',
         }).catch((err) => { throw internal(`failed to create containerd task "${c.id}": ${errorMessage(err)}`); });

@@ -59,7 +59,7 @@ export class ExecRunner {
     let shim: Shim | undefined;
     try {
       shim = await Shim.spawn({
-        runtimePath: this.ctx.driver.info.path, runtimeRoot: this.ctx.driver.root, id: c.id, bundle: this.ctx.layout.bundle(c.id), stateDir,
+        runtimePath: this.ctx.driver.execPath, runtimeRoot: this.ctx.driver.root, id: c.id, bundle: this.ctx.layout.bundle(c.id), stateDir,
         tty: opts.tty, stdin: opts.stdin, stdinOnce: opts.stdin && !opts.tty, exec: { processFile, execId },
       });
       const conn = await shim.attach();

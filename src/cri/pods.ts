@@ -220,7 +220,7 @@ export class PodManager {
     let shim: Shim | undefined;
     mark('pause spec');
     try {
-      shim = await Shim.spawn({ runtimePath: driver.info.path, runtimeRoot: driver.root, id: pod.id, bundle, stateDir, tty: false, stdin: false, stdinOnce: false, run: true });
+      shim = await Shim.spawn({ runtimePath: driver.execPath, runtimeRoot: driver.root, id: pod.id, bundle, stateDir, tty: false, stdin: false, stdinOnce: false, run: true });
       mark('pause shim');
       pod.pausePid = await shim.start();
       mark('pause started');

@@ -4,6 +4,7 @@ import { existsSync, promises as fs } from 'fs';
 import { run, CommandError } from './exec';
 import { log } from '../common/log';
 import { runtimeProblem } from './runtime-versions';
+import { SealedBinary } from './sealed-binary';
 
 export interface RuntimeInfo { name: string; path: string }
 
@@ -78,10 +79,19 @@ export async function chooseRuntime(requested?: string, opts: { fixCgroups?: boo
 }
 
 export class RuntimeDriver {
+  private sealed?: SealedBinary | null;
+
   constructor(readonly info: RuntimeInfo, readonly root: string) {}
 
+  /** The path to run the runtime by: for crun, its sealed in-memory copy (sealed-binary.ts says why). */
+  get execPath(): string {
+    if (this.info.name !== 'crun' || process.env.BERTH_SEALED_RUNTIME === '0') return this.info.path;
+    if (this.sealed === undefined) this.sealed = SealedBinary.create(this.info.path) ?? null;
+    return this.sealed?.path ?? this.info.path;
+  }
+
   private cmd(args: string[]) {
-    return run(this.info.path, ['--root', this.root, ...args]);
+    return run(this.execPath, ['--root', this.root, ...args]);
   }
 
   /**

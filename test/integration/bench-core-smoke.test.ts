@@ -10,8 +10,8 @@ test('bench/core runs every row (smoke: 1 repetition, a few containers, no timin
   const r = await runCmd(process.execPath, [path.join(REPO, 'build/bench/core.js')], { env, timeoutMs: 300_000 });
   assert.equal(r.code, 0, r.stderr + r.stdout);
   assert.match(r.stdout, /load average \d/);
-  const rows = r.stdout.split('\n').filter((l) => / berth +-?\d+\.\d +\S.* +-?\d+\.\d +ratio /.test(l));
-  assert.equal(rows.length, 15, r.stdout);
+  const rows = r.stdout.split('\n').filter((l) => / (berth|floor) +-?\d+\.\d +\S.* +-?\d+\.\d +ratio /.test(l));
+  assert.equal(rows.length, 17, r.stdout);
   const targets = r.stdout.split('\n').filter((l) => /<= \d+\.\d\d \S+: (met|NOT met)$/.test(l));
-  assert.equal(targets.length, 8, r.stdout);
+  assert.equal(targets.length, 9, r.stdout);
 });

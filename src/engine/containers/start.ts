@@ -1,7 +1,7 @@
 // Starting a container: root file system and network (at once), user, working directory, mounts, /etc files,
 // the OCI spec and bundle, then berth-shim runs the runtime. A failed start is undone step by step, and leaves
 // the error (with docker's 126/127/128 exit code) in the record; a --rm container that cannot start is removed.
-import { promises as fs, statSync, existsSync } from 'fs';
+import { promises as fs, statSync, existsSync, rmSync, mkdirSync } from 'fs';
 import { conflict, EngineError, invalidParameter, notModified, systemError, errorMessage } from '../../common/errors';
 import { log } from '../../common/log';
 import { writeFileAtomic } from '../../common/atomic';
@@ -122,15 +122,16 @@ async function startLocked(core: EngineCore, exits: ExitHandling, rec: Container
     });
     core.opts.rootless?.adjustSpec(spec, { privileged: rec.HostConfig.Privileged, hostNetwork: hostNet });
     const bundle = core.paths.bundle(rec.Id);
-    await fs.rm(bundle, { recursive: true, force: true });
-    await fs.rm(core.paths.shimState(rec.Id), { recursive: true, force: true }); // a previous run's exit.json
-    await fs.mkdir(bundle, { recursive: true, mode: 0o700 });
+    // tmpfs, a few small files: synchronous calls, where each asynchronous one costs a thread-pool round trip
+    rmSync(bundle, { recursive: true, force: true });
+    rmSync(core.paths.shimState(rec.Id), { recursive: true, force: true }); // a previous run's exit.json
+    mkdirSync(bundle, { recursive: true, mode: 0o700 });
     await writeFileAtomic(`${bundle}/config.json`, JSON.stringify(spec), 0o600, false); // tmpfs, rebuilt every start
     undo.push(() => driver.delete(rec.Id));
     mark('spec');
 
     const shim = await Shim.spawn({
-      runtimePath: driver.info.path, runtimeRoot: driver.root, id: rec.Id, bundle, stateDir: core.paths.shimState(rec.Id),
+      runtimePath: driver.execPath, runtimeRoot: driver.root, id: rec.Id, bundle, stateDir: core.paths.shimState(rec.Id),
       tty: rec.Config.Tty, stdin: rec.Config.OpenStdin, stdinOnce: rec.Config.StdinOnce && !rec.Config.Tty,
       logPath: (rec.HostConfig.LogConfig as { Type?: string } | undefined)?.Type === 'none' ? undefined : core.paths.log(rec.Id),
       run: true,

@@ -1,6 +1,6 @@
 // In-memory index of containers (by id and by name) backed by one atomic JSON file per container.
 // Lookups never touch the disk; every change is persisted before the call returns.
-import { promises as fs } from 'fs';
+import { promises as fs, mkdirSync } from 'fs';
 import * as path from 'path';
 import { writeJsonAtomic, readJson } from '../../common/atomic';
 import { conflict, invalidParameter, noSuchContainer, EngineError } from '../../common/errors';
@@ -100,7 +100,7 @@ export class ContainerStore {
   hasName(name: string): boolean { return this.byName.has(name); }
 
   async add(rec: ContainerRecord): Promise<void> {
-    await fs.mkdir(this.dir(rec.Id), { recursive: true, mode: 0o710 });
+    mkdirSync(this.dir(rec.Id), { recursive: true, mode: 0o710 }); // one small metadata write: no thread-pool round trip
     await this.save(rec);
     this.byId.set(rec.Id, rec);
   }

@@ -114,7 +114,7 @@ export class ExecEngine {
       const processFile = nativeFile ?? `${stateDir}.process.json`;
       if (!nativeFile) await writeFileAtomic(processFile, JSON.stringify(proc), 0o600, false); // tmpfs, read once by the runtime
       ex.shim = await Shim.spawn({
-        runtimePath: driver.info.path, runtimeRoot: driver.root, id: rec.Id, bundle, stateDir,
+        runtimePath: driver.execPath, runtimeRoot: driver.root, id: rec.Id, bundle, stateDir,
         tty, stdin: !!ex.config.AttachStdin && !opts.detach, stdinOnce: !!ex.config.AttachStdin && !tty,
         exec: { processFile, execId: id, native: !!nativeFile },
       });
