@@ -1,8 +1,10 @@
-// The docker CLI's own floor: an Engine API server that does no work, answering `docker exec <c> true` and
-// `docker ps -a` from bodies recorded off a real daemon. The CLI's time against it is what no daemon can go
+// The docker CLI's own floor: an Engine API server that does no work, answering `docker run --rm`, `docker exec
+// <c> true` and `docker ps -a` from bodies recorded off a real daemon. The CLI's time against it is what no daemon can go
 // below, so a target under it (issue 15's ps -a ≤ 0.5× dockerd) is out of reach through the docker CLI.
 import * as http from 'http';
 import { rmSync } from 'fs';
+
+const CANNED_ID = 'c'.repeat(64);
 
 export interface CannedBodies {
   /** GET /containers/json?all=1 */
@@ -30,11 +32,14 @@ export class CannedServer {
         else if (/\/containers\/json/.test(url)) { res.writeHead(200, json); res.end(this.bodies.list); }
         else if (/\/containers\/[^/]+\/json/.test(url)) { res.writeHead(200, json); res.end(this.bodies.inspect); }
         else if (/\/containers\/[^/]+\/exec$/.test(url)) { res.writeHead(201, json); res.end('{"Id":"canned"}'); }
+        else if (/\/containers\/create/.test(url)) { res.writeHead(201, json); res.end(`{"Id":"${CANNED_ID}","Warnings":[]}`); }
+        else if (/\/containers\/[^/]+\/wait/.test(url)) { res.writeHead(200, json); res.end('{"StatusCode":0}'); }
+        else if (/\/containers\/[^/]+\/start/.test(url)) { res.writeHead(204); res.end(); }
         else if (/\/exec\/[^/]+\/json/.test(url)) { res.writeHead(200, json); res.end('{"ID":"canned","Running":false,"ExitCode":0,"Pid":0}'); }
         else { res.writeHead(404, json); res.end('{"message":"not in the canned server"}'); }
       });
     });
-    // exec start: the CLI upgrades the connection; the process "ran" and its stream ends at once
+    // exec start and attach: the CLI upgrades the connection; the process "ran" and its stream ends at once
     this.server.on('upgrade', (_req, sock) => {
       sock.end('HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.multiplexed-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n');
     });

@@ -90,12 +90,18 @@ async function main(): Promise<void> {
     let n = 0;
     const crunRun = () => must(runCmd('crun', ['run', '--bundle', runBundle, `bench-crun-${process.pid}-${n++}`]), 'crun run');
     const none = ['run', '--rm', '--network', 'none', 'busybox', 'true'];
-    const [tNone, tBridge, tCrun, tDockerNone] = await sampleRounds(REPS, [
+    // the docker CLI's floor: the same commands against a server that answers from recorded bodies, doing no work
+    const busybox = (await berth.api('GET', '/images/busybox/json')).body;
+    canned = new CannedServer(path.join(berth.dir, 'canned.sock'), { inspect: Buffer.from(JSON.stringify(busybox)), list: Buffer.from('[]') });
+    await canned.start();
+    const cDocker: Cli = (a) => runCmd(DOCKER, a, { env: { DOCKER_HOST: canned!.host } });
+    const [tNone, tBridge, tCrun, tDockerNone, tRunFloor] = await sampleRounds(REPS, [
       () => must(bDocker(none), 'berth run'), () => must(bDocker(['run', '--rm', 'busybox', 'true']), 'berth run bridge'),
-      crunRun, () => must(dDocker(none), 'docker run'),
+      crunRun, () => must(dDocker(none), 'docker run'), () => must(cDocker(none), 'canned run'),
     ]);
     report('run --rm --network none (docker CLI)', tNone, tDockerNone, 'dockerd');
     report('run --rm --network none vs raw crun run', tNone, tCrun, 'crun');
+    report('run --rm: the docker CLI against a server doing no work', tRunFloor, tDockerNone, 'dockerd', 'floor');
     report('run --rm on the bridge (docker CLI)', tBridge, tDockerNone, 'dockerd(none)');
     report('run --rm on the bridge vs --network none', tBridge, tNone, 'berth(none)');
     target('run --rm --network none − raw crun run (ms)', tNone - tCrun, 30, 'ms');
@@ -112,12 +118,7 @@ async function main(): Promise<void> {
     crunIds.push(crunId);
     const bc = (await must(bDocker(['run', '-d', '--network', 'none', 'busybox', 'sleep', '600']), 'berth run -d')).stdout.trim();
     const dc = (await must(dDocker(['run', '-d', '--network', 'none', 'busybox', 'sleep', '600']), 'docker run -d')).stdout.trim();
-    // the docker CLI's floor: the same commands against a server that answers from recorded bodies, doing no work
-    canned = new CannedServer(path.join(berth.dir, 'canned.sock'), {
-      inspect: Buffer.from(JSON.stringify((await berth.api('GET', `/containers/${bc}/json`)).body)), list: Buffer.from('[]'),
-    });
-    await canned.start();
-    const cDocker: Cli = (a) => runCmd(DOCKER, a, { env: { DOCKER_HOST: canned!.host } });
+    canned.bodies.inspect = Buffer.from(JSON.stringify((await berth.api('GET', `/containers/${bc}/json`)).body));
     const [tExecB, tExecD, tExecCrun, tExecFloor] = await sampleRounds(REPS, [
       () => must(bDocker(['exec', bc, 'true']), 'berth exec'), () => must(dDocker(['exec', dc, 'true']), 'docker exec'),
       () => must(runCmd('crun', ['exec', crunId, '/bin/busybox', 'true']), 'crun exec'),

@@ -11,7 +11,7 @@ test('bench/core runs every row (smoke: 1 repetition, a few containers, no timin
   assert.equal(r.code, 0, r.stderr + r.stdout);
   assert.match(r.stdout, /load average \d/);
   const rows = r.stdout.split('\n').filter((l) => / (berth|floor) +-?\d+\.\d +\S.* +-?\d+\.\d +ratio /.test(l));
-  assert.equal(rows.length, 17, r.stdout);
+  assert.equal(rows.length, 18, r.stdout);
   const targets = r.stdout.split('\n').filter((l) => /<= \d+\.\d\d \S+: (met|NOT met)$/.test(l));
   assert.equal(targets.length, 9, r.stdout);
 });
