@@ -5,7 +5,7 @@
 //   1. `unshare --net=FILE ip -batch -`: creates the namespace, binds it to FILE and, inside it, brings lo up,
 //      creates the veth pair with the peer sent straight to the host namespace, sets address, MAC and route.
 //   2. `ip link set <veth> master <bridge> up` in the host namespace.
-import { promises as fs, existsSync } from 'fs';
+import { promises as fs, existsSync, openSync, closeSync } from 'fs';
 import { run, runIgnoring, CommandError } from './exec';
 import { libcCalls, umountSyscall, umountSyscallAsync, createNetnsSyscall, MNT_DETACH, SyscallError } from '../common/syscalls';
 import type { Waiting, WarmNetns, WarmSpec } from './waiting';
@@ -25,9 +25,9 @@ const runTool = (name: 'unshare' | 'umount' | 'ip', args: string[], input?: stri
 const NOT_MOUNTED = /not mounted|no mount point|No such file or directory|Invalid argument/i;
 const NO_DEVICE = /Cannot find device|does not exist|No such device/i;
 
+/** The bind target of a namespace: synchronous (tmpfs), no thread-pool round trips on the start path. */
 async function prepareFile(file: string): Promise<void> {
-  const h = await fs.open(file, 'w', 0o444);
-  await h.close();
+  closeSync(openSync(file, 'w', 0o444));
 }
 
 /** argv of the pre-started helpers (see warm.ts). */

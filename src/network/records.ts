@@ -1,9 +1,8 @@
 // What an attachment created, on disk: one file per container (<root>/endpoints/<id>.json), written before the
 // kernel work, so that a crash at any point is cleaned up by reconcile. No fsync: these describe namespaces that do
 // not survive a reboot either; rename keeps each file whole.
-import { promises as fs } from 'fs';
+import { promises as fs, readFileSync, rmSync } from 'fs';
 import * as path from 'path';
-import { readJson } from '../common/atomic';
 import { replaceFile } from './fsutil';
 import type { Endpoint, NetworkMode, PortBinding } from './types';
 
@@ -49,7 +48,8 @@ export class EndpointFiles {
   }
 
   async read(id: string): Promise<EndpointRecord | undefined> {
-    return readJson<EndpointRecord>(path.join(this.dir, `${id}.json`)).catch(() => undefined);
+    // synchronous: one small file (usually none, at every attach), no thread-pool round trip
+    try { return JSON.parse(readFileSync(path.join(this.dir, `${id}.json`), 'utf8')) as EndpointRecord; } catch { return undefined; }
   }
 
   async readAll(): Promise<EndpointRecord[]> {
@@ -63,6 +63,6 @@ export class EndpointFiles {
   }
 
   async remove(id: string): Promise<void> {
-    await fs.rm(path.join(this.dir, `${id}.json`), { force: true });
+    rmSync(path.join(this.dir, `${id}.json`), { force: true });
   }
 }

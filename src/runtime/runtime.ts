@@ -1,6 +1,6 @@
 // The OCI runtime driver: which runtime (crun or runc) and the commands the engine needs from it.
 // Containers themselves are created and started by the shim (see shim.ts); this drives the rest.
-import { existsSync, promises as fs } from 'fs';
+import { existsSync, readdirSync, rmdirSync, rmSync, promises as fs } from 'fs';
 import { run, CommandError } from './exec';
 import { log } from '../common/log';
 import { runtimeProblem } from './runtime-versions';
@@ -101,7 +101,7 @@ export class RuntimeDriver {
    * Anything unusual (a cgroup still populated, an unknown layout) falls back to `delete --force`.
    */
   async delete(id: string, cgroupsPath?: string): Promise<void> {
-    if (cgroupsPath && (await this.fastDelete(id, cgroupsPath))) return;
+    if (cgroupsPath && this.fastDelete(id, cgroupsPath)) return;
     try {
       await this.cmd(['delete', '--force', id]);
     } catch (err) {
@@ -110,21 +110,31 @@ export class RuntimeDriver {
       throw err;
     }
   }
-  private async fastDelete(id: string, cgroupsPath: string): Promise<boolean> {
+  private fastDelete(id: string, cgroupsPath: string): boolean {
     const stateDir = `${this.root}/${id}`;
     try {
-      // v1 and hybrid: one directory per hierarchy; pure v2: the path right under /sys/fs/cgroup. All at once: one
-      // after the other, the dozen of a v1 host took 2-3 ms of a container's exit.
-      const dirs = [`/sys/fs/cgroup${cgroupsPath}`, ...(await fs.readdir('/sys/fs/cgroup')).map((h) => `/sys/fs/cgroup/${h}${cgroupsPath}`)];
-      const removed = await Promise.all(dirs.map((dir) => fs.rmdir(dir).then(() => true, (err: NodeJS.ErrnoException) => err.code === 'ENOENT' || err.code === 'ENOTDIR')));
+      // v1 and hybrid: one directory per hierarchy; pure v2: the path right under /sys/fs/cgroup. Synchronous: the
+      // rmdir of an empty cgroup takes microseconds (all of a v1 host's dozen 0.3 ms here), where the same calls
+      // through the thread pool took 3 ms of every container's exit.
+      const dirs = [`/sys/fs/cgroup${cgroupsPath}`, ...readdirSync('/sys/fs/cgroup').map((h) => `/sys/fs/cgroup/${h}${cgroupsPath}`)];
+      let allGone = true;
+      for (const dir of dirs) {
+        try {
+          rmdirSync(dir);
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code !== 'ENOENT' && code !== 'ENOTDIR') allGone = false;
+        }
+      }
       // EBUSY: processes remain; the runtime's state stays for `delete --force`, which kills them and retries
-      if (!removed.every(Boolean)) return false;
-      await fs.rm(stateDir, { recursive: true, force: true });
+      if (!allGone) return false;
+      rmSync(stateDir, { recursive: true, force: true }); // tmpfs
       return true;
     } catch {
       return false;
     }
   }
+
 
   pause(id: string) { return this.cmd(['pause', id]); }
   resume(id: string) { return this.cmd(['resume', id]); }

@@ -1,10 +1,9 @@
 // Client side of berth-shim (see shim/PROTOCOL.md): spawn it, talk to its control socket, attach to
 // its output, and learn of the process's exit when the shim goes away (its control connection closes).
 import { spawn } from 'child_process';
-import { existsSync, promises as fs } from 'fs';
+import { existsSync, mkdirSync, readFileSync } from 'fs';
 import * as net from 'net';
 import * as path from 'path';
-import { readJson } from '../common/atomic';
 import { builtBinary } from './binaries';
 import { ShimLauncher } from './shim-launcher';
 
@@ -101,7 +100,7 @@ export class Shim {
   }
 
   static async spawn(opts: ShimOptions): Promise<Shim> {
-    await fs.mkdir(opts.stateDir, { recursive: true, mode: 0o700 });
+    mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 }); // tmpfs: no thread-pool round trip for it
     const args = ['--runtime', opts.runtimePath, '--runtime-root', opts.runtimeRoot, '--id', opts.id, '--bundle', opts.bundle, '--state-dir', opts.stateDir];
     if (opts.tty) args.push('--tty');
     if (opts.stdin) args.push('--stdin');
@@ -151,7 +150,9 @@ export class Shim {
 }
 
 export async function readExitStatus(stateDir: string): Promise<ExitStatus> {
-  const status = await readJson<ExitStatus>(path.join(stateDir, 'exit.json')).catch(() => undefined);
+  let status: ExitStatus | undefined;
+  // synchronous: a small file on tmpfs, read on every exit path (three thread-pool round trips otherwise)
+  try { status = JSON.parse(readFileSync(path.join(stateDir, 'exit.json'), 'utf8')) as ExitStatus; } catch { /* none, or torn */ }
   return status ?? { exitCode: 255, signal: null, finishedAt: new Date().toISOString(), oomKilled: false };
 }
 

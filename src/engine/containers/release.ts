@@ -1,6 +1,6 @@
 // What a stopped container gives back: runtime state, network attachment, mounted root file system, bundle and
 // shim state, then its volumes' mounts.
-import { promises as fs } from 'fs';
+import { rmSync } from 'fs';
 import { errorMessage } from '../../common/errors';
 import { log } from '../../common/log';
 import { unmountOverlay } from '../../runtime/rootfs';
@@ -20,9 +20,10 @@ export async function releaseResources(core: EngineCore, rec: ContainerRecord): 
     // A cp or export holding the root file system unmounts it when it is done, unless the container is going away.
     (core.rootfsHolds.has(rec.Id) && rec.State.Status !== 'removing' ? Promise.resolve()
       : unmountOverlay(core.paths.rootfs(rec.Id)).catch((e) => log.warn('unmount failed', { id: rec.Id, error: errorMessage(e) }))).then(took('rootfs')),
-    fs.rm(core.paths.bundle(rec.Id), { recursive: true, force: true }),
-    fs.rm(core.paths.shimState(rec.Id), { recursive: true, force: true }),
   ]);
+  // tmpfs, a few small files: synchronous, without thread-pool round trips
+  rmSync(core.paths.bundle(rec.Id), { recursive: true, force: true });
+  rmSync(core.paths.shimState(rec.Id), { recursive: true, force: true });
   // after the runtime let go of them: a volume with options is unmounted when its last user stopped
   await core.mounts.release(rec).then(took('volumes'));
   core.released.add(rec.Id);

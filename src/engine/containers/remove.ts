@@ -42,12 +42,15 @@ export async function removeLocked(core: EngineCore, rec: ContainerRecord, opts:
   if (core.rootfsHolds.has(rec.Id)) await unmountOverlay(core.paths.rootfs(rec.Id)).catch((e) => log.warn('unmount failed', { id: rec.Id, error: errorMessage(e) }));
   await releaseResources(core, rec);
   await failpoint('container.rm.after-release');
-  await core.store.remove(rec);
+  await core.store.removeRecord(rec);
   await core.mounts.forget(rec, !!opts.volumes);
   core.live.delete(rec.Id);
   core.released.delete(rec.Id);
   core.event(rec, 'destroy');
+  // Removed once its record is gone (it no longer lists, and a restart treats what is left as an orphan): the
+  // rest of its directory (log, /etc files) goes after the waiters are told, still under the container's lock.
   core.notify(rec, 'removed', { StatusCode: rec.State.ExitCode });
+  await core.store.removeDirectory(rec).catch((e) => log.warn('removing the container directory failed', { id: rec.Id, error: errorMessage(e) }));
 }
 
 /** `rm --link`: drops the link named alias from the container (its next start no longer links). */

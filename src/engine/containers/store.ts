@@ -1,6 +1,6 @@
 // In-memory index of containers (by id and by name) backed by one atomic JSON file per container.
 // Lookups never touch the disk; every change is persisted before the call returns.
-import { promises as fs, mkdirSync } from 'fs';
+import { promises as fs, mkdirSync, rmSync } from 'fs';
 import * as path from 'path';
 import { writeJsonAtomic, readJson } from '../../common/atomic';
 import { conflict, invalidParameter, noSuchContainer, EngineError } from '../../common/errors';
@@ -109,12 +109,17 @@ export class ContainerStore {
     await writeJsonAtomic(path.join(this.dir(rec.Id), 'config.v2.json'), rec);
   }
 
-  async remove(rec: ContainerRecord): Promise<void> {
+  /** Removes the container: its record goes first, in one unlink, so an rm cut by a crash never leaves a
+   * half-deleted container that still lists (the rest of the directory is removed at the next start:
+   * removeOrphans in restore.ts). */
+  async removeRecord(rec: ContainerRecord): Promise<void> {
     this.byId.delete(rec.Id);
     this.releaseName(rec.Name, rec.Id);
-    // The record goes first, in one unlink: an rm cut by a crash then never leaves a half-deleted container that
-    // still lists (the rest of the directory is removed at the next start: removeOrphans in restore.ts).
-    await fs.rm(path.join(this.dir(rec.Id), 'config.v2.json'), { force: true });
+    rmSync(path.join(this.dir(rec.Id), 'config.v2.json'), { force: true }); // one unlink: no thread-pool round trip
+  }
+
+  /** What a removed container leaves in its directory (log, /etc files): can be large, so off the event loop. */
+  async removeDirectory(rec: ContainerRecord): Promise<void> {
     await fs.rm(this.dir(rec.Id), { recursive: true, force: true });
   }
 }

@@ -105,7 +105,6 @@ export class ExecEngine {
         ...(rec.HostConfig.Ulimits?.length ? { rlimits: ociRlimits(rec.HostConfig.Ulimits) } : {}),
         ...(tty && opts.consoleSize ? { consoleSize: { height: opts.consoleSize[0], width: opts.consoleSize[1] } } : {}),
       };
-      await fs.mkdir(stateDir, { recursive: true, mode: 0o700 });
       const driver = this.containers.driver(rec.Runtime);
       const bundle = this.containers.paths.bundle(rec.Id);
       // crun containers' non-terminal execs are started by the shim itself (native.ts says why); else the runtime
