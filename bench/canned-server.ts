@@ -15,6 +15,8 @@ export interface CannedBodies {
 
 export class CannedServer {
   private server?: http.Server;
+  /** upgraded connections leave the server's books: closed here at stop, or close() would wait for them */
+  private readonly upgraded = new Set<import('net').Socket>();
 
   /** bodies: what the server answers; a benchmark may record more of them later (the ps list once it exists) */
   constructor(readonly socket: string, readonly bodies: CannedBodies) {}
@@ -40,13 +42,18 @@ export class CannedServer {
       });
     });
     // exec start and attach: the CLI upgrades the connection; the process "ran" and its stream ends at once
-    this.server.on('upgrade', (_req, sock) => {
-      sock.end('HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.multiplexed-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n');
+    this.server.on('upgrade', (_req, sock: import('net').Socket) => {
+      this.upgraded.add(sock);
+      sock.on('close', () => this.upgraded.delete(sock));
+      // (a half-open server socket: it must be destroyed, not only ended, once the client has read the answer)
+      sock.end('HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.multiplexed-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n', () => sock.destroy());
     });
     await new Promise<void>((resolve) => this.server!.listen(this.socket, resolve));
   }
 
   async stop(): Promise<void> {
+    for (const sock of this.upgraded) sock.destroy();
+    this.server?.closeAllConnections();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     rmSync(this.socket, { force: true });
   }
