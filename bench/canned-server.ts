@@ -45,8 +45,11 @@ export class CannedServer {
     this.server.on('upgrade', (_req, sock: import('net').Socket) => {
       this.upgraded.add(sock);
       sock.on('close', () => this.upgraded.delete(sock));
-      // (a half-open server socket: it must be destroyed, not only ended, once the client has read the answer)
-      sock.end('HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.multiplexed-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n', () => sock.destroy());
+      // A half-open server socket: closed once the client has ended its side too (not at our end, where the CLI
+      // may still be writing: it then failed with EPIPE), and at stop.
+      sock.on('end', () => sock.destroy());
+      sock.on('error', () => sock.destroy());
+      sock.end('HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.multiplexed-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n');
     });
     await new Promise<void>((resolve) => this.server!.listen(this.socket, resolve));
   }
