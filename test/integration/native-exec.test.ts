@@ -11,7 +11,7 @@ import { spawn } from 'child_process';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { TestDaemon, REPO, sleep } from '../helpers/daemon';
+import { TestDaemon, REPO, sleep, waitFor } from '../helpers/daemon';
 
 const SHIM = path.join(REPO, 'src/runtime/shim/berth-shim');
 
@@ -100,6 +100,13 @@ test('exec errors read as before: a missing binary, a file that is no program, a
     assert.notEqual(a.code, 0, `${args}`);
     assert.equal(a.code, b.code, `${args}: ${a.stderr} / ${b.stderr}`);
     assert.equal(a.stderr, b.stderr, `${args}`);
+  }
+  // an exec that never started leaves nothing on tmpfs: neither its shim's state dir nor the file handed to it
+  for (const d of [native, viaCrun]) {
+    const id = (await d.docker(['inspect', '-f', '{{.Id}}', 'errs'])).stdout.trim();
+    const leftovers = () => readdirSync(path.join(d.execRoot, 'shim')).filter((f) => f.startsWith(`${id.slice(0, 16)}-`));
+    await waitFor(async () => leftovers().length === 0, 5000).catch(() => undefined);
+    assert.deepEqual(leftovers(), [], `${d === native ? 'native' : 'crun'} exec leftovers`);
   }
   await native.docker(['rm', '-f', 'errs']);
   await viaCrun.docker(['rm', '-f', 'errs']);

@@ -94,6 +94,13 @@ export class ExecEngine {
     const rootfs = this.containers.paths.rootfs(rec.Id).merged;
     const t0 = performance.now();
     const mark = (step: string) => log.debug('exec step', { id: id.slice(0, 12), step, ms: Math.round((performance.now() - t0) * 100) / 100 });
+    // What the exec leaves on tmpfs: the shim's state dir and the file handed to it. Removed once the process has
+    // exited, and also when it never started (a missing binary used to leave both behind, exec after exec).
+    let handedOver: string | undefined;
+    const removeLeftovers = async () => {
+      await fs.rm(stateDir, { recursive: true, force: true }).catch(() => undefined);
+      if (handedOver) await fs.rm(handedOver, { force: true }).catch(() => undefined);
+    };
     try {
       const user = await resolveUser(rootfs, ex.config.User || rec.Config.User);
       const caps = resolveCapabilities(rec.HostConfig.CapAdd ?? [], rec.HostConfig.CapDrop ?? [], rec.HostConfig.Privileged || ex.config.Privileged);
@@ -110,7 +117,7 @@ export class ExecEngine {
       // crun containers' non-terminal execs are started by the shim itself (native.ts says why); else the runtime
       const nativeFile = !tty && driver.info.name === 'crun'
         ? await this.nativeFiles.write(`${stateDir}.exec`, rec.Id, bundle, rec.State.Pid, proc) : undefined;
-      const processFile = nativeFile ?? `${stateDir}.process.json`;
+      const processFile = handedOver = nativeFile ?? `${stateDir}.process.json`;
       if (!nativeFile) await writeFileAtomic(processFile, JSON.stringify(proc), 0o600, false); // tmpfs, read once by the runtime
       ex.shim = await Shim.spawn({
         runtimePath: driver.execPath, runtimeRoot: driver.root, id: rec.Id, bundle, stateDir,
@@ -120,6 +127,7 @@ export class ExecEngine {
       mark('shim-spawn');
     } catch (err) {
       this.fail(ex, client, errorMessage(err), rawStream);
+      await removeLeftovers();
       return;
     }
     const shim = ex.shim;
@@ -146,6 +154,7 @@ export class ExecEngine {
     } catch (err) {
       shim.close();
       this.fail(ex, client, errorMessage(err), rawStream);
+      await removeLeftovers();
       return;
     }
     void shim.exited.then(async (status) => {
@@ -156,9 +165,7 @@ export class ExecEngine {
       this.events.emitEvent('container', 'exec_die', rec.Id, { execID: id, exitCode: String(status.exitCode) });
       // the client's stream ends once this is done (it then reads the exit code): the shim's leftovers are removed after
       ex.finish();
-      await fs.rm(stateDir, { recursive: true, force: true }).catch(() => undefined);
-      await fs.rm(`${stateDir}.process.json`, { force: true }).catch(() => undefined);
-      await fs.rm(`${stateDir}.exec`, { force: true }).catch(() => undefined);
+      await removeLeftovers();
     });
     await relayed;
     if (client) await ex.done;
