@@ -143,7 +143,6 @@ function loopbackUp(c: Bound<Libc>): void {
   }
 }
 
-
 /** glibc's malloc_trim(0): returns the free memory of every malloc arena to the kernel (the main heap's top and
  * the free pages inside every arena). False when FFI is unavailable. */
 export function mallocTrimSyscall(): boolean {

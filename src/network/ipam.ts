@@ -9,7 +9,7 @@
 import { promises as fs } from 'fs';
 import * as path from 'path';
 import { Cidr, formatIp, hostRange, parseIp, contains, isIpv4 } from './ipv4';
-import { replaceFile } from './fsutil';
+import { writeFileAtomic } from '../common/atomic';
 import { forbidden, invalidParameter, systemError } from '../common/errors';
 
 const LAST = 'last_reserved_ip.0';
@@ -55,7 +55,7 @@ export class Ipam {
       }
       this.last = n;
       // only a hint for the next start-up's round robin: written in the background, in order
-      this.lastWrite = this.lastWrite.then(() => replaceFile(path.join(this.dir, LAST), ip)).catch(() => undefined);
+      this.lastWrite = this.lastWrite.then(() => writeFileAtomic(path.join(this.dir, LAST), ip, 0o644, false)).catch(() => undefined);
       return ip;
     }
     throw systemError(`no available IPv4 addresses on network ${this.network} (${formatIp(this.subnet.base)}/${this.subnet.prefix})`);

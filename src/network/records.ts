@@ -3,7 +3,7 @@
 // not survive a reboot either; rename keeps each file whole.
 import { promises as fs, readFileSync, rmSync } from 'fs';
 import * as path from 'path';
-import { replaceFile } from './fsutil';
+import { writeFileAtomic } from '../common/atomic';
 import type { Endpoint, NetworkMode, PortBinding } from './types';
 
 export interface EndpointRecord {
@@ -44,7 +44,7 @@ export class EndpointFiles {
   async init(): Promise<void> { await fs.mkdir(this.dir, { recursive: true, mode: 0o700 }); }
 
   async save(rec: EndpointRecord): Promise<void> {
-    await replaceFile(path.join(this.dir, `${rec.containerId}.json`), JSON.stringify(rec) + '\n', 0o600);
+    await writeFileAtomic(path.join(this.dir, `${rec.containerId}.json`), JSON.stringify(rec) + '\n', 0o600, false);
   }
 
   async read(id: string): Promise<EndpointRecord | undefined> {

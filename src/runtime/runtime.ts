@@ -135,7 +135,6 @@ export class RuntimeDriver {
     }
   }
 
-
   pause(id: string) { return this.cmd(['pause', id]); }
   resume(id: string) { return this.cmd(['resume', id]); }
 }

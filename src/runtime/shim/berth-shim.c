@@ -847,16 +847,6 @@ static void ctl_start(struct conn *c)
             fd1 = S.out_wr[0];
             fd2 = S.out_wr[1];
         }
-        char **argv;
-        if (O.run_mode)
-            argv = O.tty ? runtime_argv("run", "--detach", "--bundle", O.bundle, "--pid-file", S.pid_path,
-                                        "--console-socket", S.console_path, O.id, NULL)
-                         : runtime_argv("run", "--detach", "--bundle", O.bundle, "--pid-file", S.pid_path, O.id, NULL);
-        else
-            argv = O.tty ? runtime_argv("exec", "--detach", "--process", O.exec_file, "--pid-file", S.pid_path,
-                                        "--console-socket", S.console_path, O.id, NULL)
-                         : runtime_argv("exec", "--detach", "--process", O.exec_file, "--pid-file", S.pid_path,
-                                        O.id, NULL);
         if (O.native) {
             /* no runtime: the verdict is known before the loop reads any of the process's output */
             char why[512] = "";
@@ -865,12 +855,22 @@ static void ctl_start(struct conn *c)
             ok = S.pid > 0;
             if (!ok) buf_append(&err, why, strlen(why));
         } else {
+            char **argv;
+            if (O.run_mode)
+                argv = O.tty ? runtime_argv("run", "--detach", "--bundle", O.bundle, "--pid-file", S.pid_path,
+                                            "--console-socket", S.console_path, O.id, NULL)
+                             : runtime_argv("run", "--detach", "--bundle", O.bundle, "--pid-file", S.pid_path, O.id, NULL);
+            else
+                argv = O.tty ? runtime_argv("exec", "--detach", "--process", O.exec_file, "--pid-file", S.pid_path,
+                                            "--console-socket", S.console_path, O.id, NULL)
+                             : runtime_argv("exec", "--detach", "--process", O.exec_file, "--pid-file", S.pid_path,
+                                            O.id, NULL);
             S.hold = true; /* the exec'd process runs before the runtime exits: its output waits for the verdict */
             ok = run_runtime(argv, fd0, fd1, fd2, errfd, &err);
             S.hold = false;
             close_runtime_stdio();
         }
-        if (ok && !O.native) {
+        if (ok && !O.native) { /* the runtime's process: its pid is in the pid file, its terminal on the socket */
             S.pid = read_pid_file();
             if (S.pid < 0) {
                 ok = false;

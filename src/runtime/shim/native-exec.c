@@ -311,9 +311,8 @@ static void __attribute__((noreturn)) child(const struct spec *s, int pidfd, int
     if (!s->nnp) apply_seccomp(rfd, prog, count, s->seccomp_flags); /* needs CAP_SYS_ADMIN: before the drop */
     if (setgroups(s->ngroups, s->groups) < 0) {
         /* a user namespace whose setgroups is denied: crun skips the call there too */
-        char b[16] = "";
         size_t l;
-        char *c = read_file("/proc/self/setgroups", sizeof b - 1, &l);
+        char *c = read_file("/proc/self/setgroups", 15, &l);
         bool denied = c && !strncmp(c, "deny", 4);
         free(c);
         if (!denied) child_fail(rfd, "setgroups: %s", strerror(errno));
