@@ -152,6 +152,16 @@ test('bad input gets docker errors and statuses', async () => {
     assert.match(r.body.message, /multiple IDs found with provided prefix/);
   }
   for (const id of ids) await d.api('DELETE', `/containers/${id}`);
+  // a working directory: relative is refused at create (400), a file in the image at start (500), in dockerd's words
+  r = await d.api('POST', '/containers/create', { Image: 'busybox', Cmd: ['true'], WorkingDir: 'relative' });
+  assert.deepEqual([r.status, r.body.message], [400, "the working directory 'relative' is invalid, it needs to be an absolute path"]);
+  for (const wd of ['/etc/passwd', '/etc/passwd/sub']) {
+    const onFile = await create({ Cmd: ['true'], WorkingDir: wd });
+    r = await d.api('POST', `/containers/${onFile}/start`);
+    assert.deepEqual([r.status, r.body.message], [500, `Cannot mkdir: ${wd} is not a directory`]);
+    assert.ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes(onFile), 'no rootfs mount left');
+    await d.api('DELETE', `/containers/${onFile}`);
+  }
 });
 
 test('exec: output, exit code, env; exec in a stopped container is refused', async () => {

@@ -92,15 +92,28 @@ test('the exec goes through the shim itself, and its process holds no fd beyond 
   await native.docker(['rm', '-f', 'fds']);
 });
 
-test('exec errors read as before: a missing binary, a file that is no program, a missing working directory', async () => {
+test('exec errors read as dockerd\'s on both paths: a missing binary, a file that is no program, a bad working directory, an unknown user', async () => {
   await native.docker(['run', '-d', '--name', 'errs', 'busybox', 'sleep', '300']);
   await viaCrun.docker(['run', '-d', '--name', 'errs', 'busybox', 'sleep', '300']);
-  for (const args of [['errs', 'nosuch'], ['errs', '/bin/nosuch'], ['errs', '/etc/passwd'], ['-w', '/nonexistent', 'errs', 'true'], ['-u', 'nosuchuser', 'errs', 'true']]) {
+  // what the docker CLI printed (on stdout: the exec's stream) against dockerd 20.10 with runc, exit code 126
+  const P = 'OCI runtime exec failed: exec failed: unable to start container process: ';
+  const cases: [string[], string][] = [
+    [['errs', 'nosuch'], `${P}exec: "nosuch": executable file not found in $PATH: unknown`],
+    [['errs', '/bin/nosuch'], `${P}exec: "/bin/nosuch": executable file not found in $PATH: unknown`],
+    [['errs', '/etc/passwd'], `${P}exec: "/etc/passwd": permission denied: unknown`],
+    [['-w', '/nonexistent', 'errs', 'true'], `${P}chdir to cwd ("/nonexistent") set in config.json failed: no such file or directory: unknown`],
+    [['-w', '/etc/passwd', 'errs', 'true'], `${P}chdir to cwd ("/etc/passwd") set in config.json failed: not a directory: unknown: Are you trying to mount a directory onto a file (or vice-versa)? Check if the specified host path exists and is the expected type`],
+    [['-w', 'relative', 'errs', 'pwd'], 'OCI runtime exec failed: exec failed: Cwd must be an absolute path: unknown'],
+    [['-u', 'nosuchuser', 'errs', 'true'], 'unable to find user nosuchuser: no matching entries in passwd file'],
+  ];
+  for (const [args, text] of cases) {
     const [a, b] = await Promise.all([native.docker(['exec', ...args]), viaCrun.docker(['exec', ...args])]);
-    assert.notEqual(a.code, 0, `${args}`);
-    assert.equal(a.code, b.code, `${args}: ${a.stderr} / ${b.stderr}`);
-    assert.equal(a.stderr, b.stderr, `${args}`);
+    assert.deepEqual([a.code, a.stdout, a.stderr], [126, `${text}\r\n`, ''], `native: ${args}`);
+    assert.deepEqual([b.code, b.stdout, b.stderr], [126, `${text}\r\n`, ''], `crun: ${args}`);
   }
+  // a terminal exec goes through crun on both daemons, whose error is coloured on a terminal
+  const t = await native.docker(['exec', '-t', '-w', '/nonexistent', 'errs', 'true']);
+  assert.deepEqual([t.code, t.stdout], [126, `${P}chdir to cwd ("/nonexistent") set in config.json failed: no such file or directory: unknown\r\n`]);
   // an exec that never started leaves nothing on tmpfs: neither its shim's state dir nor the file handed to it
   for (const d of [native, viaCrun]) {
     const id = (await d.docker(['inspect', '-f', '{{.Id}}', 'errs'])).stdout.trim();

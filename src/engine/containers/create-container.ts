@@ -22,6 +22,8 @@ export async function createContainer(core: EngineCore, rawBody: unknown, reques
   if (!body.Image) throw invalidParameter('Config cannot be empty in order to create a container');
   const image: ImageRecord = core.images.get(body.Image);
   const imgCfg = image.config?.config ?? {};
+  // dockerd (verifyContainerConfig): a relative working directory would be resolved against nothing
+  if (body.WorkingDir && !body.WorkingDir.startsWith('/')) throw invalidParameter(`the working directory '${body.WorkingDir}' is invalid, it needs to be an absolute path`);
   const config = mergeConfig(body, imgCfg, body.Image);
   const hostConfig = defaultHostConfig(body.HostConfig);
   const cmd = commandLine(config);

@@ -212,5 +212,7 @@ async function ensureDir(root: string, dir: string): Promise<void> {
     const st = await fs.lstat(cur).catch(() => undefined);
     if (!st) await fs.mkdir(cur, { mode: 0o755 });
     else if (st.isSymbolicLink()) return; // the runtime resolves it inside the container
+    // dockerd's words (container.SetupWorkingDirectory), for the directory asked for or a file on its way
+    else if (!st.isDirectory()) throw systemError(`Cannot mkdir: ${dir} is not a directory`);
   }
 }

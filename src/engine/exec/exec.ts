@@ -11,6 +11,7 @@ import { resolveUser } from '../../runtime/user';
 import { processEnv } from '../../runtime/env';
 import { resolveCapabilities, ociRlimits } from '../../runtime/spec';
 import { NativeExecFiles } from './native';
+import { execStartFailure, CWD_NOT_ABSOLUTE } from './errors';
 import type { RuntimeDriver } from '../../runtime/runtime';
 import type { ContainerStore } from '../containers/store';
 import type { ContainerPaths } from '../containers/paths';
@@ -102,12 +103,14 @@ export class ExecEngine {
       if (handedOver) await fs.rm(handedOver, { force: true }).catch(() => undefined);
     };
     try {
+      const cwd = ex.config.WorkingDir || rec.Config.WorkingDir || '/';
+      if (!cwd.startsWith('/')) throw new Error(CWD_NOT_ABSOLUTE);
       const user = await resolveUser(rootfs, ex.config.User || rec.Config.User);
       const caps = resolveCapabilities(rec.HostConfig.CapAdd ?? [], rec.HostConfig.CapDrop ?? [], rec.HostConfig.Privileged || ex.config.Privileged);
       const env = processEnv([...rec.Config.Env, ...(ex.config.Env ?? [])], { tty, home: user.home });
       const proc = {
         terminal: tty, user: { uid: user.uid, gid: user.gid, ...(user.additionalGids.length ? { additionalGids: user.additionalGids } : {}) },
-        args: ex.config.Cmd!, env, cwd: ex.config.WorkingDir || rec.Config.WorkingDir || '/',
+        args: ex.config.Cmd!, env, cwd,
         capabilities: { bounding: caps, effective: caps, permitted: caps }, noNewPrivileges: false,
         ...(rec.HostConfig.Ulimits?.length ? { rlimits: ociRlimits(rec.HostConfig.Ulimits) } : {}),
         ...(tty && opts.consoleSize ? { consoleSize: { height: opts.consoleSize[0], width: opts.consoleSize[1] } } : {}),
@@ -126,6 +129,7 @@ export class ExecEngine {
       });
       mark('shim-spawn');
     } catch (err) {
+      // nothing was started (an unknown user, say): dockerd writes its error as it is
       this.fail(ex, client, errorMessage(err), rawStream);
       await removeLeftovers();
       return;
@@ -153,7 +157,7 @@ export class ExecEngine {
       this.events.emitEvent('container', `exec_start: ${ex.config.Cmd!.join(' ')}`, rec.Id, { execID: id });
     } catch (err) {
       shim.close();
-      this.fail(ex, client, errorMessage(err), rawStream);
+      this.fail(ex, client, execStartFailure(ex.config.Cmd![0], errorMessage(err)), rawStream);
       await removeLeftovers();
       return;
     }
@@ -172,14 +176,12 @@ export class ExecEngine {
     mark('done');
   }
 
-  /** The process could not be started: report it on the stream like Docker (exit 126/127). */
+  /** The process could not be started: report it on the stream like Docker (exit 126). */
   private fail(ex: ExecRecord, client: Duplex | undefined, message: string, tty: boolean): void {
     log.debug('exec failed', { id: ex.id.slice(0, 12), message });
-    const notFoundExe = /not found|No such file/i.test(message);
     // dockerd records 126 for every exec that could not start, a missing binary included (unlike `run`'s 127)
     ex.exitCode = 126;
-    const exe = ex.config.Cmd?.[0] ?? '';
-    const text = `OCI runtime exec failed: exec failed: unable to start container process: exec: "${exe}": ${notFoundExe ? 'executable file not found in $PATH' : 'permission denied'}: unknown\r\n`;
+    const text = `${message}\r\n`;
     if (client && !client.destroyed) {
       client.end(tty ? Buffer.from(text) : frame(1, text));
     }
