@@ -30,8 +30,17 @@ interface ExecRecord {
   running: boolean; started: boolean; exitCode: number | null; pid: number; shim?: Shim;
   /** a resize that came after the start request but before the shim existed: applied before the process starts */
   pendingSize?: [number, number];
+  /** the shim made at create time, before the start request came (prepareEarly) */
+  early?: { ready: Promise<Prepared>; timer: NodeJS.Timeout };
   done: Promise<void>; finish: () => void;
 }
+
+/** An exec made ready to start: its shim, or the error its start reports. `forPid`: the container's init then. */
+interface Prepared { forPid: number; shim?: Shim; handedOver?: string; error?: string }
+
+/** At most this many execs have a shim made ahead at once, each kept this long without a start. */
+const EARLY_MAX = 4;
+const EARLY_TTL_MS = 10_000;
 
 /** The part of the container engine exec needs (narrow: exec sits beside the engine, not on top of it). */
 export interface ExecHost {
@@ -44,13 +53,18 @@ const EXEC_FIELDS = ['AttachStdin', 'AttachStdout', 'AttachStderr', 'ConsoleSize
 
 export class ExecEngine {
   private execs = new Map<string, ExecRecord>();
+  private earlyCount = 0;
   private readonly nativeFiles = new NativeExecFiles();
 
   constructor(private readonly containers: ExecHost, private readonly events: EventBus) {}
 
   /** Docker forgets a container's exec instances when the container stops; so do we (no unbounded growth). */
   forgetContainer(containerId: string): void {
-    for (const [id, ex] of this.execs) if (ex.container.Id === containerId && !ex.running) this.execs.delete(id);
+    for (const [id, ex] of this.execs) {
+      if (ex.container.Id !== containerId || ex.running) continue;
+      void this.dropEarly(ex);
+      this.execs.delete(id);
+    }
     this.nativeFiles.forget(containerId);
   }
 
@@ -69,8 +83,10 @@ export class ExecEngine {
     const id = newId();
     let finish = () => {};
     const done = new Promise<void>((r) => { finish = r; });
-    this.execs.set(id, { id, container: rec, config: cfg, running: false, started: false, exitCode: null, pid: 0, done, finish });
+    const ex: ExecRecord = { id, container: rec, config: cfg, running: false, started: false, exitCode: null, pid: 0, done, finish };
+    this.execs.set(id, ex);
     this.events.emitEvent('container', `exec_create: ${cfg.Cmd.join(' ')}`, rec.Id, { execID: id });
+    this.prepareEarly(ex);
     return { Id: id };
   }
 
@@ -92,7 +108,6 @@ export class ExecEngine {
     const tty = !!ex.config.Tty;
     const rawStream = opts.tty ?? tty;
     const stateDir = this.containers.paths.execState(rec.Id, id);
-    const rootfs = this.containers.paths.rootfs(rec.Id).merged;
     const t0 = performance.now();
     const mark = (step: string) => log.debug('exec step', { id: id.slice(0, 12), step, ms: Math.round((performance.now() - t0) * 100) / 100 });
     // What the exec leaves on tmpfs: the shim's state dir and the file handed to it. Removed once the process has
@@ -102,38 +117,30 @@ export class ExecEngine {
       await fs.rm(stateDir, { recursive: true, force: true }).catch(() => undefined);
       if (handedOver) await fs.rm(handedOver, { force: true }).catch(() => undefined);
     };
-    try {
-      const cwd = ex.config.WorkingDir || rec.Config.WorkingDir || '/';
-      if (!cwd.startsWith('/')) throw new Error(CWD_NOT_ABSOLUTE);
-      const user = await resolveUser(rootfs, ex.config.User || rec.Config.User);
-      const caps = resolveCapabilities(rec.HostConfig.CapAdd ?? [], rec.HostConfig.CapDrop ?? [], rec.HostConfig.Privileged || ex.config.Privileged);
-      const env = processEnv([...rec.Config.Env, ...(ex.config.Env ?? [])], { tty, home: user.home });
-      const proc = {
-        terminal: tty, user: { uid: user.uid, gid: user.gid, ...(user.additionalGids.length ? { additionalGids: user.additionalGids } : {}) },
-        args: ex.config.Cmd!, env, cwd,
-        capabilities: { bounding: caps, effective: caps, permitted: caps }, noNewPrivileges: false,
-        ...(rec.HostConfig.Ulimits?.length ? { rlimits: ociRlimits(rec.HostConfig.Ulimits) } : {}),
-        ...(tty && opts.consoleSize ? { consoleSize: { height: opts.consoleSize[0], width: opts.consoleSize[1] } } : {}),
-      };
-      const driver = this.containers.driver(rec.Runtime);
-      const bundle = this.containers.paths.bundle(rec.Id);
-      // crun containers' non-terminal execs are started by the shim itself (native.ts says why); else the runtime
-      const nativeFile = !tty && driver.info.name === 'crun'
-        ? await this.nativeFiles.write(`${stateDir}.exec`, rec.Id, bundle, rec.State.Pid, proc) : undefined;
-      const processFile = handedOver = nativeFile ?? `${stateDir}.process.json`;
-      if (!nativeFile) await writeFileAtomic(processFile, JSON.stringify(proc), 0o600, false); // tmpfs, read once by the runtime
-      ex.shim = await Shim.spawn({
-        runtimePath: driver.execPath, runtimeRoot: driver.root, id: rec.Id, bundle, stateDir,
-        tty, stdin: !!ex.config.AttachStdin && !opts.detach, stdinOnce: !!ex.config.AttachStdin && !tty,
-        exec: { processFile, execId: id, native: !!nativeFile },
-      });
-      mark('shim-spawn');
-    } catch (err) {
+    // the shim made at create time when it was made for this very process of the container; else one made now
+    let early = ex.early;
+    ex.early = undefined;
+    if (early) {
+      clearTimeout(early.timer);
+      this.earlyCount--;
+      const ready = await early.ready;
+      // a container that stops forgets its execs (and drops their shims), so this guards only a race with that
+      if (ready.forPid !== rec.State.Pid) { // the exec file would name the old init
+        ready.shim?.close();
+        await this.removePrepared(stateDir, ready.handedOver);
+        early = undefined;
+      }
+    }
+    const prepared = early ? await early.ready : await this.prepare(ex, { stdin: !!ex.config.AttachStdin && !opts.detach, consoleSize: opts.consoleSize });
+    handedOver = prepared.handedOver;
+    if (!prepared.shim) {
       // nothing was started (an unknown user, say): dockerd writes its error as it is
-      this.fail(ex, client, errorMessage(err), rawStream);
+      this.fail(ex, client, prepared.error ?? 'exec failed', rawStream);
       await removeLeftovers();
       return;
     }
+    ex.shim = prepared.shim;
+    mark(early ? 'shim-ready' : 'shim-spawn');
     const shim = ex.shim;
     let relayed: Promise<unknown> = Promise.resolve();
     if (client && !opts.detach) {
@@ -176,6 +183,80 @@ export class ExecEngine {
     mark('done');
   }
 
+  /**
+   * Everything before `start` that needs no answer from the client: the user, the process, the file handed to the
+   * shim, and the shim itself. Never rejects: a failure is the `error` to report when the exec is started.
+   */
+  private async prepare(ex: ExecRecord, o: { stdin: boolean; consoleSize?: [number, number] | null }): Promise<Prepared> {
+    const rec = ex.container;
+    const forPid = rec.State.Pid;
+    const tty = !!ex.config.Tty;
+    const stateDir = this.containers.paths.execState(rec.Id, ex.id);
+    let handedOver: string | undefined;
+    try {
+      const cwd = ex.config.WorkingDir || rec.Config.WorkingDir || '/';
+      if (!cwd.startsWith('/')) throw new Error(CWD_NOT_ABSOLUTE);
+      const user = await resolveUser(this.containers.paths.rootfs(rec.Id).merged, ex.config.User || rec.Config.User);
+      const caps = resolveCapabilities(rec.HostConfig.CapAdd ?? [], rec.HostConfig.CapDrop ?? [], rec.HostConfig.Privileged || ex.config.Privileged);
+      const env = processEnv([...rec.Config.Env, ...(ex.config.Env ?? [])], { tty, home: user.home });
+      const proc = {
+        terminal: tty, user: { uid: user.uid, gid: user.gid, ...(user.additionalGids.length ? { additionalGids: user.additionalGids } : {}) },
+        args: ex.config.Cmd!, env, cwd,
+        capabilities: { bounding: caps, effective: caps, permitted: caps }, noNewPrivileges: false,
+        ...(rec.HostConfig.Ulimits?.length ? { rlimits: ociRlimits(rec.HostConfig.Ulimits) } : {}),
+        ...(tty && o.consoleSize ? { consoleSize: { height: o.consoleSize[0], width: o.consoleSize[1] } } : {}),
+      };
+      const driver = this.containers.driver(rec.Runtime);
+      const bundle = this.containers.paths.bundle(rec.Id);
+      // crun containers' non-terminal execs are started by the shim itself (native.ts says why); else the runtime
+      const nativeFile = !tty && driver.info.name === 'crun'
+        ? await this.nativeFiles.write(`${stateDir}.exec`, rec.Id, bundle, forPid, proc) : undefined;
+      const processFile = handedOver = nativeFile ?? `${stateDir}.process.json`;
+      if (!nativeFile) await writeFileAtomic(processFile, JSON.stringify(proc), 0o600, false); // tmpfs, read once by the runtime
+      const shim = await Shim.spawn({
+        runtimePath: driver.execPath, runtimeRoot: driver.root, id: rec.Id, bundle, stateDir,
+        tty, stdin: o.stdin, stdinOnce: o.stdin && !tty,
+        exec: { processFile, execId: ex.id, native: !!nativeFile },
+      });
+      return { forPid, shim, handedOver };
+    } catch (err) {
+      return { forPid, handedOver, error: errorMessage(err) };
+    }
+  }
+
+  /**
+   * `docker exec` sends the start right after the create: a non-terminal exec without stdin (the common
+   * `docker exec c cmd`, and health checks) needs nothing from the start request, so its shim is made meanwhile
+   * and the start only has to say go. A few at most (a client may create execs it never starts), each dropped
+   * if not started within a while; the shim itself exits when its connection closes before a start.
+   */
+  private prepareEarly(ex: ExecRecord): void {
+    if (ex.config.Tty || ex.config.AttachStdin || this.earlyCount >= EARLY_MAX) return;
+    this.earlyCount++;
+    // after the create's answer is written (setImmediate runs once this turn's I/O is done), not before it
+    const ready = new Promise<Prepared>((resolve) => setImmediate(() => resolve(this.prepare(ex, { stdin: false }))));
+    const timer = setTimeout(() => { if (ex.early?.ready === ready) void this.dropEarly(ex); }, EARLY_TTL_MS);
+    timer.unref();
+    ex.early = { ready, timer };
+  }
+
+  /** Drops a shim made ahead for an exec that was not started (forgotten, or not started in time). */
+  private async dropEarly(ex: ExecRecord): Promise<void> {
+    const early = ex.early;
+    if (!early) return;
+    ex.early = undefined;
+    clearTimeout(early.timer);
+    this.earlyCount--;
+    const ready = await early.ready;
+    ready.shim?.close();
+    await this.removePrepared(this.containers.paths.execState(ex.container.Id, ex.id), ready.handedOver);
+  }
+
+  private async removePrepared(stateDir: string, handedOver?: string): Promise<void> {
+    await fs.rm(stateDir, { recursive: true, force: true }).catch(() => undefined);
+    if (handedOver) await fs.rm(handedOver, { force: true }).catch(() => undefined);
+  }
+
   /** The process could not be started: report it on the stream like Docker (exit 126). */
   private fail(ex: ExecRecord, client: Duplex | undefined, message: string, tty: boolean): void {
     log.debug('exec failed', { id: ex.id.slice(0, 12), message });
@@ -199,7 +280,7 @@ export class ExecEngine {
   /** Drops a finished exec (healthcheck probes would otherwise pile up for as long as the container runs). */
   forget(id: string): void {
     const ex = this.execs.get(id);
-    if (ex && !ex.running) this.execs.delete(id);
+    if (ex && !ex.running) { void this.dropEarly(ex); this.execs.delete(id); }
   }
 
   async resize(id: string, rows: number, cols: number): Promise<void> {

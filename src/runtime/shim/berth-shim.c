@@ -281,6 +281,9 @@ static void conn_drop(struct conn *c)
         c->rd_eof = true;
         conn_input_ended(c);
     }
+    /* An exec shim is started only by the daemon that spawned it, on the connection it opened then: once that is
+     * gone before `start` (the daemon dropped an exec it had prepared ahead, or died), nobody will start it. */
+    if (c->ctl && O.exec_file && !S.started) S.quit = true;
     xclose(&c->fd);
     buf_free(&c->out);
     buf_free(&c->in);
