@@ -113,10 +113,7 @@ export class ExecEngine {
     // What the exec leaves on tmpfs: the shim's state dir and the file handed to it. Removed once the process has
     // exited, and also when it never started (a missing binary used to leave both behind, exec after exec).
     let handedOver: string | undefined;
-    const removeLeftovers = async () => {
-      await fs.rm(stateDir, { recursive: true, force: true }).catch(() => undefined);
-      if (handedOver) await fs.rm(handedOver, { force: true }).catch(() => undefined);
-    };
+    const removeLeftovers = () => this.removePrepared(stateDir, handedOver);
     // the shim made at create time when it was made for this very process of the container; else one made now
     let early = ex.early;
     ex.early = undefined;
@@ -252,6 +249,7 @@ export class ExecEngine {
     await this.removePrepared(this.containers.paths.execState(ex.container.Id, ex.id), ready.handedOver);
   }
 
+  /** What an exec leaves on tmpfs: its shim's state dir and the file handed to the shim. */
   private async removePrepared(stateDir: string, handedOver?: string): Promise<void> {
     await fs.rm(stateDir, { recursive: true, force: true }).catch(() => undefined);
     if (handedOver) await fs.rm(handedOver, { force: true }).catch(() => undefined);
