@@ -160,3 +160,32 @@ test('the shim refuses a pid whose start time is not the container\'s (a pid reu
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('an exec shim whose daemon connection closes before the start exits without running anything', async () => {
+  // (a daemon that died between the spawn and the start: the shim used to wait for a start for ever)
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'berth-nexec-'));
+  const victim = spawn('sleep', ['30'], { stdio: 'ignore' });
+  try {
+    const stat = readFileSync(`/proc/${victim.pid}/stat`, 'utf8');
+    const start = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    const file = path.join(dir, 'exec');
+    const marker = path.join(dir, 'ran');
+    writeFileSync(file, [`pid=${victim.pid}`, `start=${start}`, 'uid=0', 'gid=0', 'caps=0', 'arg=/bin/touch', `arg=${marker}`].map((r) => `${r}\0`).join(''));
+    const shim = spawn(SHIM, ['--runtime', '/usr/bin/crun', '--id', 'x', '--state-dir', path.join(dir, 'state'), '--exec', file, '--native'], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+    const ready = await new Promise<string>((resolve) => { let t = ''; shim.stdio[3]!.on('data', (d) => { t += d; }).on('end', () => resolve(t)); });
+    assert.match(ready, /"ready":true/);
+    const shimPid = Number(readFileSync(path.join(dir, 'state/shim.pid'), 'utf8'));
+    // running: not gone and not a zombie (it is reparented to pid 1 here, which may reap it late)
+    const alive = () => { try { const st = readFileSync(`/proc/${shimPid}/stat`, 'utf8'); return st[st.lastIndexOf(')') + 2] !== 'Z'; } catch { return false; } };
+    const c = await new Promise<net.Socket>((resolve, reject) => { const s = net.connect(path.join(dir, 'state/ctl.sock'), () => resolve(s)); s.on('error', reject); });
+    await sleep(200);
+    assert.ok(alive(), 'the shim waits for its start while the connection is open');
+    c.end();
+    await waitFor(async () => !alive(), 5000, 'the shim gone once its connection closed');
+    assert.ok(!existsSync(marker), 'the command ran');
+    assert.ok(!existsSync(path.join(dir, 'state/ctl.sock')), 'its sockets are removed');
+  } finally {
+    victim.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

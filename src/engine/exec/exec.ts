@@ -30,17 +30,11 @@ interface ExecRecord {
   running: boolean; started: boolean; exitCode: number | null; pid: number; shim?: Shim;
   /** a resize that came after the start request but before the shim existed: applied before the process starts */
   pendingSize?: [number, number];
-  /** the shim made at create time, before the start request came (prepareEarly) */
-  early?: { ready: Promise<Prepared>; timer: NodeJS.Timeout };
   done: Promise<void>; finish: () => void;
 }
 
-/** An exec made ready to start: its shim, or the error its start reports. `forPid`: the container's init then. */
-interface Prepared { forPid: number; shim?: Shim; handedOver?: string; error?: string }
-
-/** At most this many execs have a shim made ahead at once, each kept this long without a start. */
-const EARLY_MAX = 4;
-const EARLY_TTL_MS = 10_000;
+/** An exec made ready to start: its shim, or the error its start reports. */
+interface Prepared { shim?: Shim; handedOver?: string; error?: string }
 
 /** The part of the container engine exec needs (narrow: exec sits beside the engine, not on top of it). */
 export interface ExecHost {
@@ -53,18 +47,13 @@ const EXEC_FIELDS = ['AttachStdin', 'AttachStdout', 'AttachStderr', 'ConsoleSize
 
 export class ExecEngine {
   private execs = new Map<string, ExecRecord>();
-  private earlyCount = 0;
   private readonly nativeFiles = new NativeExecFiles();
 
   constructor(private readonly containers: ExecHost, private readonly events: EventBus) {}
 
   /** Docker forgets a container's exec instances when the container stops; so do we (no unbounded growth). */
   forgetContainer(containerId: string): void {
-    for (const [id, ex] of this.execs) {
-      if (ex.container.Id !== containerId || ex.running) continue;
-      void this.dropEarly(ex);
-      this.execs.delete(id);
-    }
+    for (const [id, ex] of this.execs) if (ex.container.Id === containerId && !ex.running) this.execs.delete(id);
     this.nativeFiles.forget(containerId);
   }
 
@@ -83,10 +72,8 @@ export class ExecEngine {
     const id = newId();
     let finish = () => {};
     const done = new Promise<void>((r) => { finish = r; });
-    const ex: ExecRecord = { id, container: rec, config: cfg, running: false, started: false, exitCode: null, pid: 0, done, finish };
-    this.execs.set(id, ex);
+    this.execs.set(id, { id, container: rec, config: cfg, running: false, started: false, exitCode: null, pid: 0, done, finish });
     this.events.emitEvent('container', `exec_create: ${cfg.Cmd.join(' ')}`, rec.Id, { execID: id });
-    this.prepareEarly(ex);
     return { Id: id };
   }
 
@@ -114,21 +101,7 @@ export class ExecEngine {
     // exited, and also when it never started (a missing binary used to leave both behind, exec after exec).
     let handedOver: string | undefined;
     const removeLeftovers = () => this.removePrepared(stateDir, handedOver);
-    // the shim made at create time when it was made for this very process of the container; else one made now
-    let early = ex.early;
-    ex.early = undefined;
-    if (early) {
-      clearTimeout(early.timer);
-      this.earlyCount--;
-      const ready = await early.ready;
-      // a container that stops forgets its execs (and drops their shims), so this guards only a race with that
-      if (ready.forPid !== rec.State.Pid) { // the exec file would name the old init
-        ready.shim?.close();
-        await this.removePrepared(stateDir, ready.handedOver);
-        early = undefined;
-      }
-    }
-    const prepared = early ? await early.ready : await this.prepare(ex, { stdin: !!ex.config.AttachStdin && !opts.detach, consoleSize: opts.consoleSize });
+    const prepared = await this.prepare(ex, { stdin: !!ex.config.AttachStdin && !opts.detach, consoleSize: opts.consoleSize });
     handedOver = prepared.handedOver;
     if (!prepared.shim) {
       // nothing was started (an unknown user, say): dockerd writes its error as it is
@@ -137,7 +110,7 @@ export class ExecEngine {
       return;
     }
     ex.shim = prepared.shim;
-    mark(early ? 'shim-ready' : 'shim-spawn');
+    mark('shim-spawn');
     const shim = ex.shim;
     let relayed: Promise<unknown> = Promise.resolve();
     if (client && !opts.detach) {
@@ -181,12 +154,11 @@ export class ExecEngine {
   }
 
   /**
-   * Everything before `start` that needs no answer from the client: the user, the process, the file handed to the
-   * shim, and the shim itself. Never rejects: a failure is the `error` to report when the exec is started.
+   * Everything before the shim's `start`: the user, the process, the file handed to the shim, and the shim itself.
+   * Never rejects: a failure is the `error` the exec's stream reports.
    */
   private async prepare(ex: ExecRecord, o: { stdin: boolean; consoleSize?: [number, number] | null }): Promise<Prepared> {
     const rec = ex.container;
-    const forPid = rec.State.Pid;
     const tty = !!ex.config.Tty;
     const stateDir = this.containers.paths.execState(rec.Id, ex.id);
     let handedOver: string | undefined;
@@ -207,46 +179,18 @@ export class ExecEngine {
       const bundle = this.containers.paths.bundle(rec.Id);
       // crun containers' non-terminal execs are started by the shim itself (native.ts says why); else the runtime
       const nativeFile = !tty && driver.info.name === 'crun'
-        ? await this.nativeFiles.write(`${stateDir}.exec`, rec.Id, bundle, forPid, proc) : undefined;
+        ? await this.nativeFiles.write(`${stateDir}.exec`, rec.Id, bundle, rec.State.Pid, proc) : undefined;
       const processFile = handedOver = nativeFile ?? `${stateDir}.process.json`;
       if (!nativeFile) await writeFileAtomic(processFile, JSON.stringify(proc), 0o600, false); // tmpfs, read once by the runtime
       const shim = await Shim.spawn({
         runtimePath: driver.execPath, runtimeRoot: driver.root, id: rec.Id, bundle, stateDir,
-        tty, stdin: o.stdin, stdinOnce: o.stdin && !tty,
+        tty, stdin: o.stdin, stdinOnce: !!ex.config.AttachStdin && !tty,
         exec: { processFile, execId: ex.id, native: !!nativeFile },
       });
-      return { forPid, shim, handedOver };
+      return { shim, handedOver };
     } catch (err) {
-      return { forPid, handedOver, error: errorMessage(err) };
+      return { handedOver, error: errorMessage(err) };
     }
-  }
-
-  /**
-   * `docker exec` sends the start right after the create: a non-terminal exec without stdin (the common
-   * `docker exec c cmd`, and health checks) needs nothing from the start request, so its shim is made meanwhile
-   * and the start only has to say go. A few at most (a client may create execs it never starts), each dropped
-   * if not started within a while; the shim itself exits when its connection closes before a start.
-   */
-  private prepareEarly(ex: ExecRecord): void {
-    if (ex.config.Tty || ex.config.AttachStdin || this.earlyCount >= EARLY_MAX) return;
-    this.earlyCount++;
-    // after the create's answer is written (setImmediate runs once this turn's I/O is done), not before it
-    const ready = new Promise<Prepared>((resolve) => setImmediate(() => resolve(this.prepare(ex, { stdin: false }))));
-    const timer = setTimeout(() => { if (ex.early?.ready === ready) void this.dropEarly(ex); }, EARLY_TTL_MS);
-    timer.unref();
-    ex.early = { ready, timer };
-  }
-
-  /** Drops a shim made ahead for an exec that was not started (forgotten, or not started in time). */
-  private async dropEarly(ex: ExecRecord): Promise<void> {
-    const early = ex.early;
-    if (!early) return;
-    ex.early = undefined;
-    clearTimeout(early.timer);
-    this.earlyCount--;
-    const ready = await early.ready;
-    ready.shim?.close();
-    await this.removePrepared(this.containers.paths.execState(ex.container.Id, ex.id), ready.handedOver);
   }
 
   /** What an exec leaves on tmpfs: its shim's state dir and the file handed to the shim. */
@@ -278,7 +222,7 @@ export class ExecEngine {
   /** Drops a finished exec (healthcheck probes would otherwise pile up for as long as the container runs). */
   forget(id: string): void {
     const ex = this.execs.get(id);
-    if (ex && !ex.running) { void this.dropEarly(ex); this.execs.delete(id); }
+    if (ex && !ex.running) this.execs.delete(id);
   }
 
   async resize(id: string, rows: number, cols: number): Promise<void> {

@@ -282,7 +282,7 @@ static void conn_drop(struct conn *c)
         conn_input_ended(c);
     }
     /* An exec shim is started only by the daemon that spawned it, on the connection it opened then: once that is
-     * gone before `start` (the daemon dropped an exec it had prepared ahead, or died), nobody will start it. */
+     * gone before `start` (the daemon died or gave up between spawn and start), nobody will start it. */
     if (c->ctl && O.exec_file && !S.started) S.quit = true;
     xclose(&c->fd);
     buf_free(&c->out);
