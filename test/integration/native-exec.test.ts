@@ -136,18 +136,34 @@ test('an exec racing its container\'s death is refused', async () => {
   await native.docker(['rm', '-f', 'gone']);
 });
 
-test('the shim refuses a pid whose start time is not the container\'s (a pid reused after the container exited)', async () => {
+/**
+ * A native exec shim started by hand (no daemon) for a stand-in "container init" (a sleep of ours), whose command
+ * would touch `marker`; `startSkew` shifts the recorded start time (non-zero: a pid reused by another process).
+ * The shim has reported ready when this resolves; `cleanup` kills the stand-in and removes the directory.
+ */
+async function handStartedShim(startSkew: number): Promise<{ dir: string; marker: string; cleanup: () => void }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'berth-nexec-'));
   const victim = spawn('sleep', ['30'], { stdio: 'ignore' });
+  const cleanup = () => { victim.kill('SIGKILL'); rmSync(dir, { recursive: true, force: true }); };
   try {
     const stat = readFileSync(`/proc/${victim.pid}/stat`, 'utf8');
     const start = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
     const file = path.join(dir, 'exec');
     const marker = path.join(dir, 'ran');
-    writeFileSync(file, [`pid=${victim.pid}`, `start=${start + 1}`, 'uid=0', 'gid=0', 'caps=0', 'arg=/bin/touch', `arg=${marker}`].map((r) => `${r}\0`).join(''));
+    writeFileSync(file, [`pid=${victim.pid}`, `start=${start + startSkew}`, 'uid=0', 'gid=0', 'caps=0', 'arg=/bin/touch', `arg=${marker}`].map((r) => `${r}\0`).join(''));
     const shim = spawn(SHIM, ['--runtime', '/usr/bin/crun', '--id', 'x', '--state-dir', path.join(dir, 'state'), '--exec', file, '--native'], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
     const ready = await new Promise<string>((resolve) => { let t = ''; shim.stdio[3]!.on('data', (d) => { t += d; }).on('end', () => resolve(t)); });
     assert.match(ready, /"ready":true/);
+    return { dir, marker, cleanup };
+  } catch (err) {
+    cleanup();
+    throw err;
+  }
+}
+
+test('the shim refuses a pid whose start time is not the container\'s (a pid reused after the container exited)', async () => {
+  const { dir, marker, cleanup } = await handStartedShim(1);
+  try {
     const reply = await new Promise<string>((resolve, reject) => {
       const c = net.connect(path.join(dir, 'state/ctl.sock'), () => c.write('start\n'));
       let t = '';
@@ -156,24 +172,14 @@ test('the shim refuses a pid whose start time is not the container\'s (a pid reu
     assert.match(reply, /^error the container's process \d+ is not running/);
     assert.ok(!existsSync(marker), 'the command ran');
   } finally {
-    victim.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
+    cleanup();
   }
 });
 
 test('an exec shim whose daemon connection closes before the start exits without running anything', async () => {
   // (a daemon that died between the spawn and the start: the shim used to wait for a start for ever)
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'berth-nexec-'));
-  const victim = spawn('sleep', ['30'], { stdio: 'ignore' });
+  const { dir, marker, cleanup } = await handStartedShim(0);
   try {
-    const stat = readFileSync(`/proc/${victim.pid}/stat`, 'utf8');
-    const start = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
-    const file = path.join(dir, 'exec');
-    const marker = path.join(dir, 'ran');
-    writeFileSync(file, [`pid=${victim.pid}`, `start=${start}`, 'uid=0', 'gid=0', 'caps=0', 'arg=/bin/touch', `arg=${marker}`].map((r) => `${r}\0`).join(''));
-    const shim = spawn(SHIM, ['--runtime', '/usr/bin/crun', '--id', 'x', '--state-dir', path.join(dir, 'state'), '--exec', file, '--native'], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
-    const ready = await new Promise<string>((resolve) => { let t = ''; shim.stdio[3]!.on('data', (d) => { t += d; }).on('end', () => resolve(t)); });
-    assert.match(ready, /"ready":true/);
     const shimPid = Number(readFileSync(path.join(dir, 'state/shim.pid'), 'utf8'));
     // running: not gone and not a zombie (it is reparented to pid 1 here, which may reap it late)
     const alive = () => { try { const st = readFileSync(`/proc/${shimPid}/stat`, 'utf8'); return st[st.lastIndexOf(')') + 2] !== 'Z'; } catch { return false; } };
@@ -185,7 +191,6 @@ test('an exec shim whose daemon connection closes before the start exits without
     assert.ok(!existsSync(marker), 'the command ran');
     assert.ok(!existsSync(path.join(dir, 'state/ctl.sock')), 'its sockets are removed');
   } finally {
-    victim.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
+    cleanup();
   }
 });

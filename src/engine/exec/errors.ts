@@ -4,7 +4,9 @@
 // errors come in crun's words (`crun exec`) or the native shim's (native-exec.c, which already uses runc's
 // chdir sentence), so they are read here and told the way a Docker user knows them.
 
-const PREFIX = 'OCI runtime exec failed: exec failed: unable to start container process: ';
+/** how dockerd relays every failed exec start from runc */
+const RUNC_EXEC_FAILED = 'OCI runtime exec failed: exec failed: ';
+const PREFIX = `${RUNC_EXEC_FAILED}unable to start container process: `;
 /** dockerd's hint after any start error that says "not a directory" (daemon/start.go) */
 const NOT_A_DIRECTORY_HINT = ': Are you trying to mount a directory onto a file (or vice-versa)? Check if the specified host path exists and is the expected type';
 
@@ -16,7 +18,7 @@ function chdirFailure(message: string): { path: string; reason: string } | undef
 }
 
 /** runc's check of the process's cwd, before anything runs (libcontainer's validation of the process) */
-export const CWD_NOT_ABSOLUTE = 'OCI runtime exec failed: exec failed: Cwd must be an absolute path: unknown';
+export const CWD_NOT_ABSOLUTE = `${RUNC_EXEC_FAILED}Cwd must be an absolute path: unknown`;
 
 /** The text of a runtime start failure of `exe`, as dockerd writes it on the stream (without the "\r\n"). */
 export function execStartFailure(exe: string, message: string): string {

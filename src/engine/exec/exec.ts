@@ -33,8 +33,8 @@ interface ExecRecord {
   done: Promise<void>; finish: () => void;
 }
 
-/** An exec made ready to start: its shim, or the error its start reports. */
-interface Prepared { shim?: Shim; handedOver?: string; error?: string }
+/** An exec made ready to start: its shim, or the error its start reports; and the file handed to the shim, if any. */
+type Prepared = { shim: Shim; handedOver: string } | { error: string; handedOver?: string };
 
 /** The part of the container engine exec needs (narrow: exec sits beside the engine, not on top of it). */
 export interface ExecHost {
@@ -97,15 +97,13 @@ export class ExecEngine {
     const stateDir = this.containers.paths.execState(rec.Id, id);
     const t0 = performance.now();
     const mark = (step: string) => log.debug('exec step', { id: id.slice(0, 12), step, ms: Math.round((performance.now() - t0) * 100) / 100 });
+    const prepared = await this.prepare(ex, stateDir, { stdin: !!ex.config.AttachStdin && !opts.detach, consoleSize: opts.consoleSize });
     // What the exec leaves on tmpfs: the shim's state dir and the file handed to it. Removed once the process has
     // exited, and also when it never started (a missing binary used to leave both behind, exec after exec).
-    let handedOver: string | undefined;
-    const removeLeftovers = () => this.removePrepared(stateDir, handedOver);
-    const prepared = await this.prepare(ex, { stdin: !!ex.config.AttachStdin && !opts.detach, consoleSize: opts.consoleSize });
-    handedOver = prepared.handedOver;
-    if (!prepared.shim) {
+    const removeLeftovers = () => this.removePrepared(stateDir, prepared.handedOver);
+    if ('error' in prepared) {
       // nothing was started (an unknown user, say): dockerd writes its error as it is
-      this.fail(ex, client, prepared.error ?? 'exec failed', rawStream);
+      this.fail(ex, client, prepared.error, rawStream);
       await removeLeftovers();
       return;
     }
@@ -157,10 +155,9 @@ export class ExecEngine {
    * Everything before the shim's `start`: the user, the process, the file handed to the shim, and the shim itself.
    * Never rejects: a failure is the `error` the exec's stream reports.
    */
-  private async prepare(ex: ExecRecord, o: { stdin: boolean; consoleSize?: [number, number] | null }): Promise<Prepared> {
+  private async prepare(ex: ExecRecord, stateDir: string, o: { stdin: boolean; consoleSize?: [number, number] | null }): Promise<Prepared> {
     const rec = ex.container;
     const tty = !!ex.config.Tty;
-    const stateDir = this.containers.paths.execState(rec.Id, ex.id);
     let handedOver: string | undefined;
     try {
       const cwd = ex.config.WorkingDir || rec.Config.WorkingDir || '/';
@@ -180,12 +177,12 @@ export class ExecEngine {
       // crun containers' non-terminal execs are started by the shim itself (native.ts says why); else the runtime
       const nativeFile = !tty && driver.info.name === 'crun'
         ? await this.nativeFiles.write(`${stateDir}.exec`, rec.Id, bundle, rec.State.Pid, proc) : undefined;
-      const processFile = handedOver = nativeFile ?? `${stateDir}.process.json`;
-      if (!nativeFile) await writeFileAtomic(processFile, JSON.stringify(proc), 0o600, false); // tmpfs, read once by the runtime
+      handedOver = nativeFile ?? `${stateDir}.process.json`;
+      if (!nativeFile) await writeFileAtomic(handedOver, JSON.stringify(proc), 0o600, false); // tmpfs, read once by the runtime
       const shim = await Shim.spawn({
         runtimePath: driver.execPath, runtimeRoot: driver.root, id: rec.Id, bundle, stateDir,
         tty, stdin: o.stdin, stdinOnce: !!ex.config.AttachStdin && !tty,
-        exec: { processFile, execId: ex.id, native: !!nativeFile },
+        exec: { processFile: handedOver, execId: ex.id, native: !!nativeFile },
       });
       return { shim, handedOver };
     } catch (err) {
