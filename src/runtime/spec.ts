@@ -1,7 +1,7 @@
 // OCI runtime spec (config.json) generation with Docker's defaults: capabilities, masked and
 // read-only paths, mounts, namespaces, device rules and the default seccomp profile.
 import { readFileSync } from 'fs';
-import { seccompFor, OciSeccomp } from './seccomp';
+import { seccompFor, seccompFromJson, OciSeccomp } from './seccomp';
 import type { OciResources } from './cgroups';
 
 export const DEFAULT_CAPABILITIES = [
@@ -53,7 +53,12 @@ export interface SpecInput {
   /** its tmpfs mounts (after them) */
   tmpfs?: OciMount[];
   shmSize?: number;
+  /** a profile file to use instead of Docker's (the CRI's Localhost profiles) */
   seccompProfile?: string;
+  /** a profile's JSON to use instead of Docker's (--security-opt seccomp=<file>), privileged or not */
+  seccompJson?: string;
+  /** no seccomp filter at all (--security-opt seccomp=unconfined) */
+  seccompUnconfined?: boolean;
   noNewPrivileges?: boolean;
   sysctl?: Record<string, string>;
   /** the host's hard RLIMIT_NOFILE: never ask for more (root here lacks CAP_SYS_RESOURCE). */
@@ -105,9 +110,13 @@ const devAllow = (type: 'c' | 'b', major: number | null, minor: number | null, a
   ({ allow: true, type, ...(major === null ? {} : { major }), ...(minor === null ? {} : { minor }), access });
 
 /** The seccomp profile a container with these settings gets (undefined when privileged). */
-export function containerSeccomp(input: Pick<SpecInput, 'capAdd' | 'capDrop' | 'privileged' | 'seccompProfile'>): OciSeccomp | undefined {
+export function containerSeccomp(input: Pick<SpecInput, 'capAdd' | 'capDrop' | 'privileged' | 'seccompProfile' | 'seccompJson' | 'seccompUnconfined'>): OciSeccomp | undefined {
+  if (input.seccompUnconfined) return undefined;
+  const caps = resolveCapabilities(input.capAdd, input.capDrop, input.privileged);
+  // as dockerd: a profile given by the user applies even to a privileged container
+  if (input.seccompJson !== undefined) return seccompFromJson(caps, input.seccompJson);
   if (input.privileged) return undefined;
-  return seccompFor(resolveCapabilities(input.capAdd, input.capDrop, input.privileged), input.seccompProfile);
+  return seccompFor(caps, input.seccompProfile);
 }
 
 export function buildSpec(input: SpecInput): Record<string, unknown> {

@@ -292,6 +292,74 @@ test('seccomp is precompiled once for crun; --privileged gets the daemon\'s capa
   assert.match(added, /CapEff:\\t00000000a80435fb/); // the defaults plus bit 12
 });
 
+test('seccomp as Docker\'s: no new user namespace, setns or keyrings without CAP_SYS_ADMIN, in run and exec alike', async () => {
+  const logsOf = async (body: Record<string, unknown>) => {
+    const c = await create(body);
+    await d.api('POST', `/containers/${c}/start`);
+    const code = await waitExit(c);
+    const text = readFileSync((await inspect(c)).LogPath, 'utf8');
+    await d.api('DELETE', `/containers/${c}`);
+    return { code, text };
+  };
+  // busybox's unshare calls unshare(2); Docker's profile refuses it (EPERM) unless the container holds CAP_SYS_ADMIN
+  const plain = await logsOf({ Cmd: ['unshare', '-U', 'true'] });
+  assert.equal(plain.code, 1, plain.text);
+  assert.match(plain.text, /Operation not permitted/);
+  const admin = await logsOf({ Cmd: ['unshare', '-U', 'true'], HostConfig: { CapAdd: ['SYS_ADMIN'] } });
+  assert.equal(admin.code, 0, admin.text);
+  const privileged = await logsOf({ Cmd: ['unshare', '-U', 'true'], HostConfig: { Privileged: true } });
+  assert.equal(privileged.code, 0, privileged.text);
+  // an exec runs under the container's filter
+  const id = await create({ Cmd: ['sleep', '30'] });
+  await d.api('POST', `/containers/${id}/start`);
+  try {
+    const ex = await d.docker(['exec', id, 'unshare', '-U', 'true']);
+    assert.equal(ex.code, 1, ex.stdout + ex.stderr);
+    assert.match(ex.stderr, /Operation not permitted/);
+    const ok = await d.docker(['exec', id, 'sh', '-c', 'echo fine']);
+    assert.equal(ok.stdout.trim(), 'fine');
+  } finally {
+    await d.api('DELETE', `/containers/${id}?force=1`);
+  }
+});
+
+test('--security-opt: seccomp=unconfined, a profile of its own, no-new-privileges (run and exec); unknown options refused', async () => {
+  const run = async (securityOpt: string[], cmd: string[]) => {
+    const c = await create({ Cmd: cmd, HostConfig: { SecurityOpt: securityOpt } });
+    await d.api('POST', `/containers/${c}/start`);
+    const code = await waitExit(c);
+    const text = readFileSync((await inspect(c)).LogPath, 'utf8');
+    await d.api('DELETE', `/containers/${c}`);
+    return { code, text };
+  };
+  const unconfined = await run(['seccomp=unconfined'], ['sh', '-c', 'grep Seccomp: /proc/self/status; unshare -U true && echo unshared']);
+  assert.match(unconfined.text, /Seccomp:\\t0/);
+  assert.match(unconfined.text, /unshared/);
+  // what `docker run --security-opt seccomp=profile.json` sends: the file's JSON
+  const own = JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO' }] });
+  const custom = await run([`seccomp=${own}`], ['sh', '-c', 'mkdir /tmp/x || echo refused; unshare -U true && echo unshared']);
+  assert.match(custom.text, /Operation not permitted/);
+  assert.match(custom.text, /refused/);
+  assert.match(custom.text, /unshared/); // the profile's own rules, not Docker's
+  const nnp = await run(['no-new-privileges'], ['grep', 'NoNewPrivs:', '/proc/self/status']);
+  assert.match(nnp.text, /NoNewPrivs:\\t1/);
+  const plain = await run([], ['grep', 'NoNewPrivs:', '/proc/self/status']);
+  assert.match(plain.text, /NoNewPrivs:\\t0/);
+  const id = await create({ Cmd: ['sleep', '30'], HostConfig: { SecurityOpt: ['no-new-privileges=true', 'apparmor=unconfined', 'label=disable'] } });
+  await d.api('POST', `/containers/${id}/start`);
+  try {
+    const ex = await d.docker(['exec', id, 'grep', 'NoNewPrivs:', '/proc/self/status']);
+    assert.match(ex.stdout, /NoNewPrivs:\t1/);
+  } finally {
+    await d.api('DELETE', `/containers/${id}?force=1`);
+  }
+  for (const [opt, text] of [['bogus', 'invalid --security-opt 1: "bogus"'], ['bogus=1', 'invalid --security-opt 2: "bogus=1"'], ['no-new-privileges=maybe', 'invalid --security-opt 2: "no-new-privileges=maybe"']]) {
+    const r = await d.api('POST', '/containers/create', { Image: 'busybox', HostConfig: { SecurityOpt: [opt] } });
+    assert.equal(r.status, 400, opt);
+    assert.equal(r.body.message, text);
+  }
+});
+
 test('a stopped container still starts after rmi -f of its image', async () => {
   await d.loadBusybox('doomed:1'); // an image of its own (one tag), sharing busybox's layer
   const id = await create({ Image: 'doomed:1', Cmd: ['echo', 'from-kept-layers'] });

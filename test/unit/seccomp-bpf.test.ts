@@ -140,6 +140,35 @@ test('seccomp: the default profile as a tree decides like the list, for every sy
   assert.equal(x86(599), SECCOMP_RET_ERRNO | (profile.defaultErrnoRet ?? 1));
 });
 
+test('seccomp: the default profile decides as Docker\'s where containers-common\'s is wider', () => {
+  const program = (caps: string[]) => compile(profileDirectives(seccompFor(caps)));
+  const plain = program(DEFAULT_CAPABILITIES);
+  const admin = program([...DEFAULT_CAPABILITIES, 'CAP_SYS_ADMIN']);
+  const call = (prog: Buffer, nr: number, ...args: bigint[]) =>
+    runFilter(prog, { nr, arch: AUDIT_ARCH_X86_64, args: [...args, 0n, 0n, 0n, 0n, 0n, 0n].slice(0, 6) });
+  const EPERM = SECCOMP_RET_ERRNO | 1;
+  const x86_64 = { clone: 56, socket: 41, syslog: 103, pivotRoot: 155, mount: 165, reboot: 169, keyctl: 250, unshare: 272, vmsplice: 278, setns: 308, clone3: 435, pidfdGetfd: 438 };
+  for (const nr of [x86_64.unshare, x86_64.setns, x86_64.mount, x86_64.keyctl, x86_64.pivotRoot, x86_64.syslog, x86_64.reboot, x86_64.pidfdGetfd]) {
+    assert.equal(call(plain, nr), EPERM, `syscall ${nr} refused with EPERM`);
+  }
+  assert.equal(call(admin, x86_64.unshare), SECCOMP_RET_ALLOW);
+  assert.equal(call(admin, x86_64.setns), SECCOMP_RET_ALLOW);
+  assert.equal(call(admin, x86_64.keyctl), EPERM, 'keyrings stay closed even with CAP_SYS_ADMIN, as in Docker');
+  // clone: a thread or a process, not a namespace (CLONE_NEWUSER), unless CAP_SYS_ADMIN; clone3 ENOSYS for libc's fallback
+  const SIGCHLD = 17n;
+  const CLONE_NEWUSER = 0x10000000n;
+  assert.equal(call(plain, x86_64.clone, SIGCHLD), SECCOMP_RET_ALLOW);
+  assert.equal(call(plain, x86_64.clone, 0x3d0f00n), SECCOMP_RET_ALLOW); // glibc's pthread_create flags
+  assert.notEqual(call(plain, x86_64.clone, CLONE_NEWUSER | SIGCHLD), SECCOMP_RET_ALLOW);
+  assert.equal(call(admin, x86_64.clone, CLONE_NEWUSER | SIGCHLD), SECCOMP_RET_ALLOW);
+  assert.equal(call(plain, x86_64.clone3), SECCOMP_RET_ERRNO | 38);
+  assert.equal(call(admin, x86_64.clone3), SECCOMP_RET_ALLOW);
+  // sockets of every domain but AF_ALG (38) and AF_VSOCK (40)
+  for (const domain of [1n, 2n, 10n, 16n, 17n, 39n, 44n]) assert.equal(call(plain, x86_64.socket, domain), SECCOMP_RET_ALLOW, `domain ${domain}`);
+  for (const domain of [38n, 40n]) assert.notEqual(call(plain, x86_64.socket, domain), SECCOMP_RET_ALLOW, `domain ${domain}`);
+  assert.equal(call(plain, x86_64.vmsplice), SECCOMP_RET_ALLOW);
+});
+
 test('seccomp: an unknown layout is refused', () => {
   assert.throws(() => compile('default SCMP_ACT_ERRNO 38\nlayout sideways\n'), /unknown layout/);
 });

@@ -16,6 +16,7 @@ import { planMounts } from './mount-spec';
 import type { ContainerMounts } from './mounts';
 import { endpointRequests } from './endpoints';
 import type { ContainerRecord } from './types';
+import { parseSecurityOpt } from './security-opt';
 
 export async function createContainer(core: EngineCore, rawBody: unknown, requestedName?: string, opts: { transient?: boolean } = {}): Promise<{ Id: string; Warnings: string[] }> {
   const body: CreateBody = validateBody(rawBody);
@@ -91,6 +92,7 @@ function validateHostConfig(core: EngineCore, h: ReturnType<typeof defaultHostCo
   } else {
     core.network.resolve(mode); // 404 network X not found
   }
+  parseSecurityOpt(h.SecurityOpt as string[] | null | undefined); // 400 for an option dockerd does not know
   for (const [port, bindings] of Object.entries(h.PortBindings ?? {})) {
     if (!/^\d+(\/(tcp|udp|sctp))?$/.test(port)) throw invalidParameter(`invalid port specification: "${port}"`);
     for (const b of bindings ?? []) if (b.HostPort && !/^\d+(-\d+)?$/.test(b.HostPort)) throw invalidParameter(`invalid port specification: "${b.HostPort}"`);

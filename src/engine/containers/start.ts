@@ -7,6 +7,7 @@ import { log } from '../../common/log';
 import { writeFileAtomic } from '../../common/atomic';
 import { failpoint } from '../../common/failpoint';
 import { buildSpec, containerSeccomp } from '../../runtime/spec';
+import { parseSecurityOpt } from './security-opt';
 import { seccompBpf } from '../../runtime/seccomp';
 import { mountOverlay, unmountOverlay } from '../../runtime/rootfs';
 import { resolveUser } from '../../runtime/user';
@@ -96,7 +97,11 @@ async function startLocked(core: EngineCore, exits: ExitHandling, rec: Container
       [...(rec.HostConfig.ExtraHosts as string[] | null) ?? [], ...linked.map(({ link, target }) => `${link.alias} ${target.name}:${target.ip}`)], attachment?.dnsServer,
       { servers: rec.HostConfig.Dns, search: rec.HostConfig.DnsSearch as string[] | null, options: rec.HostConfig.DnsOptions as string[] | null });
 
-    const secInput = { capAdd: rec.HostConfig.CapAdd ?? [], capDrop: rec.HostConfig.CapDrop ?? [], privileged: rec.HostConfig.Privileged };
+    const security = parseSecurityOpt(rec.HostConfig.SecurityOpt as string[] | null);
+    const secInput = {
+      capAdd: rec.HostConfig.CapAdd ?? [], capDrop: rec.HostConfig.CapDrop ?? [], privileged: rec.HostConfig.Privileged,
+      ...(security.seccomp === 'unconfined' ? { seccompUnconfined: true } : security.seccomp !== 'default' ? { seccompJson: security.seccomp } : {}),
+    };
     const profile = driver.info.name === 'crun' ? containerSeccomp(secInput) : undefined;
     const seccompBpfData = profile ? await seccompBpf(profile) : undefined;
     const spec = buildSpec({
@@ -106,7 +111,7 @@ async function startLocked(core: EngineCore, exits: ExitHandling, rec: Container
       env: processEnv(mergeEnv(linked.flatMap(({ link, target }) => linkEnv(rec.Name, link, target)), rec.Config.Env), { tty: rec.Config.Tty, home: user.home, hostname: rec.Config.Hostname }), cwd, user,
       terminal: rec.Config.Tty, hostname: hostNet ? (await import('os')).hostname() : rec.Config.Hostname,
       netnsPath: hostNet ? null : netnsPath, joinPid,
-      capAdd: rec.HostConfig.CapAdd ?? [], capDrop: rec.HostConfig.CapDrop ?? [], privileged: rec.HostConfig.Privileged,
+      ...secInput, noNewPrivileges: security.noNewPrivileges,
       cgroupsPath: core.cgroupPath(rec), shmSize: rec.HostConfig.ShmSize, resources: ociResources(rec.HostConfig),
       etcFiles: [
         { destination: '/etc/hostname', source: core.paths.hostname(rec.Id) },

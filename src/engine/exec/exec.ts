@@ -12,6 +12,7 @@ import { processEnv } from '../../runtime/env';
 import { resolveCapabilities, ociRlimits } from '../../runtime/spec';
 import { NativeExecFiles } from './native';
 import { execStartFailure, CWD_NOT_ABSOLUTE } from './errors';
+import { parseSecurityOpt } from '../containers/security-opt';
 import type { RuntimeDriver } from '../../runtime/runtime';
 import type { ContainerStore } from '../containers/store';
 import type { ContainerPaths } from '../containers/paths';
@@ -168,7 +169,8 @@ export class ExecEngine {
       const proc = {
         terminal: tty, user: { uid: user.uid, gid: user.gid, ...(user.additionalGids.length ? { additionalGids: user.additionalGids } : {}) },
         args: ex.config.Cmd!, env, cwd,
-        capabilities: { bounding: caps, effective: caps, permitted: caps }, noNewPrivileges: false,
+        // as dockerd: an exec runs with the container's no-new-privileges
+        capabilities: { bounding: caps, effective: caps, permitted: caps }, noNewPrivileges: parseSecurityOpt(rec.HostConfig.SecurityOpt as string[] | null).noNewPrivileges,
         ...(rec.HostConfig.Ulimits?.length ? { rlimits: ociRlimits(rec.HostConfig.Ulimits) } : {}),
         ...(tty && o.consoleSize ? { consoleSize: { height: o.consoleSize[0], width: o.consoleSize[1] } } : {}),
       };
