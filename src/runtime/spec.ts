@@ -1,6 +1,6 @@
 // OCI runtime spec (config.json) generation with Docker's defaults: capabilities, masked and
 // read-only paths, mounts, namespaces, device rules and the default seccomp profile.
-import { readFileSync } from 'fs';
+import { existsSync, readFileSync } from 'fs';
 import { seccompFor, seccompFromJson, OciSeccomp } from './seccomp';
 import type { OciResources } from './cgroups';
 
@@ -24,6 +24,32 @@ export const MASKED_PATHS = [
   '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/proc/interrupts', '/sys/firmware', '/sys/devices/virtual/powercap',
 ];
 export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+
+/** The CPU numbers of a /sys/devices/system/cpu/possible text ("0-3,6"). */
+export function cpuList(text: string): number[] {
+  const out: number[] = [];
+  for (const part of text.trim().split(',')) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (!m) continue;
+    for (let c = Number(m[1]); c <= Number(m[2] ?? m[1]); c++) out.push(c);
+  }
+  return out;
+}
+
+let maskedPathsCache: string[] | undefined;
+/**
+ * Docker's masked paths on this host: the fixed list, and each possible CPU's thermal_throttle directory where
+ * the host has one (its counters leak the host's load to a container; moby GHSA-6fw5-f8r9-fgfm). Read once.
+ */
+export function defaultMaskedPaths(): string[] {
+  if (!maskedPathsCache) {
+    let cpus: number[] = [];
+    try { cpus = cpuList(readFileSync('/sys/devices/system/cpu/possible', 'utf8')); } catch { /* none to add */ }
+    const throttles = cpus.map((c) => `/sys/devices/system/cpu/cpu${c}/thermal_throttle`).filter((p) => existsSync(p));
+    maskedPathsCache = [...MASKED_PATHS, ...throttles];
+  }
+  return maskedPathsCache;
+}
 
 export interface ProcessUser { uid: number; gid: number; additionalGids: number[] }
 
@@ -60,6 +86,10 @@ export interface SpecInput {
   /** no seccomp filter at all (--security-opt seccomp=unconfined) */
   seccompUnconfined?: boolean;
   noNewPrivileges?: boolean;
+  /** HostConfig.MaskedPaths / ReadonlyPaths when set (`--security-opt systempaths=unconfined` sends empty lists);
+   * unset: Docker's lists, none when privileged */
+  maskedPaths?: string[];
+  readonlyPaths?: string[];
   sysctl?: Record<string, string>;
   /** the host's hard RLIMIT_NOFILE: never ask for more (root here lacks CAP_SYS_RESOURCE). */
   ulimits?: Array<{ Name: string; Soft: number; Hard: number }>;
@@ -122,6 +152,9 @@ export function containerSeccomp(input: Pick<SpecInput, 'capAdd' | 'capDrop' | '
 export function buildSpec(input: SpecInput): Record<string, unknown> {
   const caps = resolveCapabilities(input.capAdd, input.capDrop, input.privileged);
   const seccomp: OciSeccomp | undefined = containerSeccomp(input);
+  // the container's own lists where it has them, else Docker's (none for a privileged container)
+  const maskedPaths = input.maskedPaths ?? (input.privileged ? undefined : defaultMaskedPaths());
+  const readonlyPaths = input.readonlyPaths ?? (input.privileged ? undefined : READONLY_PATHS);
   const namespaces: Array<{ type: string; path?: string }> = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
   if (input.joinPid) namespaces.push({ type: 'network', path: `/proc/${input.joinPid}/ns/net` });
   else if (input.netnsPath) namespaces.push({ type: 'network', path: input.netnsPath });
@@ -172,7 +205,8 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
         ...input.resources,
       },
       ...(input.sysctl && Object.keys(input.sysctl).length ? { sysctl: input.sysctl } : {}),
-      ...(input.privileged ? {} : { maskedPaths: MASKED_PATHS, readonlyPaths: READONLY_PATHS }),
+      ...(maskedPaths ? { maskedPaths } : {}),
+      ...(readonlyPaths ? { readonlyPaths } : {}),
       ...(seccomp ? { seccomp } : {}),
     },
   };

@@ -360,6 +360,32 @@ test('--security-opt: seccomp=unconfined, a profile of its own, no-new-privilege
   }
 });
 
+test('masked and read-only paths: Docker\'s lists in the record (inspect), the container\'s own when given (systempaths=unconfined)', async () => {
+  const probe = ['sh', '-c', 'echo masked=$(wc -c < /proc/timer_list); echo x > /proc/sys/kernel/domainname && echo sys-writable || echo sys-readonly'];
+  const runOf = async (hostConfig: Record<string, unknown>) => {
+    const c = await create({ Cmd: probe, HostConfig: hostConfig });
+    const info = await inspect(c);
+    await d.api('POST', `/containers/${c}/start`);
+    await waitExit(c);
+    const text = readFileSync(info.LogPath, 'utf8');
+    await d.api('DELETE', `/containers/${c}`);
+    return { hc: info.HostConfig, text };
+  };
+  const plain = await runOf({});
+  assert.ok(plain.hc.MaskedPaths.includes('/proc/timer_list') && plain.hc.MaskedPaths.includes('/proc/kcore'), JSON.stringify(plain.hc.MaskedPaths));
+  assert.deepEqual(plain.hc.ReadonlyPaths, ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger']);
+  assert.match(plain.text, /masked=0/);
+  assert.match(plain.text, /sys-readonly/);
+  // what `docker run --security-opt systempaths=unconfined` sends
+  const open = await runOf({ MaskedPaths: [], ReadonlyPaths: [] });
+  assert.deepEqual([open.hc.MaskedPaths, open.hc.ReadonlyPaths], [[], []]);
+  assert.doesNotMatch(open.text, /masked=0/);
+  assert.match(open.text, /sys-writable/); // (the domain name is the container's own UTS namespace's)
+  const priv = await runOf({ Privileged: true });
+  assert.deepEqual([priv.hc.MaskedPaths, priv.hc.ReadonlyPaths], [null, null]);
+  assert.doesNotMatch(priv.text, /masked=0/);
+});
+
 test('a stopped container still starts after rmi -f of its image', async () => {
   await d.loadBusybox('doomed:1'); // an image of its own (one tag), sharing busybox's layer
   const id = await create({ Image: 'doomed:1', Cmd: ['echo', 'from-kept-layers'] });

@@ -8,7 +8,7 @@ import * as net from 'node:net';
 import { Duplex } from 'node:stream';
 import { parseSignal } from '../../src/engine/containers/signals';
 import { humanDuration, statusText } from '../../src/engine/containers/views';
-import { buildSpec, resolveCapabilities, DEFAULT_CAPABILITIES, MASKED_PATHS } from '../../src/runtime/spec';
+import { buildSpec, resolveCapabilities, DEFAULT_CAPABILITIES, MASKED_PATHS, defaultMaskedPaths, cpuList } from '../../src/runtime/spec';
 import { seccompFor } from '../../src/runtime/seccomp';
 import { entrySeconds } from '../../src/engine/containers/logfile';
 import { checkName } from '../../src/engine/containers/store';
@@ -103,6 +103,14 @@ test('capabilities: docker defaults, add, drop, ALL', () => {
   assert.ok(resolveCapabilities([], [], true).includes('CAP_SYS_ADMIN'));
 });
 
+test('masked paths: the CPUs of /sys/devices/system/cpu/possible, whose thermal_throttle directories Docker masks', () => {
+  assert.deepEqual(cpuList('0-1\n'), [0, 1]);
+  assert.deepEqual(cpuList('0-3,6,8-9'), [0, 1, 2, 3, 6, 8, 9]);
+  assert.deepEqual(cpuList('0'), [0]);
+  assert.deepEqual(cpuList(''), []);
+  for (const p of defaultMaskedPaths().slice(MASKED_PATHS.length)) assert.match(p, /^\/sys\/devices\/system\/cpu\/cpu\d+\/thermal_throttle$/);
+});
+
 test('OCI spec has docker defaults: namespaces, masked/readonly paths, mounts, seccomp', () => {
   const spec = buildSpec({
     rootfs: '/r', args: ['sh'], env: ['PATH=/bin'], cwd: '/', user: { uid: 0, gid: 0, additionalGids: [] }, terminal: false,
@@ -110,7 +118,8 @@ test('OCI spec has docker defaults: namespaces, masked/readonly paths, mounts, s
   }) as any;
   assert.deepEqual(spec.linux.namespaces.map((n: { type: string }) => n.type).sort(), ['ipc', 'mount', 'network', 'pid', 'uts']);
   assert.equal(spec.linux.namespaces.find((n: { type: string }) => n.type === 'network').path, '/run/netns/x');
-  assert.deepEqual(spec.linux.maskedPaths, MASKED_PATHS);
+  assert.deepEqual(spec.linux.maskedPaths, defaultMaskedPaths());
+  assert.deepEqual(defaultMaskedPaths().slice(0, MASKED_PATHS.length), MASKED_PATHS);
   assert.ok(spec.linux.readonlyPaths.includes('/proc/sys'));
   assert.ok(spec.mounts.some((m: { destination: string }) => m.destination === '/dev/shm'));
   assert.ok(spec.mounts.some((m: { destination: string; source: string }) => m.destination === '/etc/hosts' && m.source === '/h'));

@@ -5,6 +5,7 @@ import { invalidParameter } from '../../common/errors';
 import { canonicalKeys } from '../../common/go-json';
 import type { ContainerConfig, HealthConfig, HostConfig } from './types';
 import { mergeHealthcheck } from './health';
+import { defaultMaskedPaths, READONLY_PATHS } from '../../runtime/spec';
 
 export interface ImageDefaults {
   Env?: string[] | null; Cmd?: string[] | null; Entrypoint?: string[] | null; WorkingDir?: string; User?: string;
@@ -213,12 +214,17 @@ export function defaultHostConfig(h: Partial<HostConfig> = {}): HostConfig {
     RestartPolicy: { Name: h.RestartPolicy?.Name || 'no', MaximumRetryCount: h.RestartPolicy?.MaximumRetryCount ?? 0 },
     Runtime: h.Runtime || '',
     Privileged: !!h.Privileged,
+    // as dockerd: Docker's lists are written into the record at create (inspect shows them), except when privileged
+    MaskedPaths: stringList(h.MaskedPaths) ?? (h.Privileged ? null : [...defaultMaskedPaths()]),
+    ReadonlyPaths: stringList(h.ReadonlyPaths) ?? (h.Privileged ? null : [...READONLY_PATHS]),
     CapAdd: h.CapAdd ?? null,
     CapDrop: h.CapDrop ?? null,
     ReadonlyRootfs: !!h.ReadonlyRootfs,
     ShmSize: h.ShmSize || 64 * 1024 * 1024,
   };
 }
+
+const stringList = (v: unknown): string[] | null => (Array.isArray(v) ? v.map(String) : null);
 
 /** The command line: entrypoint + cmd, split into Path and Args as inspect shows. */
 export function commandLine(cfg: ContainerConfig): string[] {

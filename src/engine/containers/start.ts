@@ -112,6 +112,8 @@ async function startLocked(core: EngineCore, exits: ExitHandling, rec: Container
       terminal: rec.Config.Tty, hostname: hostNet ? (await import('os')).hostname() : rec.Config.Hostname,
       netnsPath: hostNet ? null : netnsPath, joinPid,
       ...secInput, noNewPrivileges: security.noNewPrivileges,
+      maskedPaths: (rec.HostConfig.MaskedPaths as string[] | null) ?? undefined,
+      readonlyPaths: (rec.HostConfig.ReadonlyPaths as string[] | null) ?? undefined,
       cgroupsPath: core.cgroupPath(rec), shmSize: rec.HostConfig.ShmSize, resources: ociResources(rec.HostConfig),
       etcFiles: [
         { destination: '/etc/hostname', source: core.paths.hostname(rec.Id) },
