@@ -1,11 +1,10 @@
 // docker exec: processes started in a running container's namespaces, each under its own berth-shim
 // (so a TTY and the exit code are handled exactly like the container's own process).
-import { promises as fs } from 'fs';
+import { promises as fs, writeFileSync } from 'fs';
 import type { Duplex } from 'stream';
 import { conflict, invalidParameter, notFound, errorMessage } from '../../common/errors';
 import { newId } from '../../common/ids';
 import { canonicalKeys } from '../../common/go-json';
-import { writeFileAtomic } from '../../common/atomic';
 import { Shim } from '../../runtime/shim';
 import { resolveUser } from '../../runtime/user';
 import { processEnv } from '../../runtime/env';
@@ -180,7 +179,7 @@ export class ExecEngine {
       const nativeFile = !tty && driver.info.name === 'crun'
         ? await this.nativeFiles.write(`${stateDir}.exec`, rec.Id, bundle, rec.State.Pid, proc) : undefined;
       handedOver = nativeFile ?? `${stateDir}.process.json`;
-      if (!nativeFile) await writeFileAtomic(handedOver, JSON.stringify(proc), 0o600, false); // tmpfs, read once by the runtime
+      if (!nativeFile) writeFileSync(handedOver, JSON.stringify(proc), { mode: 0o600, flag: 'wx' }); // as the native file (native.ts)
       const shim = await Shim.spawn({
         runtimePath: driver.execPath, runtimeRoot: driver.root, id: rec.Id, bundle, stateDir,
         tty, stdin: o.stdin, stdinOnce: !!ex.config.AttachStdin && !tty,
