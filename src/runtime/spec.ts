@@ -68,6 +68,17 @@ export interface SpecInput {
   netnsPath?: string | null;
   /** join another container's namespaces (network=container:x) by its pid. */
   joinPid?: number;
+  /** --pid: 'host' shares the host's pid namespace; a number joins that process's (--pid container:x) */
+  pidNamespace?: 'host' | number;
+  /** --ipc: 'host' shares the host's namespace and /dev/shm; 'none' is a namespace of its own without /dev/shm */
+  ipcMode?: 'host' | 'none';
+  /** --uts host: the host's namespace, so no hostname of its own */
+  utsHost?: boolean;
+  oomScoreAdj?: number;
+  /** --device: nodes made in the container, each also allowed in its device cgroup */
+  devices?: OciDevice[];
+  /** --device-cgroup-rule: more device cgroup allow rules ("c 10:229 rwm", "a *:* m") */
+  deviceCgroupRules?: string[];
   capAdd?: string[];
   capDrop?: string[];
   privileged?: boolean;
@@ -135,6 +146,16 @@ export function resolveCapabilities(add: string[] = [], drop: string[] = [], pri
   return [...new Set(caps)].filter((c) => ownBoundingSet().has(c));
 }
 
+/** A device node for linux.devices, and what its cgroup rule allows (r, w, m). */
+export interface OciDevice { path: string; type: 'c' | 'b'; major: number; minor: number; fileMode: number; uid: number; gid: number; access: string }
+
+/** A --device-cgroup-rule ("c 1:3 mr", "a *:* rwm"), or undefined when it is not one. */
+export function parseDeviceCgroupRule(rule: string): { allow: true; type: string; major?: number; minor?: number; access: string } | undefined {
+  const m = /^([acb]) (\d+|\*):(\d+|\*) ([rwm]{1,3})$/.exec(rule.trim());
+  if (!m) return undefined;
+  return { allow: true, type: m[1], ...(m[2] === '*' ? {} : { major: Number(m[2]) }), ...(m[3] === '*' ? {} : { minor: Number(m[3]) }), access: m[4] };
+}
+
 // A null major/minor is a wildcard, expressed in the OCI spec by leaving the field out.
 const devAllow = (type: 'c' | 'b', major: number | null, minor: number | null, access = 'rwm') =>
   ({ allow: true, type, ...(major === null ? {} : { major }), ...(minor === null ? {} : { minor }), access });
@@ -155,7 +176,11 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
   // the container's own lists where it has them, else Docker's (none for a privileged container)
   const maskedPaths = input.maskedPaths ?? (input.privileged ? undefined : defaultMaskedPaths());
   const readonlyPaths = input.readonlyPaths ?? (input.privileged ? undefined : READONLY_PATHS);
-  const namespaces: Array<{ type: string; path?: string }> = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
+  const namespaces: Array<{ type: string; path?: string }> = [{ type: 'mount' }];
+  if (input.pidNamespace === undefined) namespaces.push({ type: 'pid' });
+  else if (input.pidNamespace !== 'host') namespaces.push({ type: 'pid', path: `/proc/${input.pidNamespace}/ns/pid` });
+  if (input.ipcMode !== 'host') namespaces.push({ type: 'ipc' });
+  if (!input.utsHost) namespaces.push({ type: 'uts' });
   if (input.joinPid) namespaces.push({ type: 'network', path: `/proc/${input.joinPid}/ns/net` });
   else if (input.netnsPath) namespaces.push({ type: 'network', path: input.netnsPath });
   else if (input.netnsPath === undefined) namespaces.push({ type: 'network' });
@@ -169,8 +194,10 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
     { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['ro', 'nosuid', 'noexec', 'nodev'] },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
-    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${shmSize}`] },
   ];
+  // /dev/shm: the host's with its IPC namespace, none with --ipc none, else a tmpfs of its own
+  if (input.ipcMode === 'host') defaults.push({ destination: '/dev/shm', type: 'bind', source: '/dev/shm', options: ['rbind', 'rprivate'] });
+  else if (input.ipcMode !== 'none') defaults.push({ destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${shmSize}`] });
   const mounts = orderMounts(defaults, input.mounts ?? [], input.etcFiles.map((f) => ({ destination: f.destination, type: 'bind', source: f.source, options: ['rbind', 'rprivate'] })), input.tmpfs ?? []);
   const rootfsPropagation = propagationFor(input.mounts ?? []);
 
@@ -185,14 +212,15 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
       capabilities: { bounding: caps, effective: caps, permitted: caps },
       ...(input.ulimits?.length ? { rlimits: ociRlimits(input.ulimits) } : {}),
       noNewPrivileges: input.noNewPrivileges ?? false,
-      oomScoreAdj: 0,
+      oomScoreAdj: input.oomScoreAdj ?? 0,
     },
     root: { path: input.rootfs, readonly: input.readonlyRootfs ?? false },
     ...(seccomp && input.seccompBpf ? { annotations: { 'run.oci.seccomp_bpf_data': input.seccompBpf } } : {}),
-    hostname: input.hostname,
+    ...(input.utsHost ? {} : { hostname: input.hostname }),
     mounts,
     linux: {
       namespaces,
+      ...(input.devices?.length ? { devices: input.devices.map(({ access: _access, ...node }) => node) } : {}),
       cgroupsPath: input.cgroupsPath,
       ...(rootfsPropagation ? { rootfsPropagation } : {}),
       resources: {
@@ -201,6 +229,8 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
           devAllow('c', 1, 3), devAllow('c', 1, 5), devAllow('c', 1, 7), devAllow('c', 1, 8), devAllow('c', 1, 9),
           devAllow('c', 5, 0), devAllow('c', 5, 1), devAllow('c', 5, 2), devAllow('c', 136, null), devAllow('c', 10, 200),
           devAllow('c', null, null, 'm'), devAllow('b', null, null, 'm'),
+          ...(input.devices ?? []).map((d) => devAllow(d.type, d.major, d.minor, d.access)),
+          ...(input.deviceCgroupRules ?? []).map((r) => parseDeviceCgroupRule(r)).filter((r) => r !== undefined),
         ],
         ...input.resources,
       },

@@ -386,6 +386,73 @@ test('masked and read-only paths: Docker\'s lists in the record (inspect), the c
   assert.doesNotMatch(priv.text, /masked=0/);
 });
 
+test('--pid, --uts, --ipc host or shared, --device, --device-cgroup-rule, --oom-score-adj reach the container; bad modes refused', async () => {
+  const { readlinkSync } = await import('fs');
+  const { hostname } = await import('os');
+  const run = async (hostConfig: Record<string, unknown>, cmd: string) => {
+    const c = await create({ Cmd: ['sh', '-c', cmd], HostConfig: { NetworkMode: 'none', ...hostConfig } });
+    const st = await d.api('POST', `/containers/${c}/start`);
+    assert.equal(st.status, 204, JSON.stringify(st.body));
+    const code = await waitExit(c);
+    const r = await d.api('GET', `/containers/${c}/logs?stdout=1&stderr=1`);
+    await d.api('DELETE', `/containers/${c}`);
+    return { code, text: String(r.body).replace(/[\x00-\x08]/g, '') };
+  };
+  const ns = 'for n in pid uts ipc; do readlink /proc/self/ns/$n; done; hostname; [ -e /dev/shm ] && echo shm || echo no-shm';
+  const own = await run({}, ns);
+  for (const n of ['pid', 'uts', 'ipc']) assert.ok(!own.text.includes(readlinkSync(`/proc/self/ns/${n}`)), own.text);
+  const host = await run({ PidMode: 'host', UTSMode: 'host', IpcMode: 'host' }, ns);
+  for (const n of ['pid', 'uts', 'ipc']) assert.ok(host.text.includes(readlinkSync(`/proc/self/ns/${n}`)), host.text);
+  assert.ok(host.text.includes(`${hostname()}\n`), host.text);
+  const none = await run({ IpcMode: 'none' }, ns);
+  assert.match(none.text, /no-shm/);
+  // --pid container:<sleeper> joins its pid namespace
+  const sleeper = await create({ Cmd: ['sleep', '30'], HostConfig: { NetworkMode: 'none' } });
+  try {
+    const c = await create({ Cmd: ['true'], HostConfig: { NetworkMode: 'none', PidMode: `container:${sleeper}` } });
+    const st = await d.api('POST', `/containers/${c}/start`); // the sleeper is not running yet
+    assert.equal(st.status, 409);
+    assert.equal(st.body.message, `failed to join PID namespace: container ${sleeper} is not running`);
+    await d.api('DELETE', `/containers/${c}`);
+    await d.api('POST', `/containers/${sleeper}/start`);
+    const pid = (await inspect(sleeper)).State.Pid;
+    const shared = await run({ PidMode: `container:${sleeper.slice(0, 12)}` }, 'readlink /proc/self/ns/pid; ps');
+    assert.ok(shared.text.includes(readlinkSync(`/proc/${pid}/ns/pid`)), shared.text);
+    assert.match(shared.text, /sleep 30/);
+  } finally {
+    await d.api('DELETE', `/containers/${sleeper}?force=1`);
+  }
+  // a device of the host under a name of its own, and a cgroup rule
+  const dev = await run({ Devices: [{ PathOnHost: '/dev/null', PathInContainer: '/dev/mynull', CgroupPermissions: 'rwm' }] },
+    'ls -l /dev/mynull; echo x > /dev/mynull && echo written');
+  assert.match(dev.text, /c[rwx-]{9} .* 1,\s+3 .*\/dev\/mynull/);
+  assert.match(dev.text, /written/);
+  const ruled = await create({ Cmd: ['sleep', '30'], HostConfig: { NetworkMode: 'none', DeviceCgroupRules: ['c 10:237 rw'] } });
+  try {
+    await d.api('POST', `/containers/${ruled}/start`);
+    const config = JSON.parse(readFileSync(`${d.execRoot}/containers/${ruled}/config.json`, 'utf8'));
+    assert.ok(config.linux.resources.devices.some((x: { major?: number; minor?: number; access: string; allow: boolean }) => x.major === 10 && x.minor === 237 && x.access === 'rw' && x.allow));
+  } finally {
+    await d.api('DELETE', `/containers/${ruled}?force=1`);
+  }
+  const oom = await run({ OomScoreAdj: 500 }, 'cat /proc/self/oom_score_adj');
+  assert.match(oom.text, /(^|[^0-9])500\n/);
+  // what dockerd refuses
+  for (const [hc, text] of [
+    [{ PidMode: 'bogus' }, 'invalid PID mode: bogus'], [{ UTSMode: 'bogus' }, 'invalid UTS mode: bogus'], [{ IpcMode: 'bogus' }, 'invalid IPC mode: bogus'],
+    [{ DeviceCgroupRules: ['x 1:2 r'] }, "invalid device cgroup rule format: 'x 1:2 r'"],
+  ] as Array<[Record<string, unknown>, string]>) {
+    const r = await d.api('POST', '/containers/create', { Image: 'busybox', HostConfig: hc });
+    assert.equal(r.status, 400, JSON.stringify(hc));
+    assert.equal(r.body.message, text);
+  }
+  const missing = await create({ Cmd: ['true'], HostConfig: { NetworkMode: 'none', Devices: [{ PathOnHost: '/dev/nope', PathInContainer: '/dev/nope', CgroupPermissions: 'rwm' }] } });
+  const st = await d.api('POST', `/containers/${missing}/start`);
+  assert.equal(st.status, 400);
+  assert.equal(st.body.message, 'error gathering device information while adding custom device "/dev/nope": no such file or directory');
+  await d.api('DELETE', `/containers/${missing}`);
+});
+
 test('a stopped container still starts after rmi -f of its image', async () => {
   await d.loadBusybox('doomed:1'); // an image of its own (one tag), sharing busybox's layer
   const id = await create({ Image: 'doomed:1', Cmd: ['echo', 'from-kept-layers'] });

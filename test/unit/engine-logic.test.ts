@@ -8,7 +8,7 @@ import * as net from 'node:net';
 import { Duplex } from 'node:stream';
 import { parseSignal } from '../../src/engine/containers/signals';
 import { humanDuration, statusText } from '../../src/engine/containers/views';
-import { buildSpec, resolveCapabilities, DEFAULT_CAPABILITIES, MASKED_PATHS, defaultMaskedPaths, cpuList } from '../../src/runtime/spec';
+import { buildSpec, resolveCapabilities, DEFAULT_CAPABILITIES, MASKED_PATHS, defaultMaskedPaths, cpuList, parseDeviceCgroupRule } from '../../src/runtime/spec';
 import { seccompFor } from '../../src/runtime/seccomp';
 import { entrySeconds } from '../../src/engine/containers/logfile';
 import { checkName } from '../../src/engine/containers/store';
@@ -109,6 +109,28 @@ test('masked paths: the CPUs of /sys/devices/system/cpu/possible, whose thermal_
   assert.deepEqual(cpuList('0'), [0]);
   assert.deepEqual(cpuList(''), []);
   for (const p of defaultMaskedPaths().slice(MASKED_PATHS.length)) assert.match(p, /^\/sys\/devices\/system\/cpu\/cpu\d+\/thermal_throttle$/);
+});
+
+test('device cgroup rules as dockerd takes them', () => {
+  assert.deepEqual(parseDeviceCgroupRule('c 10:229 rwm'), { allow: true, type: 'c', major: 10, minor: 229, access: 'rwm' });
+  assert.deepEqual(parseDeviceCgroupRule('a *:* m'), { allow: true, type: 'a', access: 'm' });
+  assert.deepEqual(parseDeviceCgroupRule('b 8:* r'), { allow: true, type: 'b', major: 8, access: 'r' });
+  for (const bad of ['x 1:2 r', 'c 1:2', 'c 1 r', 'c 1:2 rx', '']) assert.equal(parseDeviceCgroupRule(bad), undefined, bad);
+});
+
+test('OCI spec: the host\'s pid, ipc and uts namespaces, or another container\'s pid namespace; no /dev/shm with --ipc none', () => {
+  const base = {
+    rootfs: '/r', args: ['sh'], env: [], cwd: '/', user: { uid: 0, gid: 0, additionalGids: [] }, terminal: false,
+    hostname: 'abc', cgroupsPath: '/berth/x', etcFiles: [],
+  };
+  const types = (spec: any) => spec.linux.namespaces.map((n: { type: string; path?: string }) => n.path ? `${n.type}=${n.path}` : n.type).sort();
+  assert.deepEqual(types(buildSpec({ ...base, pidNamespace: 'host', ipcMode: 'host', utsHost: true })), ['mount', 'network']);
+  const joined = buildSpec({ ...base, pidNamespace: 42, ipcMode: 'none' }) as any;
+  assert.deepEqual(types(joined), ['ipc', 'mount', 'network', 'pid=/proc/42/ns/pid', 'uts']);
+  assert.ok(!joined.mounts.some((m: { destination: string }) => m.destination === '/dev/shm'));
+  const hostIpc = buildSpec({ ...base, ipcMode: 'host', utsHost: true }) as any;
+  assert.deepEqual(hostIpc.mounts.find((m: { destination: string }) => m.destination === '/dev/shm'), { destination: '/dev/shm', type: 'bind', source: '/dev/shm', options: ['rbind', 'rprivate'] });
+  assert.equal(hostIpc.hostname, undefined);
 });
 
 test('OCI spec has docker defaults: namespaces, masked/readonly paths, mounts, seccomp', () => {

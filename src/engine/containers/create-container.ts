@@ -17,6 +17,7 @@ import type { ContainerMounts } from './mounts';
 import { endpointRequests } from './endpoints';
 import type { ContainerRecord } from './types';
 import { parseSecurityOpt } from './security-opt';
+import { validateModes } from './namespaces';
 
 export async function createContainer(core: EngineCore, rawBody: unknown, requestedName?: string, opts: { transient?: boolean } = {}): Promise<{ Id: string; Warnings: string[] }> {
   const body: CreateBody = validateBody(rawBody);
@@ -93,6 +94,7 @@ function validateHostConfig(core: EngineCore, h: ReturnType<typeof defaultHostCo
     core.network.resolve(mode); // 404 network X not found
   }
   parseSecurityOpt(h.SecurityOpt as string[] | null | undefined); // 400 for an option dockerd does not know
+  validateModes(h as unknown as Record<string, unknown>);
   for (const [port, bindings] of Object.entries(h.PortBindings ?? {})) {
     if (!/^\d+(\/(tcp|udp|sctp))?$/.test(port)) throw invalidParameter(`invalid port specification: "${port}"`);
     for (const b of bindings ?? []) if (b.HostPort && !/^\d+(-\d+)?$/.test(b.HostPort)) throw invalidParameter(`invalid port specification: "${b.HostPort}"`);

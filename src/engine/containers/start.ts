@@ -8,6 +8,7 @@ import { writeFileAtomic } from '../../common/atomic';
 import { failpoint } from '../../common/failpoint';
 import { buildSpec, containerSeccomp } from '../../runtime/spec';
 import { parseSecurityOpt } from './security-opt';
+import { namespaceModes, resolveDevices } from './namespaces';
 import { seccompBpf } from '../../runtime/seccomp';
 import { mountOverlay, unmountOverlay } from '../../runtime/rootfs';
 import { resolveUser } from '../../runtime/user';
@@ -112,6 +113,10 @@ async function startLocked(core: EngineCore, exits: ExitHandling, rec: Container
       terminal: rec.Config.Tty, hostname: hostNet ? (await import('os')).hostname() : rec.Config.Hostname,
       netnsPath: hostNet ? null : netnsPath, joinPid,
       ...secInput, noNewPrivileges: security.noNewPrivileges,
+      ...namespaceModes(rec, (ref) => core.store.get(ref)),
+      devices: resolveDevices(rec.HostConfig.Devices as Parameters<typeof resolveDevices>[0]),
+      deviceCgroupRules: (rec.HostConfig.DeviceCgroupRules as string[] | null) ?? undefined,
+      oomScoreAdj: (rec.HostConfig.OomScoreAdj as number | undefined) ?? 0,
       maskedPaths: (rec.HostConfig.MaskedPaths as string[] | null) ?? undefined,
       readonlyPaths: (rec.HostConfig.ReadonlyPaths as string[] | null) ?? undefined,
       cgroupsPath: core.cgroupPath(rec), shmSize: rec.HostConfig.ShmSize, resources: ociResources(rec.HostConfig),

@@ -1,0 +1,92 @@
+// --pid, --ipc, --uts, --device, --device-cgroup-rule and --oom-score-adj as dockerd applies them: the modes are
+// checked at create (validateModes) and turned into the spec's namespaces and devices at start.
+import { readdirSync, realpathSync, statSync, type Stats } from 'fs';
+import * as path from 'path';
+import { conflict, invalidParameter } from '../../common/errors';
+import { parseDeviceCgroupRule, type OciDevice } from '../../runtime/spec';
+import type { ContainerRecord } from './types';
+
+const CONTAINER = 'container:';
+
+/** create: dockerd's errors for a mode it does not know (400). */
+export function validateModes(h: Record<string, unknown>): void {
+  const pid = String(h.PidMode ?? '');
+  if (pid && pid !== 'host' && !(pid.startsWith(CONTAINER) && pid.length > CONTAINER.length)) throw invalidParameter(`invalid PID mode: ${pid}`);
+  const ipc = String(h.IpcMode ?? '');
+  if (ipc.startsWith(CONTAINER)) throw invalidParameter(`invalid IPC mode: ${ipc}: berth does not share one container's IPC namespace with another`);
+  if (ipc && !['private', 'shareable', 'none', 'host'].includes(ipc)) throw invalidParameter(`invalid IPC mode: ${ipc}`);
+  const uts = String(h.UTSMode ?? '');
+  if (uts && uts !== 'host') throw invalidParameter(`invalid UTS mode: ${uts}`);
+  for (const rule of (h.DeviceCgroupRules as string[] | null) ?? []) {
+    if (!parseDeviceCgroupRule(rule)) throw invalidParameter(`invalid device cgroup rule format: '${rule}'`);
+  }
+}
+
+interface DeviceMapping { PathOnHost?: string; PathInContainer?: string; CgroupPermissions?: string }
+
+/** The node a host path names, or undefined when it is not a character or block device. */
+function deviceAt(st: Stats, inContainer: string, access: string): OciDevice | undefined {
+  const type = st.isCharacterDevice() ? 'c' : st.isBlockDevice() ? 'b' : undefined;
+  if (!type) return undefined;
+  // Linux's dev_t: 12 bits of major and 20 of minor, split across the word
+  const rdev = BigInt(st.rdev);
+  const major = Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn));
+  const minor = Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn));
+  return { path: inContainer, type, major, minor, fileMode: st.mode & 0o7777, uid: st.uid, gid: st.gid, access };
+}
+
+/** --device: each mapping's node, or every node under a directory (as dockerd walks it). */
+export function resolveDevices(mappings: readonly DeviceMapping[] | null | undefined): OciDevice[] {
+  const out: OciDevice[] = [];
+  for (const m of mappings ?? []) {
+    const onHost = m.PathOnHost ?? '';
+    const inContainer = m.PathInContainer || onHost;
+    const access = m.CgroupPermissions || 'rwm';
+    let resolved = onHost;
+    try { resolved = realpathSync(onHost); } catch { /* the stat below says why */ }
+    let st: Stats;
+    try {
+      st = statSync(resolved);
+    } catch (err) {
+      throw invalidParameter(`error gathering device information while adding custom device "${onHost}": ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`);
+    }
+    const node = deviceAt(st, inContainer, access);
+    if (node) { out.push(node); continue; }
+    const found: OciDevice[] = [];
+    if (st.isDirectory()) {
+      const walk = (dir: string) => {
+        for (const e of readdirSync(dir, { withFileTypes: true })) {
+          const p = path.join(dir, e.name);
+          if (e.isDirectory()) walk(p);
+          else if (e.isCharacterDevice() || e.isBlockDevice()) {
+            const d = deviceAt(statSync(p), path.join(inContainer, path.relative(resolved, p)), access);
+            if (d) found.push(d);
+          }
+        }
+      };
+      walk(resolved);
+    }
+    if (!found.length) throw invalidParameter(`error gathering device information while adding custom device "${onHost}": not a device node`);
+    out.push(...found);
+  }
+  return out;
+}
+
+/** What the spec needs for the container's pid, ipc and uts modes; `running` finds a container to join. */
+export function namespaceModes(rec: ContainerRecord, running: (ref: string) => ContainerRecord): { pidNamespace?: 'host' | number; ipcMode?: 'host' | 'none'; utsHost?: boolean } {
+  const h = rec.HostConfig as Record<string, unknown>;
+  const pid = String(h.PidMode ?? '');
+  const ipc = String(h.IpcMode ?? '');
+  let pidNamespace: 'host' | number | undefined;
+  if (pid === 'host') pidNamespace = 'host';
+  else if (pid.startsWith(CONTAINER)) {
+    const target = running(pid.slice(CONTAINER.length));
+    if (!(target.State.Pid > 0) || target.State.Status !== 'running') throw conflict(`failed to join PID namespace: container ${target.Id} is not running`);
+    pidNamespace = target.State.Pid;
+  }
+  return {
+    ...(pidNamespace !== undefined ? { pidNamespace } : {}),
+    ...(ipc === 'host' || ipc === 'none' ? { ipcMode: ipc } : {}),
+    ...(h.UTSMode === 'host' ? { utsHost: true } : {}),
+  };
+}
