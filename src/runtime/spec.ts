@@ -74,6 +74,10 @@ export interface SpecInput {
   ipcMode?: 'host' | 'none';
   /** --uts host: the host's namespace, so no hostname of its own */
   utsHost?: boolean;
+  /** --cgroupns private: a cgroup namespace of its own */
+  cgroupNamespace?: boolean;
+  /** HostConfig.Annotations, handed to the runtime */
+  annotations?: Record<string, string>;
   oomScoreAdj?: number;
   /** --device: nodes made in the container, each also allowed in its device cgroup */
   devices?: OciDevice[];
@@ -176,11 +180,14 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
   // the container's own lists where it has them, else Docker's (none for a privileged container)
   const maskedPaths = input.maskedPaths ?? (input.privileged ? undefined : defaultMaskedPaths());
   const readonlyPaths = input.readonlyPaths ?? (input.privileged ? undefined : READONLY_PATHS);
+  // the user's annotations, and crun's precompiled filter (which no user annotation may replace)
+  const annotations = { ...input.annotations, ...(seccomp && input.seccompBpf ? { 'run.oci.seccomp_bpf_data': input.seccompBpf } : {}) };
   const namespaces: Array<{ type: string; path?: string }> = [{ type: 'mount' }];
   if (input.pidNamespace === undefined) namespaces.push({ type: 'pid' });
   else if (input.pidNamespace !== 'host') namespaces.push({ type: 'pid', path: `/proc/${input.pidNamespace}/ns/pid` });
   if (input.ipcMode !== 'host') namespaces.push({ type: 'ipc' });
   if (!input.utsHost) namespaces.push({ type: 'uts' });
+  if (input.cgroupNamespace) namespaces.push({ type: 'cgroup' });
   if (input.joinPid) namespaces.push({ type: 'network', path: `/proc/${input.joinPid}/ns/net` });
   else if (input.netnsPath) namespaces.push({ type: 'network', path: input.netnsPath });
   else if (input.netnsPath === undefined) namespaces.push({ type: 'network' });
@@ -215,7 +222,7 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
       oomScoreAdj: input.oomScoreAdj ?? 0,
     },
     root: { path: input.rootfs, readonly: input.readonlyRootfs ?? false },
-    ...(seccomp && input.seccompBpf ? { annotations: { 'run.oci.seccomp_bpf_data': input.seccompBpf } } : {}),
+    ...(annotations && Object.keys(annotations).length ? { annotations } : {}),
     ...(input.utsHost ? {} : { hostname: input.hostname }),
     mounts,
     linux: {

@@ -453,6 +453,48 @@ test('--pid, --uts, --ipc host or shared, --device, --device-cgroup-rule, --oom-
   await d.api('DELETE', `/containers/${missing}`);
 });
 
+test('--cgroupns, annotations; what berth cannot honour is refused as dockerd refuses it: --gpus, --isolation, --storage-opt', async () => {
+  const { readlinkSync } = await import('fs');
+  const own = await create({ Cmd: ['sh', '-c', 'readlink /proc/self/ns/cgroup; sleep 30'], HostConfig: { NetworkMode: 'none', CgroupnsMode: 'private', Annotations: { 'org.example.note': 'kept' } } });
+  try {
+    await d.api('POST', `/containers/${own}/start`);
+    const info = await inspect(own);
+    assert.equal(info.HostConfig.CgroupnsMode, 'private');
+    const config = JSON.parse(readFileSync(`${d.execRoot}/containers/${own}/config.json`, 'utf8'));
+    assert.equal(config.annotations['org.example.note'], 'kept');
+    assert.ok(config.annotations['run.oci.seccomp_bpf_data'], 'the precompiled filter is still handed over');
+    assert.notEqual(readlinkSync(`/proc/${info.State.Pid}/ns/cgroup`), readlinkSync('/proc/self/ns/cgroup'));
+  } finally {
+    await d.api('DELETE', `/containers/${own}?force=1`);
+  }
+  // the default: dockerd's, private on a pure cgroup v2 host, else the host's
+  const { cgroupLayout } = await import('../../src/runtime/cgroups');
+  const layout = cgroupLayout();
+  const plain = await create({ Cmd: ['true'], HostConfig: { NetworkMode: 'none' } });
+  assert.equal((await inspect(plain)).HostConfig.CgroupnsMode, layout.unified && !Object.keys(layout.v1).length ? 'private' : 'host');
+  await d.api('DELETE', `/containers/${plain}`);
+  for (const [hc, text] of [
+    [{ CgroupnsMode: 'bogus' }, 'invalid cgroup namespace mode: bogus'],
+    [{ Isolation: 'hyperv' }, "invalid isolation (hyperv): linux only supports 'default'"],
+    [{ StorageOpt: { size: '1G' } }, "--storage-opt is supported only for overlay over xfs with 'pquota' mount option"],
+  ] as Array<[Record<string, unknown>, string]>) {
+    const r = await d.api('POST', '/containers/create', { Image: 'busybox', HostConfig: hc });
+    assert.equal(r.status, 400, JSON.stringify(hc));
+    assert.equal(r.body.message, text);
+  }
+  // what `docker run --gpus all` sends: created, then refused at start (nothing was set up)
+  const gpu = await create({ Cmd: ['true'], HostConfig: { NetworkMode: 'none', DeviceRequests: [{ Driver: '', Count: -1, DeviceIDs: null, Capabilities: [['gpu']], Options: {} }] } });
+  const st = await d.api('POST', `/containers/${gpu}/start`);
+  assert.equal(st.status, 400);
+  assert.equal(st.body.message, 'could not select device driver "" with capabilities: [[gpu]]');
+  assert.equal((await inspect(gpu)).State.Status, 'created');
+  await d.api('DELETE', `/containers/${gpu}`);
+  // and `docker run --rm --gpus all` ends (the refused --rm container is removed, as dockerd does)
+  const run = await d.docker(['run', '--rm', '--network', 'none', '--gpus', 'all', 'busybox', 'true'], { timeoutMs: 20_000 });
+  assert.equal(run.code, 125, run.stderr);
+  assert.match(run.stderr, /could not select device driver "" with capabilities: \[\[gpu\]\]/);
+});
+
 test('a stopped container still starts after rmi -f of its image', async () => {
   await d.loadBusybox('doomed:1'); // an image of its own (one tag), sharing busybox's layer
   const id = await create({ Image: 'doomed:1', Cmd: ['echo', 'from-kept-layers'] });

@@ -6,6 +6,8 @@ import { canonicalKeys } from '../../common/go-json';
 import type { ContainerConfig, HealthConfig, HostConfig } from './types';
 import { mergeHealthcheck } from './health';
 import { defaultMaskedPaths, READONLY_PATHS } from '../../runtime/spec';
+import { cgroupLayout } from '../../runtime/cgroups';
+import { defaultCgroupnsMode } from './namespaces';
 
 export interface ImageDefaults {
   Env?: string[] | null; Cmd?: string[] | null; Entrypoint?: string[] | null; WorkingDir?: string; User?: string;
@@ -217,6 +219,7 @@ export function defaultHostConfig(h: Partial<HostConfig> = {}): HostConfig {
     // as dockerd: Docker's lists are written into the record at create (inspect shows them), except when privileged
     MaskedPaths: stringList(h.MaskedPaths) ?? (h.Privileged ? null : [...defaultMaskedPaths()]),
     ReadonlyPaths: stringList(h.ReadonlyPaths) ?? (h.Privileged ? null : [...READONLY_PATHS]),
+    CgroupnsMode: (h.CgroupnsMode as string | undefined) || defaultCgroupnsMode(isPureCgroupV2()),
     CapAdd: h.CapAdd ?? null,
     CapDrop: h.CapDrop ?? null,
     ReadonlyRootfs: !!h.ReadonlyRootfs,
@@ -225,6 +228,7 @@ export function defaultHostConfig(h: Partial<HostConfig> = {}): HostConfig {
 }
 
 const stringList = (v: unknown): string[] | null => (Array.isArray(v) ? v.map(String) : null);
+const isPureCgroupV2 = (): boolean => { const l = cgroupLayout(); return !!l.unified && Object.keys(l.v1).length === 0; };
 
 /** The command line: entrypoint + cmd, split into Path and Args as inspect shows. */
 export function commandLine(cfg: ContainerConfig): string[] {

@@ -1,5 +1,6 @@
-// --pid, --ipc, --uts, --device, --device-cgroup-rule and --oom-score-adj as dockerd applies them: the modes are
-// checked at create (validateModes) and turned into the spec's namespaces and devices at start.
+// --pid, --ipc, --uts, --cgroupns, --device, --device-cgroup-rule as dockerd applies them: the modes are checked
+// at create (validateModes, with dockerd's refusals of --isolation, --storage-opt and --gpus, which berth cannot
+// honour) and turned into the spec's namespaces and devices at start.
 import { readdirSync, realpathSync, statSync, type Stats } from 'fs';
 import * as path from 'path';
 import { conflict, invalidParameter } from '../../common/errors';
@@ -20,6 +21,27 @@ export function validateModes(h: Record<string, unknown>): void {
   for (const rule of (h.DeviceCgroupRules as string[] | null) ?? []) {
     if (!parseDeviceCgroupRule(rule)) throw invalidParameter(`invalid device cgroup rule format: '${rule}'`);
   }
+  const cgroupns = String(h.CgroupnsMode ?? '');
+  if (cgroupns && cgroupns !== 'host' && cgroupns !== 'private') throw invalidParameter(`invalid cgroup namespace mode: ${cgroupns}`);
+  const isolation = String(h.Isolation ?? '');
+  if (isolation && isolation !== 'default') throw invalidParameter(`invalid isolation (${isolation}): linux only supports 'default'`);
+  // berth's overlay has no quota support (dockerd's needs xfs mounted with pquota)
+  if (h.StorageOpt && Object.keys(h.StorageOpt).length) throw invalidParameter("--storage-opt is supported only for overlay over xfs with 'pquota' mount option");
+}
+
+/** create: the cgroup namespace mode dockerd records when none is asked for: private on a pure cgroup v2 host. */
+export function defaultCgroupnsMode(pureV2: boolean): 'host' | 'private' {
+  return pureV2 ? 'private' : 'host';
+}
+
+interface DeviceRequest { Driver?: string; Count?: number; DeviceIDs?: string[] | null; Capabilities?: string[][] | null }
+
+/** --gpus and other device requests: berth has no device drivers (dockerd's NVIDIA hook); dockerd's refusal. */
+export function refuseDeviceRequests(requests: readonly DeviceRequest[] | null | undefined): void {
+  const r = requests?.[0];
+  if (!r) return;
+  const caps = `[${(r.Capabilities ?? []).map((c) => `[${c.join(' ')}]`).join(' ')}]`;
+  throw invalidParameter(`could not select device driver ${JSON.stringify(r.Driver ?? '')} with capabilities: ${caps}`);
 }
 
 interface DeviceMapping { PathOnHost?: string; PathInContainer?: string; CgroupPermissions?: string }
@@ -73,7 +95,7 @@ export function resolveDevices(mappings: readonly DeviceMapping[] | null | undef
 }
 
 /** What the spec needs for the container's pid, ipc and uts modes; `running` finds a container to join. */
-export function namespaceModes(rec: ContainerRecord, running: (ref: string) => ContainerRecord): { pidNamespace?: 'host' | number; ipcMode?: 'host' | 'none'; utsHost?: boolean } {
+export function namespaceModes(rec: ContainerRecord, running: (ref: string) => ContainerRecord): { pidNamespace?: 'host' | number; ipcMode?: 'host' | 'none'; utsHost?: boolean; cgroupNamespace?: boolean } {
   const h = rec.HostConfig as Record<string, unknown>;
   const pid = String(h.PidMode ?? '');
   const ipc = String(h.IpcMode ?? '');
@@ -88,5 +110,6 @@ export function namespaceModes(rec: ContainerRecord, running: (ref: string) => C
     ...(pidNamespace !== undefined ? { pidNamespace } : {}),
     ...(ipc === 'host' || ipc === 'none' ? { ipcMode: ipc } : {}),
     ...(h.UTSMode === 'host' ? { utsHost: true } : {}),
+    ...(h.CgroupnsMode === 'private' ? { cgroupNamespace: true } : {}),
   };
 }

@@ -8,7 +8,7 @@ import { writeFileAtomic } from '../../common/atomic';
 import { failpoint } from '../../common/failpoint';
 import { buildSpec, containerSeccomp } from '../../runtime/spec';
 import { parseSecurityOpt } from './security-opt';
-import { namespaceModes, resolveDevices } from './namespaces';
+import { namespaceModes, refuseDeviceRequests, resolveDevices } from './namespaces';
 import { seccompBpf } from '../../runtime/seccomp';
 import { mountOverlay, unmountOverlay } from '../../runtime/rootfs';
 import { resolveUser } from '../../runtime/user';
@@ -72,6 +72,8 @@ async function startLocked(core: EngineCore, exits: ExitHandling, rec: Container
   const t0 = process.hrtime.bigint();
   const mark = (step: string) => log.debug('start step', { id: rec.Id.slice(0, 12), step, ms: Number(process.hrtime.bigint() - t0) / 1e6 });
   try {
+    // (in here: a refused start, like any failed one, removes a --rm container, which its waiters see)
+    refuseDeviceRequests(rec.HostConfig.DeviceRequests as Parameters<typeof refuseDeviceRequests>[0]);
     // The rootfs and the network do not depend on each other: set both up at once.
     const [mounted, networked] = await Promise.allSettled([mountOverlay(lowerDirs, rootfs), setupNetwork(core, rec)]);
     // a cp or export may hold the mount (it was there before): then it stays
@@ -114,6 +116,7 @@ async function startLocked(core: EngineCore, exits: ExitHandling, rec: Container
       netnsPath: hostNet ? null : netnsPath, joinPid,
       ...secInput, noNewPrivileges: security.noNewPrivileges,
       ...namespaceModes(rec, (ref) => core.store.get(ref)),
+      annotations: (rec.HostConfig.Annotations as Record<string, string> | null) ?? undefined,
       devices: resolveDevices(rec.HostConfig.Devices as Parameters<typeof resolveDevices>[0]),
       deviceCgroupRules: (rec.HostConfig.DeviceCgroupRules as string[] | null) ?? undefined,
       oomScoreAdj: (rec.HostConfig.OomScoreAdj as number | undefined) ?? 0,
