@@ -94,15 +94,15 @@ export function resolveDevices(mappings: readonly DeviceMapping[] | null | undef
   return out;
 }
 
-/** What the spec needs for the container's pid, ipc and uts modes; `running` finds a container to join. */
-export function namespaceModes(rec: ContainerRecord, running: (ref: string) => ContainerRecord): { pidNamespace?: 'host' | number; ipcMode?: 'host' | 'none'; utsHost?: boolean; cgroupNamespace?: boolean } {
+/** What the spec needs for the container's pid, ipc, uts and cgroup modes; `find` looks up a container to join. */
+export function namespaceModes(rec: ContainerRecord, find: (ref: string) => ContainerRecord): { pidNamespace?: 'host' | number; ipcMode?: 'host' | 'none'; utsHost?: boolean; cgroupNamespace?: boolean } {
   const h = rec.HostConfig as Record<string, unknown>;
   const pid = String(h.PidMode ?? '');
   const ipc = String(h.IpcMode ?? '');
   let pidNamespace: 'host' | number | undefined;
   if (pid === 'host') pidNamespace = 'host';
   else if (pid.startsWith(CONTAINER)) {
-    const target = running(pid.slice(CONTAINER.length));
+    const target = find(pid.slice(CONTAINER.length));
     if (!(target.State.Pid > 0) || target.State.Status !== 'running') throw conflict(`failed to join PID namespace: container ${target.Id} is not running`);
     pidNamespace = target.State.Pid;
   }
