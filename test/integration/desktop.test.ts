@@ -141,7 +141,8 @@ describe('berth desktop in Chromium', { timeout: 600_000 }, () => {
     await page.click('[data-testid="bulk"] button:has-text("Unpause")');
     const err = page.locator('tr.rowerr').first();
     await err.waitFor();
-    assert.match(await err.innerText(), /not paused/i);
+    // the row may be in the page a moment before its text (CI once read it empty)
+    await waitFor(async () => /not paused/i.test(await err.innerText()), T, 'the refusal shown');
     assert.equal((await inspect('cli-web')).body.State.Status, 'running');
     await row.locator('input[type=checkbox]').uncheck();
   });

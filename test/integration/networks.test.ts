@@ -5,7 +5,7 @@ import * as assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'fs';
 import * as net from 'net';
 import * as path from 'path';
-import { TestDaemon, RunResult, runCmd, waitFor } from '../helpers/daemon';
+import { TestDaemon, RunResult, runCmd, sleep, waitFor } from '../helpers/daemon';
 import { primaryAddress } from './network-fixture';
 
 const d = new TestDaemon('nets');
@@ -64,7 +64,24 @@ async function ourBridges(): Promise<string[]> {
  * What the host has of this daemon's networking: veths on its bridges, rules in its chains, IP reservations,
  * namespace files. (Other engines may run beside the tests: only this daemon's own things are counted.)
  */
+/**
+ * What the daemon holds on the host, once it has settled: two readings 150 ms apart that agree. The daemon keeps one
+ * network namespace ready for the next start and makes a new one shortly after a start takes it (src/network/warm.ts),
+ * so a reading right after a start may or may not count it (CI once saw 2 namespaces where 1 was expected).
+ */
 async function footprint(): Promise<{ links: number; rules: number; ips: number; netns: number }> {
+  await sleep(300); // the replacement namespace is made 30 ms after a start took one, then takes a process start
+  let last = await readFootprint();
+  for (let i = 0; i < 40; i++) {
+    await sleep(150);
+    const next = await readFootprint();
+    if (JSON.stringify(next) === JSON.stringify(last)) return next;
+    last = next;
+  }
+  return last;
+}
+
+async function readFootprint(): Promise<{ links: number; rules: number; ips: number; netns: number }> {
   const bridges = await ourBridges();
   const all = JSON.parse((await runCmd('ip', ['-j', 'link', 'show', 'type', 'veth'])).stdout || '[]') as { master?: string }[];
   const links = all.filter((l) => l.master && bridges.includes(l.master)).length;
