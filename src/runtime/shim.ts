@@ -18,6 +18,8 @@ export interface ShimOptions {
   exec?: { processFile: string; execId: string; native?: boolean };
   /** create and start in one `run --detach` at `start` (one runtime process instead of two) */
   run?: boolean;
+  /** connect to attach.sock at spawn, beside ctl.sock, for the first `attach()` (see there) */
+  attachEarly?: boolean;
 }
 
 export function shimBinary(): string {
@@ -69,6 +71,8 @@ export class Shim {
   private buffer = '';
   /** set when we close the connection ourselves (daemon shutdown): that is not the process exiting. */
   private detached = false;
+  /** the attach connection made at spawn (`attachEarly`), until `attach()` takes it */
+  private early?: Promise<net.Socket>;
   readonly exited: Promise<ExitStatus>;
 
   private constructor(readonly stateDir: string, private readonly ctl: net.Socket) {
@@ -113,8 +117,18 @@ export class Shim {
     let msg: { ready?: boolean; error?: string };
     try { msg = JSON.parse(report.trim().split('\n')[0] || '{}'); } catch { msg = { error: `container shim failed: ${report.trim() || 'no report'}` }; }
     if (!msg.ready) throw new Error(msg.error || 'container shim exited without reporting');
-    const shim = await Shim.connect(opts.stateDir);
-    if (!shim) throw new Error('container shim is not listening');
+    // Both connect(2) calls happen here, in this tick (a unix socket connects at once): the shim wakes once for
+    // both, and the attach connection is queued before any `start` the caller sends (the shim accepts it first).
+    const ctl = connectUnix(path.join(opts.stateDir, 'ctl.sock'));
+    const early = opts.attachEarly ? connectUnix(path.join(opts.stateDir, 'attach.sock')) : undefined;
+    early?.catch(() => undefined); // (its failure is the taker's to see)
+    const sock = await ctl.catch(() => undefined);
+    if (!sock) {
+      void early?.then((c) => c.destroy(), () => undefined);
+      throw new Error('container shim is not listening');
+    }
+    const shim = new Shim(opts.stateDir, sock);
+    shim.early = early;
     return shim;
   }
 
@@ -142,8 +156,16 @@ export class Shim {
     if (!reply.startsWith('ok')) throw new Error(reply.replace(/^error\s*/, '') || 'reopen-log failed');
   }
 
-  /** A new attach connection: stdcopy-framed output from the shim, raw stdin to it. */
-  attach(): Promise<net.Socket> { return connectUnix(path.join(this.stateDir, 'attach.sock')); }
+  /**
+   * A new attach connection: stdcopy-framed output from the shim, raw stdin to it. The first one is the
+   * connection made at spawn with `attachEarly`: its connect(2) already happened, so a `start` sent before this
+   * resolves still finds it attached.
+   */
+  attach(): Promise<net.Socket> {
+    const early = this.early;
+    this.early = undefined;
+    return early ?? connectUnix(path.join(this.stateDir, 'attach.sock'));
+  }
 
   /** Drops the control connection without affecting the process; `exited` then never resolves. */
   close(): void { this.detached = true; this.ctl.destroy(); }

@@ -437,6 +437,27 @@ test('exec in a running container: output and exit.json; exec with a tty', T, as
   assert.equal((await waitExit(c.stateDir)).exitCode, 137);
 });
 
+test('an attach connection made in the same tick as the start request sees the output from its first byte', T, async () => {
+  // what the daemon does for every exec: connect(2) to attach.sock, send `start` at once, read the attach later
+  const c = await spawnShim({ args: ['sleep', '100'] });
+  await startShim(c);
+  const proc = { terminal: false, user: { uid: 0, gid: 0 }, args: ['echo', 'first'], env: ['PATH=/bin'], cwd: '/' };
+  for (let i = 0; i < 10; i++) {
+    const e = await spawnShim({ exec: { id: c.id, process: proc }, log: false });
+    const ctl = await Ctl.connect(e.stateDir);
+    const attaching = Attach.connect(e.stateDir); // its connect(2) runs now, before the request below is written
+    const started = ctl.request('start');
+    const a = await attaching;
+    assert.match(await started, /^ok \d+$/);
+    await a.ended;
+    assert.equal(a.text(1), 'first\n', `round ${i}`);
+    assert.equal((await waitExit(e.stateDir)).exitCode, 0);
+    await waitShimGone(e);
+  }
+  crun('kill', c.id, 'KILL');
+  assert.equal((await waitExit(c.stateDir)).exitCode, 137);
+});
+
 test('a failed exec start replies error and the exec shim goes away', T, async () => {
   const c = await spawnShim({ args: ['sleep', '100'] });
   await startShim(c);
@@ -620,6 +641,41 @@ test('the launcher (--launcher) starts shims like a direct spawn: several at onc
       const s: Shim = { id: r.id, stateDir: r.stateDir, logPath: '', shimPid: report.shimPid, report, readyMs: 0 };
       await startShim(s);
       assert.equal((await waitExit(r.stateDir)).exitCode, r.code);
+      await waitShimGone(s);
+    }
+  } finally {
+    launcher.close();
+  }
+});
+
+/** /proc/PID/stat's arg_start (field 48) and startstack (field 28): an exec'd process's argv lies above its stack
+ * start, a cmdline the forked shim pointed at its own copy (PR_SET_MM_MAP) lies in its heap, below. */
+function argvPlacement(pid: number): 'stack' | 'heap' {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); // f[k - 3] is field k
+  return BigInt(f[48 - 3]) > BigInt(f[28 - 3]) ? 'stack' : 'heap';
+}
+
+test('the launcher forks its own binary without exec, with the cmdline an exec would give; another file is exec\'d', T, async () => {
+  const launcher = new ShimLauncher(SHIM);
+  const copy = path.join(tmp, 'rebuilt', 'berth-shim'); // another inode: what a rebuilt binary on disk looks like
+  fs.mkdirSync(path.dirname(copy), { recursive: true });
+  fs.copyFileSync(SHIM, copy);
+  fs.chmodSync(copy, 0o755);
+  try {
+    for (const [binary, placement] of [[SHIM, 'heap'], [copy, 'stack']] as const) {
+      const id = newId();
+      const stateDir = path.join(tmp, `state-${++seq}`);
+      const argv = [binary, ...shimArgs(id, makeBundle(['sh', '-c', 'exit 5']), stateDir, { log: false }, '')];
+      const report = JSON.parse(await launcher.launch(argv));
+      assert.equal(report.ready, true, JSON.stringify(report));
+      shimPids.add(report.shimPid);
+      // exactly the argv, NUL-terminated, as the kernel shows an exec'd program's (leftovers.ts splits on NUL)
+      assert.equal(fs.readFileSync(`/proc/${report.shimPid}/cmdline`, 'utf8'), `${argv.join('\0')}\0`);
+      assert.equal(argvPlacement(report.shimPid), placement, binary);
+      assert.equal(fs.readFileSync(`/proc/${report.shimPid}/comm`, 'utf8').trim(), 'berth-shim');
+      const s: Shim = { id, stateDir, logPath: '', shimPid: report.shimPid, report, readyMs: 0 };
+      await startShim(s);
+      assert.equal((await waitExit(stateDir)).exitCode, 5);
       await waitShimGone(s);
     }
   } finally {

@@ -97,7 +97,9 @@ export class ExecEngine {
     const stateDir = this.containers.paths.execState(rec.Id, id);
     const t0 = performance.now();
     const mark = (step: string) => log.debug('exec step', { id: id.slice(0, 12), step, ms: Math.round((performance.now() - t0) * 100) / 100 });
-    const prepared = await this.prepare(ex, stateDir, { stdin: !!ex.config.AttachStdin && !opts.detach, consoleSize: opts.consoleSize });
+    const prepared = await this.prepare(ex, stateDir, {
+      stdin: !!ex.config.AttachStdin && !opts.detach, attach: !!client && !opts.detach, consoleSize: opts.consoleSize,
+    });
     // What the exec leaves on tmpfs: the shim's state dir and the file handed to it. Removed once the process has
     // exited, and also when it never started (a missing binary used to leave both behind, exec after exec).
     const removeLeftovers = () => this.removePrepared(stateDir, prepared.handedOver);
@@ -110,17 +112,9 @@ export class ExecEngine {
     ex.shim = prepared.shim;
     mark('shim-spawn');
     const shim = ex.shim;
-    let relayed: Promise<unknown> = Promise.resolve();
-    if (client && !opts.detach) {
-      const conn = await shim.attach();
-      relayed = relay(client, conn, {
-        tty: rawStream, stdin: !!ex.config.AttachStdin, stdout: ex.config.AttachStdout !== false, stderr: ex.config.AttachStderr !== false,
-        detachKeys: parseDetachKeys(ex.config.DetachKeys),
-        onStdinEnd: () => { if (!tty) void shim.closeStdin().catch(() => undefined); },
-        // The client reads the exit code right after the stream ends: record it first.
-        beforeEnd: () => ex.done,
-      });
-    }
+    // The attach connection was made at spawn (attachEarly): the start is sent without waiting for it, and the
+    // shim attaches it before the process runs (PROTOCOL.md, `start`).
+    const attaching = client && !opts.detach ? shim.attach() : undefined;
     try {
       // The start's ConsoleSize goes to the shim before the start, which applies it the moment the terminal exists.
       // Sent after the start (as before), it could land after a resize the client sent meanwhile and undo it.
@@ -132,6 +126,7 @@ export class ExecEngine {
       this.events.emitEvent('container', `exec_start: ${ex.config.Cmd!.join(' ')}`, rec.Id, { execID: id });
     } catch (err) {
       shim.close();
+      void attaching?.then((c) => c.destroy(), () => undefined);
       this.fail(ex, client, execStartFailure(ex.config.Cmd![0], errorMessage(err)), rawStream);
       await removeLeftovers();
       return;
@@ -146,7 +141,16 @@ export class ExecEngine {
       ex.finish();
       await removeLeftovers();
     });
-    await relayed;
+    if (client && attaching) {
+      const conn = await attaching;
+      await relay(client, conn, {
+        tty: rawStream, stdin: !!ex.config.AttachStdin, stdout: ex.config.AttachStdout !== false, stderr: ex.config.AttachStderr !== false,
+        detachKeys: parseDetachKeys(ex.config.DetachKeys),
+        onStdinEnd: () => { if (!tty) void shim.closeStdin().catch(() => undefined); },
+        // The client reads the exit code right after the stream ends: record it first.
+        beforeEnd: () => ex.done,
+      });
+    }
     if (client) await ex.done;
     mark('done');
   }
@@ -155,7 +159,7 @@ export class ExecEngine {
    * Everything before the shim's `start`: the user, the process, the file handed to the shim, and the shim itself.
    * Never rejects: a failure is the `error` the exec's stream reports.
    */
-  private async prepare(ex: ExecRecord, stateDir: string, o: { stdin: boolean; consoleSize?: [number, number] | null }): Promise<Prepared> {
+  private async prepare(ex: ExecRecord, stateDir: string, o: { stdin: boolean; attach: boolean; consoleSize?: [number, number] | null }): Promise<Prepared> {
     const rec = ex.container;
     const tty = !!ex.config.Tty;
     let handedOver: string | undefined;
@@ -183,7 +187,7 @@ export class ExecEngine {
       const shim = await Shim.spawn({
         runtimePath: driver.execPath, runtimeRoot: driver.root, id: rec.Id, bundle, stateDir,
         tty, stdin: o.stdin, stdinOnce: !!ex.config.AttachStdin && !tty,
-        exec: { processFile: handedOver, execId: ex.id, native: !!nativeFile },
+        exec: { processFile: handedOver, execId: ex.id, native: !!nativeFile }, attachEarly: o.attach,
       });
       return { shim, handedOver };
     } catch (err) {

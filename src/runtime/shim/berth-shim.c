@@ -202,6 +202,7 @@ static void remove_sockets(void)
 
 static void reap_children(void);
 static bool console_step(void);
+static void accept_all(int lfd, bool ctl);
 
 /* Before the ready report: say why, remove what this shim created, exit 1. */
 static void __attribute__((noreturn)) setup_fail(const char *msg)
@@ -818,6 +819,9 @@ static void ctl_start(struct conn *c)
         reply(c, "error the process has exited");
         return;
     }
+    /* A client may connect to attach.sock and ask for the start without waiting in between (the daemon does for
+     * an exec): whatever connected before this request is attached before the process can write anything. */
+    accept_all(S.attach_lfd, false);
     buf_t err = {0};
     int ep[2] = {-1, -1};
     bool ok;
@@ -1223,9 +1227,17 @@ static void parse_args(int argc, char **argv)
     O.exec_file = absolute(O.exec_file);
 }
 
+static int shim_main(int argc, char **argv);
+
 int main(int argc, char **argv)
 {
-    if (argc == 2 && !strcmp(argv[1], "--launcher")) return launcher_main();
+    if (argc == 2 && !strcmp(argv[1], "--launcher")) return launcher_main(shim_main);
+    return shim_main(argc, argv);
+}
+
+/* The shim: run by main, or by the launcher in a child it forked (launcher.c), with the same arguments. */
+static int shim_main(int argc, char **argv)
+{
     S.sync_fd = S.ctl_lfd = S.attach_lfd = S.console_lfd = S.console_conn = S.master = S.stdin_fd = S.in_rd = -1;
     S.out_fd[0] = S.out_fd[1] = S.out_wr[0] = S.out_wr[1] = -1;
     if (fcntl(3, F_GETFD) >= 0) {

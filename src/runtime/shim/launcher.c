@@ -1,10 +1,15 @@
 /* berth-shim --launcher: starts shims for the daemon, so the daemon does not fork itself for each one.
  *
  * Forking the daemon (a Node process of ~90 MB with a dozen threads) costs it 3-5 ms of CPU and of blocked event
- * loop per container start and per exec, on the path of both. This process is tiny: it posix_spawn()s (vfork) the
- * shim with the sync pipe as fd 3, waits for the shim's one-line report and hands it back. The shim it starts is
- * the same program started the same way as before (exec'd, its own argv, so /proc/PID/cmdline still names its
- * --state-dir), only its parent differs; the shim detaches from it at once, as it did from the daemon.
+ * loop per container start and per exec, on the path of both. This process is tiny, and it is the shim program
+ * itself: a request for this same binary is served by fork() alone, the child running the shim's main() with the
+ * request's arguments, so no execve, no dynamic loading and no posix_spawn signal reset lie on the path of every
+ * start and exec. The child's /proc/PID/cmdline is pointed at the request's arguments (PR_SET_MM_MAP), so it
+ * names its --state-dir exactly as an exec'd shim does (the daemon finds shims by it after a restart). Where
+ * that is refused (a kernel without CONFIG_CHECKPOINT_RESTORE), or the binary on disk is no
+ * longer the one running (rebuilt, upgraded), or another program is asked for, the shim is exec'd as before.
+ * Either way the shim detaches from the launcher at once (its first process exits after reporting), as it did
+ * from the daemon.
  *
  * Protocol on stdin (from the daemon), any number of requests, several in flight:
  *     <request id>\0<argc>\0<argv[0]>\0...<argv[argc-1]>\0
@@ -20,7 +25,11 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <linux/prctl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -42,6 +51,11 @@ struct pending {
 
 static struct pending *pend;
 static size_t npend, cappend;
+
+/* the shim's main(), run in a forked child; and the file this process runs (st_dev, st_ino of /proc/self/exe) */
+static int (*run_shim)(int argc, char **argv);
+static struct stat self_exe;
+static bool self_exe_known;
 
 static void write_out(const char *p, size_t n)
 {
@@ -70,6 +84,62 @@ static void answer(const char *id, const char *report, size_t len)
     free(line);
 }
 
+/* Whether argv[0] is, on disk, the very program this process runs: then a fork is the same as an exec of it. */
+static bool runs_this_binary(const char *file)
+{
+    struct stat st;
+    return run_shim && self_exe_known && stat(file, &st) == 0 && st.st_dev == self_exe.st_dev && st.st_ino == self_exe.st_ino;
+}
+
+/* Points this process's /proc/PID/cmdline at a copy of argv (what an exec of argv would show). PR_SET_MM_MAP
+ * replaces the whole memory map description at once, so the other fields are read back from /proc/self/stat;
+ * unlike PR_SET_MM_ARG_START it needs no CAP_SYS_RESOURCE (it was made for unprivileged checkpoint/restore). */
+static bool set_cmdline(char **argv)
+{
+    size_t len = 0;
+    for (char **a = argv; *a; a++) len += strlen(*a) + 1;
+    char *area = malloc(len), *d = area; /* never freed: the kernel reads it for as long as we live */
+    if (!area) return false;
+    for (char **a = argv; *a; a++) d = stpcpy(d, *a) + 1;
+    char stat[2048];
+    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? -1 : read(fd, stat, sizeof stat - 1);
+    if (fd >= 0) close(fd);
+    if (n <= 0) return false;
+    stat[n] = 0;
+    /* fields from 3 on follow the last ')' (the name may hold anything); f[k] is field k of proc(5) */
+    unsigned long long f[53] = {0};
+    char *p = strrchr(stat, ')');
+    for (int k = 3; p && k <= 52; k++) {
+        p = strchr(p, ' ');
+        if (p) f[k] = strtoull(++p, NULL, 10);
+    }
+    if (!p) return false;
+    struct prctl_mm_map m = {
+        .start_code = f[26], .end_code = f[27], .start_stack = f[28],
+        .start_data = f[45], .end_data = f[46], .start_brk = f[47], .brk = (uint64_t)(uintptr_t)sbrk(0),
+        .arg_start = (uint64_t)(uintptr_t)area, .arg_end = (uint64_t)(uintptr_t)(area + len),
+        .env_start = f[50], .env_end = f[51], .exe_fd = (uint32_t)-1,
+    };
+    return prctl(PR_SET_MM, PR_SET_MM_MAP, (unsigned long)&m, sizeof m, 0) == 0;
+}
+
+/* The child of a fork: the stdio and fd 3 a spawn would have given it, then the shim's main (or an exec of argv
+ * where the cmdline cannot be set). Never returns. */
+static void __attribute__((noreturn)) forked_shim(char **argv, int report_fd)
+{
+    int devnull = open("/dev/null", O_RDWR);
+    if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(devnull, 2) < 0) _exit(127);
+    if (report_fd != 3 && dup2(report_fd, 3) < 0) _exit(127);
+    close_range(4, ~0U, 0); /* the daemon's pipes, other shims' report pipes: none of them is this shim's */
+    int argc = 0;
+    while (argv[argc]) argc++;
+    if (set_cmdline(argv)) _exit(run_shim(argc, argv));
+    fcntl(3, F_SETFD, 0);
+    execv(argv[0], argv);
+    _exit(127);
+}
+
 /* Starts argv with fd 3 the write end of a new pipe, stdio on /dev/null; the read end joins the pending list. */
 static void start_one(const char *id, char **argv)
 {
@@ -80,15 +150,22 @@ static void start_one(const char *id, char **argv)
         answer(id, m, (size_t)n);
         return;
     }
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, p[1], 3); /* dup2 clears O_CLOEXEC on the copy */
     pid_t pid;
-    int err = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
+    int err = 0;
+    if (runs_this_binary(argv[0])) {
+        pid = fork();
+        if (pid == 0) forked_shim(argv, p[1]);
+        if (pid < 0) err = errno;
+    } else {
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+        posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+        posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+        posix_spawn_file_actions_adddup2(&fa, p[1], 3); /* dup2 clears O_CLOEXEC on the copy */
+        err = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+        posix_spawn_file_actions_destroy(&fa);
+    }
     close(p[1]);
     if (err) {
         close(p[0]);
@@ -154,8 +231,10 @@ static void report_input(size_t i)
     pend[i] = pend[--npend];
 }
 
-int launcher_main(void)
+int launcher_main(int (*shim_main)(int argc, char **argv))
 {
+    run_shim = shim_main;
+    self_exe_known = stat("/proc/self/exe", &self_exe) == 0;
     /* The daemon may leak descriptors to us; none must reach a shim (each would hold it open for the shim's life). */
     close_range(3, ~0U, 0);
     buf_t in = {0};

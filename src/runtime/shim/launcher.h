@@ -2,7 +2,8 @@
 #ifndef BERTH_SHIM_LAUNCHER_H
 #define BERTH_SHIM_LAUNCHER_H
 
-/* Serves spawn requests on stdin until it ends; returns the exit status. */
-int launcher_main(void);
+/* Serves spawn requests on stdin until it ends; returns the exit status. A request for this same binary runs
+ * shim_main (the shim's own main) in a forked child instead of exec'ing it. */
+int launcher_main(int (*shim_main)(int argc, char **argv));
 
 #endif
