@@ -41,6 +41,23 @@ for (const cli of ['docker', 'berth'] as const) {
     assert.equal(r.stdout, 'hi\n');
   });
 
+  test(`${cli}: -i with more stdin than the process reads: the output still arrives`, async () => {
+    // The process exits with stdin still coming: the client's writes must not cost it the output (they once did:
+    // the shim closed its connections at once, the daemon's next stdin write failed and dropped the output).
+    const big = 'x'.repeat(4 << 20);
+    const r = await run(['run', '--rm', '-i', 'busybox', 'sh', '-c', 'head -c 10 >/dev/null; echo got'], { input: big });
+    ok(r, 'run -i');
+    assert.equal(r.stdout, 'got\n');
+    const name = `${cli}-stdin`;
+    ok(await run(['run', '-d', '--name', name, 'busybox', 'sleep', '300']), 'run -d');
+    for (let i = 0; i < 3; i++) {
+      const e = await run(['exec', '-i', name, 'sh', '-c', 'head -c 10 >/dev/null; echo got'], { input: big });
+      ok(e, 'exec -i');
+      assert.equal(e.stdout, 'got\n', `round ${i}`);
+    }
+    ok(await run(['rm', '-f', name]), 'rm -f');
+  });
+
   test(`${cli}: run -d, ps, logs, exec, stop, inspect, rm -f`, async () => {
     const name = `${cli}-web`;
     const r = await run(['run', '-d', '--name', name, '-l', 'app=demo', 'busybox', 'sh', '-c', 'echo started; exec sleep 300']);

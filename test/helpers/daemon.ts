@@ -21,6 +21,8 @@ export function runCmd(file: string, args: string[], opts: { env?: NodeJS.Proces
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
       resolve({ code, stdout: String(stdout), stderr: String(stderr) });
     });
+    // a command may exit without reading all its input (that is its right): the broken pipe is not our failure
+    child.stdin!.on('error', () => undefined);
     if (opts.input !== undefined) child.stdin!.end(opts.input); else child.stdin!.end();
   });
 }

@@ -16,6 +16,8 @@ export function sh(file: string, args: string[], opts: { input?: string | Buffer
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
       resolve({ code, stdout: String(stdout), stderr: String(stderr) });
     });
+    // a command may exit without reading all its input (that is its right): the broken pipe is not our failure
+    child.stdin!.on('error', () => undefined);
     if (opts.input !== undefined) child.stdin!.end(opts.input); else child.stdin!.end();
   });
 }

@@ -130,7 +130,7 @@ test('seed workflow through the berth CLI, which finds the rootless socket by it
   assert.match((await b(['ps'])).stdout, new RegExp(`0\\.0\\.0\\.0:${port}->80/tcp\\s+bweb`));
   assert.match((await b(['logs', 'bweb'])).stdout, /up/);
   const it = await user.exec('script', ['-qec', `${path.join(user.root, 'bin/berth')} exec -it bweb sh -c 'tty'`, '/dev/null']);
-  assert.match(it.stdout, /\/dev\/pts\/\d+/, it.stderr);
+  assert.match(it.stdout, /\/dev\/pts\/\d+/, `code ${it.code} err ${it.stderr}`);
   assert.equal((await b(['stop', '-t', '1', 'bweb'])).code, 0);
   assert.equal((await b(['rm', 'bweb'])).code, 0);
   assert.equal((await b(['volume', 'create', 'bvol'])).code, 0);

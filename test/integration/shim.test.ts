@@ -328,6 +328,30 @@ test('stdin through attach with --stdin --stdin-once', T, async () => {
   assert.deepEqual(readLog(s.logPath).map((e) => e.log), ['hello\n', 'world\n']);
 });
 
+test('a client still writing stdin after the exit gets the output and EOF, never EPIPE; the shim then goes', T, async () => {
+  const s = await spawnShim({ args: ['sh', '-c', 'head -c 1 >/dev/null; echo done'], stdin: true });
+  const a = await Attach.connect(s.stateDir);
+  let writeError: Error | undefined;
+  a.sock.on('error', (e) => { writeError = e; });
+  await startShim(s);
+  const chunk = Buffer.alloc(64 << 10, 120);
+  let writing = true;
+  const pump = (async () => {
+    // keep writing well past the process's exit, as a client piping a large file does
+    while (writing && !a.sock.destroyed) {
+      if (!a.sock.write(chunk)) await new Promise((r) => a.sock.once('drain', r));
+      await new Promise((r) => setImmediate(r));
+    }
+  })();
+  await a.ended;
+  writing = false;
+  await pump;
+  assert.equal(writeError, undefined);
+  assert.equal(a.text(1), 'done\n');
+  assert.equal((await waitExit(s.stateDir)).exitCode, 0);
+  await waitShimGone(s); // (Attach ends its side on EOF)
+});
+
 test('close-stdin on ctl ends the input', T, async () => {
   const s = await spawnShim({ args: ['cat'], stdin: true });
   const { ctl } = await startShim(s);
@@ -633,11 +657,12 @@ test('the launcher (--launcher) starts shims like a direct spawn: several at onc
       const report = JSON.parse(await r.report);
       assert.equal(report.ready, true, JSON.stringify(report));
       shimPids.add(report.shimPid);
-      // exec'd with its own argv (leftover detection reads it), and detached: neither we nor the launcher parent it
+      // with its own argv (leftover detection reads it), not our child, in a session of its own; forked by the
+      // launcher, it stays the launcher's child, which reaps it when it exits (waitShimGone sees no zombie)
       assert.ok(fs.readFileSync(`/proc/${report.shimPid}/cmdline`, 'utf8').split('\0').includes(r.stateDir));
-      const ppid = Number(fs.readFileSync(`/proc/${report.shimPid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
-      assert.notEqual(ppid, process.pid);
-      assert.notEqual(ppid, launcher.pid);
+      const stat = fs.readFileSync(`/proc/${report.shimPid}/stat`, 'utf8').split(') ')[1].split(' ');
+      assert.equal(Number(stat[1]), launcher.pid);
+      assert.equal(Number(stat[3]), report.shimPid, 'the shim leads its own session');
       const s: Shim = { id: r.id, stateDir: r.stateDir, logPath: '', shimPid: report.shimPid, report, readyMs: 0 };
       await startShim(s);
       assert.equal((await waitExit(r.stateDir)).exitCode, r.code);
@@ -672,6 +697,10 @@ test('the launcher forks its own binary without exec, with the cmdline an exec w
       // exactly the argv, NUL-terminated, as the kernel shows an exec'd program's (leftovers.ts splits on NUL)
       assert.equal(fs.readFileSync(`/proc/${report.shimPid}/cmdline`, 'utf8'), `${argv.join('\0')}\0`);
       assert.equal(argvPlacement(report.shimPid), placement, binary);
+      // forked: the launcher's child; exec'd: detached by its own fork, as from the daemon
+      const ppid = Number(fs.readFileSync(`/proc/${report.shimPid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+      if (placement === 'heap') assert.equal(ppid, launcher.pid);
+      else assert.notEqual(ppid, launcher.pid);
       assert.equal(fs.readFileSync(`/proc/${report.shimPid}/comm`, 'utf8').trim(), 'berth-shim');
       const s: Shim = { id, stateDir, logPath: '', shimPid: report.shimPid, report, readyMs: 0 };
       await startShim(s);

@@ -1077,8 +1077,42 @@ static void __attribute__((noreturn)) shutdown_and_exit(int code)
     }
     /* Sockets go before the connections close: whoever sees its connection end finds no stale socket. */
     remove_sockets();
+    /* Control connections close now (the daemon learns of the exit). Attach clients see EOF after the last output
+     * (SHUT_WR) but their connections stay open for reading until they close them too, or the deadline: a client
+     * still writing stdin (`seq 100000 | docker exec -i c head -1`) would otherwise get EPIPE, and some clients
+     * (Node's sockets, the daemon's) drop a connection on a failed write with the output in it still unread. */
+    size_t lingering = 0;
+    for (size_t i = 0; i < S.nconns; i++) {
+        struct conn *c = S.conns[i];
+        if (c->dead) continue;
+        if (!c->ctl && !c->rd_eof && shutdown(c->fd, SHUT_WR) == 0) {
+            lingering++;
+            continue;
+        }
+        close(c->fd);
+        c->dead = true;
+    }
+    while (lingering > 0 && p) {
+        size_t np = 0;
+        for (size_t i = 0; i < S.nconns; i++)
+            if (!S.conns[i]->dead) p[np++] = (struct pollfd){S.conns[i]->fd, POLLIN, 0};
+        int64_t left = deadline - mono_ms();
+        if (left <= 0) break;
+        if (poll(p, np, (int)left) < 0 && errno != EINTR) break;
+        for (size_t i = 0, k = 0; i < S.nconns; i++) {
+            struct conn *c = S.conns[i];
+            if (c->dead) continue;
+            short re = p[k++].revents;
+            if (!re) continue;
+            ssize_t n = recv(c->fd, rbuf, sizeof rbuf, MSG_DONTWAIT); /* stdin nobody will read: discarded */
+            if (n > 0 || (n < 0 && (errno == EINTR || errno == EAGAIN))) continue;
+            close(c->fd); /* the client closed (or the connection failed): done with it */
+            c->dead = true;
+            lingering--;
+        }
+    }
     for (size_t i = 0; i < S.nconns; i++)
-        if (!S.conns[i]->dead) close(S.conns[i]->fd); /* attach clients see EOF after the last output */
+        if (!S.conns[i]->dead) close(S.conns[i]->fd);
     reap_children();
     _exit(code);
 }
@@ -1227,16 +1261,17 @@ static void parse_args(int argc, char **argv)
     O.exec_file = absolute(O.exec_file);
 }
 
-static int shim_main(int argc, char **argv);
+static int shim_main(int argc, char **argv, bool forked);
 
 int main(int argc, char **argv)
 {
     if (argc == 2 && !strcmp(argv[1], "--launcher")) return launcher_main(shim_main);
-    return shim_main(argc, argv);
+    return shim_main(argc, argv, false);
 }
 
-/* The shim: run by main, or by the launcher in a child it forked (launcher.c), with the same arguments. */
-static int shim_main(int argc, char **argv)
+/* The shim: run by main, or by the launcher in a child it forked (launcher.c), with the same arguments. Forked,
+ * its parent is the launcher, which reaps it: it needs no fork of its own to leave its parent. */
+static int shim_main(int argc, char **argv, bool forked)
 {
     S.sync_fd = S.ctl_lfd = S.attach_lfd = S.console_lfd = S.console_conn = S.master = S.stdin_fd = S.in_rd = -1;
     S.out_fd[0] = S.out_fd[1] = S.out_wr[0] = S.out_wr[1] = -1;
@@ -1248,8 +1283,9 @@ static int shim_main(int argc, char **argv)
     parse_args(argc, argv);
 
     /* Detach: the daemon is not our parent (it can restart without taking us along), we have our own session
-     * (no signals from its terminal or process group), and our stdio is nobody's. */
-    pid_t pid = fork();
+     * (no signals from its terminal or process group), and our stdio is nobody's. Forked by the launcher, we
+     * already are its child, not the daemon's: no second fork. */
+    pid_t pid = forked ? 0 : fork();
     if (pid < 0) usage_fail(xasprintf("fork: %s", strerror(errno)));
     if (pid > 0) _exit(0);
     setsid();

@@ -8,8 +8,9 @@
  * names its --state-dir exactly as an exec'd shim does (the daemon finds shims by it after a restart). Where
  * that is refused (a kernel without CONFIG_CHECKPOINT_RESTORE), or the binary on disk is no
  * longer the one running (rebuilt, upgraded), or another program is asked for, the shim is exec'd as before.
- * Either way the shim detaches from the launcher at once (its first process exits after reporting), as it did
- * from the daemon.
+ * An exec'd shim detaches itself as it did from the daemon (its first process exits after reporting); a forked
+ * one skips that second fork and stays the launcher's child (its own session all the same), reaped when it ends
+ * and handed to init when the launcher goes.
  *
  * Protocol on stdin (from the daemon), any number of requests, several in flight:
  *     <request id>\0<argc>\0<argv[0]>\0...<argv[argc-1]>\0
@@ -29,6 +30,7 @@
 #include <string.h>
 #include <linux/prctl.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -45,7 +47,8 @@ extern char **environ;
 struct pending {
     char *id;
     pid_t pid;
-    int fd; /* the read end of the shim's sync pipe */
+    bool exec_d; /* an exec'd shim: pid is its first process, which exits once it has reported (reaped then) */
+    int fd;      /* the read end of the shim's sync pipe */
     buf_t report;
 };
 
@@ -53,7 +56,7 @@ static struct pending *pend;
 static size_t npend, cappend;
 
 /* the shim's main(), run in a forked child; and the file this process runs (st_dev, st_ino of /proc/self/exe) */
-static int (*run_shim)(int argc, char **argv);
+static int (*run_shim)(int argc, char **argv, bool forked);
 static struct stat self_exe;
 static bool self_exe_known;
 
@@ -134,8 +137,11 @@ static void __attribute__((noreturn)) forked_shim(char **argv, int report_fd)
     close_range(4, ~0U, 0); /* the daemon's pipes, other shims' report pipes: none of them is this shim's */
     int argc = 0;
     while (argv[argc]) argc++;
-    if (set_cmdline(argv)) _exit(run_shim(argc, argv));
+    if (set_cmdline(argv)) _exit(run_shim(argc, argv, true));
     fcntl(3, F_SETFD, 0);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL); /* as posix_spawn leaves it: the launcher's SIGCHLD block is its own */
     execv(argv[0], argv);
     _exit(127);
 }
@@ -152,7 +158,8 @@ static void start_one(const char *id, char **argv)
     }
     pid_t pid;
     int err = 0;
-    if (runs_this_binary(argv[0])) {
+    bool forked = runs_this_binary(argv[0]);
+    if (forked) {
         pid = fork();
         if (pid == 0) forked_shim(argv, p[1]);
         if (pid < 0) err = errno;
@@ -163,7 +170,14 @@ static void start_one(const char *id, char **argv)
         posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
         posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
         posix_spawn_file_actions_adddup2(&fa, p[1], 3); /* dup2 clears O_CLOEXEC on the copy */
-        err = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+        posix_spawnattr_t at;
+        posix_spawnattr_init(&at);
+        sigset_t none;
+        sigemptyset(&none);
+        posix_spawnattr_setsigmask(&at, &none); /* not the launcher's SIGCHLD block */
+        posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK);
+        err = posix_spawn(&pid, argv[0], &fa, &at, argv, environ);
+        posix_spawnattr_destroy(&at);
         posix_spawn_file_actions_destroy(&fa);
     }
     close(p[1]);
@@ -179,7 +193,7 @@ static void start_one(const char *id, char **argv)
         pend = realloc(pend, cappend * sizeof *pend);
         if (!pend) _exit(1);
     }
-    pend[npend++] = (struct pending){strdup(id), pid, p[0], {0}};
+    pend[npend++] = (struct pending){strdup(id), pid, !forked, p[0], {0}};
 }
 
 /* Parses complete requests at the front of in; returns false on a malformed one. */
@@ -224,36 +238,56 @@ static void report_input(size_t i)
     }
     answer(r->id, r->report.data ? r->report.data + r->report.off : "", buf_pending(&r->report));
     close(r->fd);
-    while (waitpid(r->pid, NULL, 0) < 0 && errno == EINTR) {
+    /* (a forked shim runs on as our child: reaped when it exits, see reap_all) */
+    while (r->exec_d && waitpid(r->pid, NULL, 0) < 0 && errno == EINTR) {
     }
     free(r->id);
     buf_free(&r->report);
     pend[i] = pend[--npend];
 }
 
-int launcher_main(int (*shim_main)(int argc, char **argv))
+/* Shims this process forked stay its children until they exit (they report at once, without a second fork of
+ * their own): each is reaped as soon as it is gone, so none lingers as a zombie that still looks alive. */
+static void reap_all(int sigfd)
+{
+    struct signalfd_siginfo si[8];
+    while (read(sigfd, si, sizeof si) > 0) {
+    }
+    while (waitpid(-1, NULL, WNOHANG) > 0) {
+    }
+}
+
+int launcher_main(int (*shim_main)(int argc, char **argv, bool forked))
 {
     run_shim = shim_main;
     self_exe_known = stat("/proc/self/exe", &self_exe) == 0;
     /* The daemon may leak descriptors to us; none must reach a shim (each would hold it open for the shim's life). */
     close_range(3, ~0U, 0);
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, NULL);
+    int sigfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (sigfd < 0) run_shim = NULL; /* cannot reap forked shims: exec every one (they detach themselves) */
     buf_t in = {0};
     struct pollfd *p = NULL;
     size_t cap = 0;
     bool in_open = true;
     while (in_open || npend > 0) {
-        if (cap < npend + 1) {
-            cap = (npend + 1) * 2;
+        if (cap < npend + 2) {
+            cap = (npend + 2) * 2;
             p = realloc(p, cap * sizeof *p);
             if (!p) _exit(1);
         }
         p[0] = (struct pollfd){in_open ? 0 : -1, POLLIN, 0};
         for (size_t i = 0; i < npend; i++) p[i + 1] = (struct pollfd){pend[i].fd, POLLIN, 0};
         size_t n = npend;
-        if (poll(p, n + 1, -1) < 0) {
+        p[n + 1] = (struct pollfd){sigfd, POLLIN, 0};
+        if (poll(p, n + 2, -1) < 0) {
             if (errno == EINTR) continue;
             _exit(1);
         }
+        if (p[n + 1].revents) reap_all(sigfd);
         /* the pending list changes as reports end: walk it from the back over the slots polled */
         for (size_t i = n; i-- > 0;)
             if (p[i + 1].revents) report_input(i);
