@@ -168,7 +168,12 @@ export class Shim {
   }
 
   /** Drops the control connection without affecting the process; `exited` then never resolves. */
-  close(): void { this.detached = true; this.ctl.destroy(); }
+  close(): void {
+    this.detached = true;
+    this.ctl.destroy();
+    void this.early?.then((c) => c.destroy(), () => undefined);
+    this.early = undefined;
+  }
 }
 
 export async function readExitStatus(stateDir: string): Promise<ExitStatus> {

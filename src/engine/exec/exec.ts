@@ -2,6 +2,7 @@
 // (so a TTY and the exit code are handled exactly like the container's own process).
 import { promises as fs, writeFileSync } from 'fs';
 import type { Duplex } from 'stream';
+import type * as net from 'net';
 import { conflict, invalidParameter, notFound, errorMessage } from '../../common/errors';
 import { newId } from '../../common/ids';
 import { canonicalKeys } from '../../common/go-json';
@@ -30,8 +31,18 @@ interface ExecRecord {
   running: boolean; started: boolean; exitCode: number | null; pid: number; shim?: Shim;
   /** a resize that came after the start request but before the shim existed: applied before the process starts */
   pendingSize?: [number, number];
+  /** made ready at create, for the start the client will most likely send (see `prepareEarly`) */
+  early?: EarlyExec;
   done: Promise<void>; finish: () => void;
 }
+
+/** An exec prepared at create: for a start with this stdin, attached, while the container's init is this pid. */
+interface EarlyExec { prepared: Promise<Prepared>; stdin: boolean; pid: number; timer: NodeJS.Timeout }
+
+/** At most this many execs wait with a shim prepared at create (each holds a process until its start). */
+const EARLY_MAX = 16;
+/** An exec not started this long after its create gives its prepared shim back (the start then makes a new one). */
+const EARLY_TTL_MS = 30_000;
 
 /** An exec made ready to start: its shim, or the error its start reports; and the file handed to the shim, if any. */
 type Prepared = { shim: Shim; handedOver: string } | { error: string; handedOver?: string };
@@ -48,12 +59,17 @@ const EXEC_FIELDS = ['AttachStdin', 'AttachStdout', 'AttachStderr', 'ConsoleSize
 export class ExecEngine {
   private execs = new Map<string, ExecRecord>();
   private readonly nativeFiles = new NativeExecFiles();
+  private earlyCount = 0;
 
   constructor(private readonly containers: ExecHost, private readonly events: EventBus) {}
 
   /** Docker forgets a container's exec instances when the container stops; so do we (no unbounded growth). */
   forgetContainer(containerId: string): void {
-    for (const [id, ex] of this.execs) if (ex.container.Id === containerId && !ex.running) this.execs.delete(id);
+    for (const [id, ex] of this.execs) {
+      if (ex.container.Id !== containerId || ex.running) continue;
+      this.dropEarly(ex);
+      this.execs.delete(id);
+    }
     this.nativeFiles.forget(containerId);
   }
 
@@ -72,9 +88,62 @@ export class ExecEngine {
     const id = newId();
     let finish = () => {};
     const done = new Promise<void>((r) => { finish = r; });
-    this.execs.set(id, { id, container: rec, config: cfg, running: false, started: false, exitCode: null, pid: 0, done, finish });
+    const ex: ExecRecord = { id, container: rec, config: cfg, running: false, started: false, exitCode: null, pid: 0, done, finish };
+    this.execs.set(id, ex);
     this.events.emitEvent('container', `exec_create: ${cfg.Cmd.join(' ')}`, rec.Id, { execID: id });
+    // after this turn: the create's response goes out first, the preparation runs while the client sends the start
+    setImmediate(() => this.prepareEarly(ex));
     return { Id: id };
+  }
+
+  /**
+   * Starts making the exec ready (user, exec file, shim) as soon as it is created: every client starts an exec
+   * right after creating it (the docker CLI 1-2 ms later, on a new connection), and the shim's spawn is the
+   * largest part of a start. What is made is exactly what the start would make for an attached start, the
+   * common case; a start that differs (detached with stdin), a container whose init changed meanwhile, or an
+   * exec never started (EARLY_TTL_MS) gives it back and is served as before. A terminal's size comes with the
+   * start, so terminal execs are not prepared early.
+   */
+  private prepareEarly(ex: ExecRecord): void {
+    if (ex.started || ex.config.Tty || this.earlyCount >= EARLY_MAX || !this.execs.has(ex.id) || process.env.BERTH_EXEC_EARLY === '0') return;
+    if (ex.container.State.Status !== 'running') return;
+    const stdin = !!ex.config.AttachStdin;
+    const stateDir = this.containers.paths.execState(ex.container.Id, ex.id);
+    const prepared = this.prepare(ex, stateDir, { stdin, attach: true });
+    const timer = setTimeout(() => { if (!ex.started) this.dropEarly(ex); }, EARLY_TTL_MS);
+    timer.unref();
+    ex.early = { prepared, stdin, pid: ex.container.State.Pid, timer };
+    this.earlyCount++;
+  }
+
+  /** The exec's early preparation, if it suits this start; otherwise it is given back. */
+  private takeEarly(ex: ExecRecord, want: { stdin: boolean; attach: boolean }): Promise<Prepared> | undefined {
+    const early = ex.early;
+    if (!early) return undefined;
+    if (early.stdin !== want.stdin || early.pid !== ex.container.State.Pid) {
+      this.dropEarly(ex);
+      return undefined;
+    }
+    clearTimeout(early.timer);
+    ex.early = undefined;
+    this.earlyCount--;
+    // a detached start has no use for the attach connection made at spawn
+    if (!want.attach) void early.prepared.then((p) => { if ('shim' in p) void p.shim.attach().then((c) => c.destroy(), () => undefined); });
+    return early.prepared;
+  }
+
+  /** Gives back an early preparation: its shim, told nothing, exits when its connection closes (PROTOCOL.md). */
+  private dropEarly(ex: ExecRecord): void {
+    const early = ex.early;
+    if (!early) return;
+    clearTimeout(early.timer);
+    ex.early = undefined;
+    this.earlyCount--;
+    const stateDir = this.containers.paths.execState(ex.container.Id, ex.id);
+    void early.prepared.then(async (p) => {
+      if ('shim' in p) p.shim.close();
+      await this.removePrepared(stateDir, p.handedOver);
+    });
   }
 
   get(id: string): ExecRecord {
@@ -97,9 +166,8 @@ export class ExecEngine {
     const stateDir = this.containers.paths.execState(rec.Id, id);
     const t0 = performance.now();
     const mark = (step: string) => log.debug('exec step', { id: id.slice(0, 12), step, ms: Math.round((performance.now() - t0) * 100) / 100 });
-    const prepared = await this.prepare(ex, stateDir, {
-      stdin: !!ex.config.AttachStdin && !opts.detach, attach: !!client && !opts.detach, consoleSize: opts.consoleSize,
-    });
+    const want = { stdin: !!ex.config.AttachStdin && !opts.detach, attach: !!client && !opts.detach };
+    const prepared = await (this.takeEarly(ex, want) ?? this.prepare(ex, stateDir, { ...want, consoleSize: opts.consoleSize }));
     // What the exec leaves on tmpfs: the shim's state dir and the file handed to it. Removed once the process has
     // exited, and also when it never started (a missing binary used to leave both behind, exec after exec).
     const removeLeftovers = () => this.removePrepared(stateDir, prepared.handedOver);
@@ -113,8 +181,18 @@ export class ExecEngine {
     mark('shim-spawn');
     const shim = ex.shim;
     // The attach connection was made at spawn (attachEarly): the start is sent without waiting for it, and the
-    // shim attaches it before the process runs (PROTOCOL.md, `start`).
+    // shim attaches it before the process runs (PROTOCOL.md, `start`). With stdin attached the relay is set up
+    // first, as the client's input may already be here: it must reach the shim while the process can take it
+    // (a write to a shim that is gone fails, and Node then drops the connection with the output still unread).
     const attaching = client && !opts.detach ? shim.attach() : undefined;
+    const relaying = (conn: net.Socket) => relay(client!, conn, {
+      tty: rawStream, stdin: !!ex.config.AttachStdin, stdout: ex.config.AttachStdout !== false, stderr: ex.config.AttachStderr !== false,
+      detachKeys: parseDetachKeys(ex.config.DetachKeys),
+      onStdinEnd: () => { if (!tty) void shim.closeStdin().catch(() => undefined); },
+      // The client reads the exit code right after the stream ends: record it first.
+      beforeEnd: () => ex.done,
+    });
+    const relayed = attaching && ex.config.AttachStdin ? relaying(await attaching) : undefined;
     try {
       // The start's ConsoleSize goes to the shim before the start, which applies it the moment the terminal exists.
       // Sent after the start (as before), it could land after a resize the client sent meanwhile and undo it.
@@ -141,16 +219,7 @@ export class ExecEngine {
       ex.finish();
       await removeLeftovers();
     });
-    if (client && attaching) {
-      const conn = await attaching;
-      await relay(client, conn, {
-        tty: rawStream, stdin: !!ex.config.AttachStdin, stdout: ex.config.AttachStdout !== false, stderr: ex.config.AttachStderr !== false,
-        detachKeys: parseDetachKeys(ex.config.DetachKeys),
-        onStdinEnd: () => { if (!tty) void shim.closeStdin().catch(() => undefined); },
-        // The client reads the exit code right after the stream ends: record it first.
-        beforeEnd: () => ex.done,
-      });
-    }
+    if (attaching) await (relayed ?? relaying(await attaching));
     if (client) await ex.done;
     mark('done');
   }
@@ -224,7 +293,10 @@ export class ExecEngine {
   /** Drops a finished exec (healthcheck probes would otherwise pile up for as long as the container runs). */
   forget(id: string): void {
     const ex = this.execs.get(id);
-    if (ex && !ex.running) this.execs.delete(id);
+    if (ex && !ex.running) {
+      this.dropEarly(ex);
+      this.execs.delete(id);
+    }
   }
 
   async resize(id: string, rows: number, cols: number): Promise<void> {
