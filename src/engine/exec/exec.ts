@@ -41,8 +41,9 @@ interface EarlyExec { prepared: Promise<Prepared>; stdin: boolean; pid: number; 
 
 /** At most this many execs wait with a shim prepared at create (each holds a process until its start). */
 const EARLY_MAX = 16;
-/** An exec not started this long after its create gives its prepared shim back (the start then makes a new one). */
-const EARLY_TTL_MS = 30_000;
+/** An exec not started this long after its create gives its prepared shim back (the start then makes a new one).
+ * BERTH_EXEC_EARLY_TTL_MS sets another (the tests' short one). */
+const EARLY_TTL_MS = Number(process.env.BERTH_EXEC_EARLY_TTL_MS) > 0 ? Number(process.env.BERTH_EXEC_EARLY_TTL_MS) : 30_000;
 
 /** An exec made ready to start: its shim, or the error its start reports; and the file handed to the shim, if any. */
 type Prepared = { shim: Shim; handedOver: string } | { error: string; handedOver?: string };
@@ -163,11 +164,15 @@ export class ExecEngine {
     // stream is raw or multiplexed (docker-py starts a tty exec with Tty false and reads frames of pty output).
     const tty = !!ex.config.Tty;
     const rawStream = opts.tty ?? tty;
-    const stateDir = this.containers.paths.execState(rec.Id, id);
     const t0 = performance.now();
     const mark = (step: string) => log.debug('exec step', { id: id.slice(0, 12), step, ms: Math.round((performance.now() - t0) * 100) / 100 });
     const want = { stdin: !!ex.config.AttachStdin && !opts.detach, attach: !!client && !opts.detach };
-    const prepared = await (this.takeEarly(ex, want) ?? this.prepare(ex, stateDir, { ...want, consoleSize: opts.consoleSize }));
+    const base = this.containers.paths.execState(rec.Id, id);
+    const hadEarly = !!ex.early;
+    const early = this.takeEarly(ex, want);
+    // a preparation given back here is still leaving the usual state dir and file: a new one takes other names
+    const stateDir = hadEarly && !early ? `${base}-1` : base;
+    const prepared = await (early ?? this.prepare(ex, stateDir, { ...want, consoleSize: opts.consoleSize }));
     // What the exec leaves on tmpfs: the shim's state dir and the file handed to it. Removed once the process has
     // exited, and also when it never started (a missing binary used to leave both behind, exec after exec).
     const removeLeftovers = () => this.removePrepared(stateDir, prepared.handedOver);
