@@ -46,7 +46,7 @@ const EARLY_MAX = 16;
 const EARLY_TTL_MS = Number(process.env.BERTH_EXEC_EARLY_TTL_MS) > 0 ? Number(process.env.BERTH_EXEC_EARLY_TTL_MS) : 30_000;
 
 /** An exec made ready to start: its shim, or the error its start reports; and the file handed to the shim, if any. */
-type Prepared = { shim: Shim; handedOver: string } | { error: string; handedOver?: string };
+type Prepared = { stateDir: string } & ({ shim: Shim; handedOver: string } | { error: string; handedOver?: string });
 
 /** The part of the container engine exec needs (narrow: exec sits beside the engine, not on top of it). */
 export interface ExecHost {
@@ -140,11 +140,7 @@ export class ExecEngine {
     clearTimeout(early.timer);
     ex.early = undefined;
     this.earlyCount--;
-    const stateDir = this.containers.paths.execState(ex.container.Id, ex.id);
-    void early.prepared.then(async (p) => {
-      if ('shim' in p) p.shim.close();
-      await this.removePrepared(stateDir, p.handedOver);
-    });
+    void early.prepared.then((p) => this.abandon(p));
   }
 
   get(id: string): ExecRecord {
@@ -175,7 +171,7 @@ export class ExecEngine {
     const prepared = await (early ?? this.prepare(ex, stateDir, { ...want, consoleSize: opts.consoleSize }));
     // What the exec leaves on tmpfs: the shim's state dir and the file handed to it. Removed once the process has
     // exited, and also when it never started (a missing binary used to leave both behind, exec after exec).
-    const removeLeftovers = () => this.removePrepared(stateDir, prepared.handedOver);
+    const removeLeftovers = () => this.removePrepared(prepared.stateDir, prepared.handedOver);
     if ('error' in prepared) {
       // nothing was started (an unknown user, say): dockerd writes its error as it is
       this.fail(ex, client, prepared.error, rawStream);
@@ -236,6 +232,20 @@ export class ExecEngine {
   private async prepare(ex: ExecRecord, stateDir: string, o: { stdin: boolean; attach: boolean; consoleSize?: [number, number] | null }): Promise<Prepared> {
     const rec = ex.container;
     const tty = !!ex.config.Tty;
+    const driver = this.containers.driver(rec.Runtime);
+    const bundle = this.containers.paths.bundle(rec.Id);
+    const spawn = (dir: string, processFile: string, native: boolean) => Shim.spawn({
+      runtimePath: driver.execPath, runtimeRoot: driver.root, id: rec.Id, bundle, stateDir: dir,
+      tty, stdin: o.stdin, stdinOnce: !!ex.config.AttachStdin && !tty,
+      exec: { processFile, execId: ex.id, native }, attachEarly: o.attach,
+    });
+    // crun containers' non-terminal execs are started by the shim itself (native.ts says why); else the runtime.
+    // The shim reads its file only at `start`: where the container is known to take the native path, the shim is
+    // spawned first and the user and the file are worked out while the launcher starts it.
+    const nativeName = `${stateDir}.exec`;
+    const crunNative = !tty && driver.info.name === 'crun';
+    let spawning = crunNative && this.nativeFiles.knownNative(rec.Id, rec.State.Pid) ? spawn(stateDir, nativeName, true) : undefined;
+    spawning?.catch(() => undefined); // (awaited below, or given back)
     let handedOver: string | undefined;
     try {
       const cwd = ex.config.WorkingDir || rec.Config.WorkingDir || '/';
@@ -251,22 +261,29 @@ export class ExecEngine {
         ...(rec.HostConfig.Ulimits?.length ? { rlimits: ociRlimits(rec.HostConfig.Ulimits) } : {}),
         ...(tty && o.consoleSize ? { consoleSize: { height: o.consoleSize[0], width: o.consoleSize[1] } } : {}),
       };
-      const driver = this.containers.driver(rec.Runtime);
-      const bundle = this.containers.paths.bundle(rec.Id);
-      // crun containers' non-terminal execs are started by the shim itself (native.ts says why); else the runtime
-      const nativeFile = !tty && driver.info.name === 'crun'
-        ? await this.nativeFiles.write(`${stateDir}.exec`, rec.Id, bundle, rec.State.Pid, proc) : undefined;
+      const nativeFile = crunNative ? await this.nativeFiles.write(nativeName, rec.Id, bundle, rec.State.Pid, proc) : undefined;
       handedOver = nativeFile ?? `${stateDir}.process.json`;
       if (!nativeFile) writeFileSync(handedOver, JSON.stringify(proc), { mode: 0o600, flag: 'wx' }); // as the native file (native.ts)
-      const shim = await Shim.spawn({
-        runtimePath: driver.execPath, runtimeRoot: driver.root, id: rec.Id, bundle, stateDir,
-        tty, stdin: o.stdin, stdinOnce: !!ex.config.AttachStdin && !tty,
-        exec: { processFile: handedOver, execId: ex.id, native: !!nativeFile }, attachEarly: o.attach,
-      });
-      return { shim, handedOver };
+      if (spawning && nativeFile) return { stateDir, shim: await spawning, handedOver };
+      let dir = stateDir;
+      if (spawning) {
+        // the exec itself needs the runtime after all (a NUL in its strings, say): that shim goes, another comes
+        const early = spawning;
+        spawning = undefined;
+        void early.then((shim) => this.abandon({ stateDir, shim, handedOver: '' }), () => undefined);
+        dir = `${stateDir}-r`;
+      }
+      return { stateDir: dir, shim: await spawn(dir, handedOver, !!nativeFile), handedOver };
     } catch (err) {
-      return { handedOver, error: errorMessage(err) };
+      if (spawning) void spawning.then((shim) => this.abandon({ stateDir, shim, handedOver: '' }), () => undefined);
+      return { stateDir, handedOver, error: errorMessage(err) };
     }
+  }
+
+  /** A prepared exec that will not start: its shim, told nothing, exits when its connection closes (PROTOCOL.md). */
+  private async abandon(p: Prepared): Promise<void> {
+    if ('shim' in p) p.shim.close();
+    await this.removePrepared(p.stateDir, p.handedOver);
   }
 
   /** What an exec leaves on tmpfs: its shim's state dir and the file handed to the shim. */

@@ -105,6 +105,12 @@ export class NativeExecFiles {
     return file;
   }
 
+  /** Whether this container's execs are known to take this path: its part was read for this very init. The
+   * exec's own part (its capabilities, a NUL in its strings) may still send one to the runtime (`write`). */
+  knownNative(containerId: string, pid: number): boolean {
+    return process.env.BERTH_NATIVE_EXEC !== '0' && pid > 0 && this.containers.get(containerId)?.pid === pid;
+  }
+
   forget(containerId: string): void {
     this.containers.delete(containerId);
   }
