@@ -198,7 +198,7 @@ export class PodManager {
       rootfs: layout.pauseRoot(), readonlyRootfs: true, args: ['/pause'], env: ['PATH=/'], cwd: '/',
       user: { uid: PAUSE_UID, gid: PAUSE_UID, additionalGids: [] }, terminal: false,
       hostname: podHostname(pod),
-      netnsPath: pod.hostNetwork ? null : pod.netns, ...seccompIn, seccompBpf: profile ? await seccompBpf(profile) : undefined,
+      netnsPath: pod.hostNetwork ? null : pod.netns, ...seccompIn, seccomp: profile ?? null, seccompBpf: profile ? await seccompBpf(profile) : undefined,
       cgroupsPath: `${pod.cgroupParent}/${pod.id}`, etcFiles: [],
       sysctl: Object.keys(sysctls).length ? sysctls : undefined,
     });

@@ -170,7 +170,7 @@ export async function containerSpec(layout: CriLayout, pod: PodRecord, c: Contai
     rootfs, readonlyRootfs: !!sc?.readonly_rootfs, args,
     env: processEnv(environment(cfg, image), { tty: cfg.tty, home: user.home }), cwd, user,
     terminal: cfg.tty, hostname: '', netnsPath: pod.hostNetwork ? null : pod.netns,
-    ...seccompIn, seccompBpf: profile ? await seccompBpf(profile) : undefined,
+    ...seccompIn, seccomp: profile ?? null, seccompBpf: profile ? await seccompBpf(profile) : undefined,
     noNewPrivileges: !!sc?.no_new_privs,
     cgroupsPath: `${pod.cgroupParent}/${c.id}`, etcFiles, mounts: binds,
     resources: ociResources(c.resources ?? cfg.linux?.resources),

@@ -2,7 +2,7 @@
 // read-only paths, mounts, namespaces, device rules and the default seccomp profile.
 import { existsSync, readFileSync } from 'fs';
 import { seccompFor, seccompFromJson, OciSeccomp } from './seccomp';
-import type { OciResources } from './cgroups';
+import { parseCpuList, type OciResources } from './cgroups';
 
 export const DEFAULT_CAPABILITIES = [
   'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID',
@@ -25,17 +25,6 @@ export const MASKED_PATHS = [
 ];
 export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
-/** The CPU numbers of a /sys/devices/system/cpu/possible text ("0-3,6"). */
-export function cpuList(text: string): number[] {
-  const out: number[] = [];
-  for (const part of text.trim().split(',')) {
-    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
-    if (!m) continue;
-    for (let c = Number(m[1]); c <= Number(m[2] ?? m[1]); c++) out.push(c);
-  }
-  return out;
-}
-
 let maskedPathsCache: string[] | undefined;
 /**
  * Docker's masked paths on this host: the fixed list, and each possible CPU's thermal_throttle directory where
@@ -44,7 +33,7 @@ let maskedPathsCache: string[] | undefined;
 export function defaultMaskedPaths(): string[] {
   if (!maskedPathsCache) {
     let cpus: number[] = [];
-    try { cpus = cpuList(readFileSync('/sys/devices/system/cpu/possible', 'utf8')); } catch { /* none to add */ }
+    try { cpus = [...parseCpuList(readFileSync('/sys/devices/system/cpu/possible', 'utf8').trim())]; } catch { /* none to add */ }
     const throttles = cpus.map((c) => `/sys/devices/system/cpu/cpu${c}/thermal_throttle`).filter((p) => existsSync(p));
     maskedPathsCache = [...MASKED_PATHS, ...throttles];
   }
@@ -110,6 +99,10 @@ export interface SpecInput {
   ulimits?: Array<{ Name: string; Soft: number; Hard: number }>;
   /** the profile precompiled to BPF (base64) for crun; runc ignores it and uses the seccomp section */
   seccompBpf?: string;
+  /** the seccomp profile the caller already worked out with containerSeccomp (and compiled seccompBpf from), null
+   * for none: one resolution per start, and a profile file read once (the BPF and the spec cannot disagree).
+   * Unset: worked out here from the fields above. */
+  seccomp?: OciSeccomp | null;
   /** cgroup limits (memory, cpu, pids, blkio): linux.resources beside the device rules */
   resources?: OciResources;
 }
@@ -176,7 +169,7 @@ export function containerSeccomp(input: Pick<SpecInput, 'capAdd' | 'capDrop' | '
 
 export function buildSpec(input: SpecInput): Record<string, unknown> {
   const caps = resolveCapabilities(input.capAdd, input.capDrop, input.privileged);
-  const seccomp: OciSeccomp | undefined = containerSeccomp(input);
+  const seccomp: OciSeccomp | undefined = input.seccomp === undefined ? containerSeccomp(input) : input.seccomp ?? undefined;
   // the container's own lists where it has them, else Docker's (none for a privileged container)
   const maskedPaths = input.maskedPaths ?? (input.privileged ? undefined : defaultMaskedPaths());
   const readonlyPaths = input.readonlyPaths ?? (input.privileged ? undefined : READONLY_PATHS);

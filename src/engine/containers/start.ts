@@ -105,10 +105,10 @@ async function startLocked(core: EngineCore, exits: ExitHandling, rec: Container
       capAdd: rec.HostConfig.CapAdd ?? [], capDrop: rec.HostConfig.CapDrop ?? [], privileged: rec.HostConfig.Privileged,
       ...(security.seccomp === 'unconfined' ? { seccompUnconfined: true } : security.seccomp !== 'default' ? { seccompJson: security.seccomp } : {}),
     };
-    const profile = driver.info.name === 'crun' ? containerSeccomp(secInput) : undefined;
-    const seccompBpfData = profile ? await seccompBpf(profile) : undefined;
+    const profile = containerSeccomp(secInput);
+    const seccompBpfData = profile && driver.info.name === 'crun' ? await seccompBpf(profile) : undefined;
     const spec = buildSpec({
-      seccompBpf: seccompBpfData,
+      seccomp: profile ?? null, seccompBpf: seccompBpfData,
       rootfs: rootfs.merged, readonlyRootfs: rec.HostConfig.ReadonlyRootfs,
       args: rec.HostConfig.Init ? [INIT_PATH, '--', ...commandLine(rec.Config)] : commandLine(rec.Config),
       env: processEnv(mergeEnv(linked.flatMap(({ link, target }) => linkEnv(rec.Name, link, target)), rec.Config.Env), { tty: rec.Config.Tty, home: user.home, hostname: rec.Config.Hostname }), cwd, user,
