@@ -338,8 +338,9 @@ test('a client still writing stdin after the exit gets the output and EOF, never
   let writing = true;
   const pump = (async () => {
     // keep writing well past the process's exit, as a client piping a large file does
-    while (writing && !a.sock.destroyed) {
-      if (!a.sock.write(chunk)) await new Promise((r) => a.sock.once('drain', r));
+    while (writing && a.sock.writable) {
+      // (a socket that closes while we wait never drains: its close ends the wait too)
+      if (!a.sock.write(chunk)) await new Promise((r) => { a.sock.once('drain', r); a.sock.once('close', r); });
       await new Promise((r) => setImmediate(r));
     }
   })();
