@@ -717,6 +717,12 @@ test('the launcher reports what it cannot start, answers a runtime error like a 
   const launcher = new ShimLauncher(SHIM);
   const missing = JSON.parse(await launcher.launch(['/nonexistent/berth-shim', '--id', 'x']));
   assert.match(missing.error, /cannot start \/nonexistent\/berth-shim: No such file or directory/);
+  // a forked shim answers itself in one write of at most PIPE_BUF bytes; a longer report goes through the launcher
+  const short = JSON.parse(await launcher.launch([SHIM, '--bogus']));
+  assert.equal(short.error, 'berth-shim: unknown argument --bogus');
+  const long = await launcher.launch([SHIM, `--${'x'.repeat(5000)}`]);
+  assert.ok(long.startsWith(`{"error":"berth-shim: unknown argument --xxx`), long.slice(0, 80));
+  assert.ok(long.length > 4000, String(long.length));
   // a bad bundle: the shim's own {"error"} comes back as it is
   const id = newId();
   const stateDir = path.join(tmp, `state-${++seq}`);

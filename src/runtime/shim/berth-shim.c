@@ -67,6 +67,8 @@ static struct {
 
 static struct {
     int sync_fd;                 /* fd 3: the one-line ready/error report */
+    int answer_fd;               /* fd 4 of a shim the launcher forked: the daemon's answer pipe (sync_report) */
+    const char *answer_id;       /* ... and the launcher's request id to answer with */
     int sigfd, ctl_lfd, attach_lfd, console_lfd, console_conn, reserve_fd;
     bool bound_ctl, bound_attach, bound_console, created_dir, created_log, in_state_dir;
     int out_fd[2];               /* read ends: [0] stdout (or the pty master), [1] stderr */
@@ -169,8 +171,29 @@ static void one_line(char *s)
 static void sync_report(const char *line)
 {
     if (S.sync_fd < 0) return;
-    write_all(S.sync_fd, line, strlen(line));
-    xclose(&S.sync_fd); /* EOF tells the daemon the report is complete */
+    size_t n = strlen(line);
+    if (S.answer_fd >= 0) {
+        /* Forked by the launcher: the answer goes to the daemon straight away (no wake-up of the launcher on the
+         * way), as the launcher would have written it, in one write of at most PIPE_BUF bytes so that it never mixes
+         * with the launcher's own answers; "R" on the report pipe tells the launcher it is done. */
+        char buf[PIPE_BUF];
+        size_t idlen = strlen(S.answer_id);
+        const char *nl = memchr(line, '\n', n);
+        size_t len = nl ? (size_t)(nl - line) : n;
+        if (idlen + len + 2 <= sizeof buf) {
+            memcpy(buf, S.answer_id, idlen);
+            buf[idlen] = ' ';
+            memcpy(buf + idlen + 1, line, len);
+            buf[idlen + 1 + len] = '\n';
+            ssize_t w;
+            do w = write(S.answer_fd, buf, idlen + len + 2);
+            while (w < 0 && errno == EINTR);
+            if (w == (ssize_t)(idlen + len + 2)) line = "R", n = 1;
+        }
+        xclose(&S.answer_fd);
+    }
+    write_all(S.sync_fd, line, n);
+    xclose(&S.sync_fd); /* EOF tells the launcher (or the daemon) the report is complete */
 }
 
 static void sync_error(const char *msg)
@@ -1261,25 +1284,33 @@ static void parse_args(int argc, char **argv)
     O.exec_file = absolute(O.exec_file);
 }
 
-static int shim_main(int argc, char **argv, bool forked);
+static int shim_main(int argc, char **argv, const char *answer_id);
 
 int main(int argc, char **argv)
 {
     if (argc == 2 && !strcmp(argv[1], "--launcher")) return launcher_main(shim_main);
-    return shim_main(argc, argv, false);
+    return shim_main(argc, argv, NULL);
 }
 
-/* The shim: run by main, or by the launcher in a child it forked (launcher.c), with the same arguments. Forked,
- * its parent is the launcher, which reaps it: it needs no fork of its own to leave its parent. */
-static int shim_main(int argc, char **argv, bool forked)
+/* The shim: run by main, or by the launcher in a child it forked (launcher.c), with the same arguments. Forked
+ * (answer_id set), its parent is the launcher, which reaps it: it needs no fork of its own to leave its parent;
+ * and it answers the daemon itself on fd 4 (sync_report). */
+static int shim_main(int argc, char **argv, const char *answer_id)
 {
+    bool forked = answer_id != NULL;
     S.sync_fd = S.ctl_lfd = S.attach_lfd = S.console_lfd = S.console_conn = S.master = S.stdin_fd = S.in_rd = -1;
     S.out_fd[0] = S.out_fd[1] = S.out_wr[0] = S.out_wr[1] = -1;
+    S.answer_fd = -1;
     if (fcntl(3, F_GETFD) >= 0) {
         S.sync_fd = 3;
         fcntl(3, F_SETFD, FD_CLOEXEC); /* the runtime and the container must not hold the report open */
     }
-    close_range(4, ~0U, 0); /* whatever else the daemon leaked must not reach the container */
+    if (forked && S.sync_fd >= 0 && fcntl(4, F_GETFD) >= 0) {
+        S.answer_fd = 4;
+        S.answer_id = answer_id;
+        fcntl(4, F_SETFD, FD_CLOEXEC);
+    }
+    close_range(S.answer_fd >= 0 ? 5 : 4, ~0U, 0); /* whatever else the daemon leaked must not reach the container */
     parse_args(argc, argv);
 
     /* Detach: the daemon is not our parent (it can restart without taking us along), we have our own session

@@ -33,6 +33,7 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -56,7 +57,7 @@ static struct pending *pend;
 static size_t npend, cappend;
 
 /* the shim's main(), run in a forked child; and the file this process runs (st_dev, st_ino of /proc/self/exe) */
-static int (*run_shim)(int argc, char **argv, bool forked);
+static int (*run_shim)(int argc, char **argv, const char *answer_id);
 static struct stat self_exe;
 static bool self_exe_known;
 
@@ -127,18 +128,20 @@ static bool set_cmdline(char **argv)
     return prctl(PR_SET_MM, PR_SET_MM_MAP, (unsigned long)&m, sizeof m, 0) == 0;
 }
 
-/* The child of a fork: the stdio and fd 3 a spawn would have given it, then the shim's main (or an exec of argv
- * where the cmdline cannot be set). Never returns. */
-static void __attribute__((noreturn)) forked_shim(char **argv, int report_fd)
+/* The child of a fork: the stdio and fd 3 a spawn would have given it, fd 4 the daemon's answer pipe, then the
+ * shim's main (or an exec of argv where the cmdline cannot be set). Never returns. */
+static void __attribute__((noreturn)) forked_shim(char **argv, int report_fd, const char *id)
 {
-    int devnull = open("/dev/null", O_RDWR);
-    if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(devnull, 2) < 0) _exit(127);
-    if (report_fd != 3 && dup2(report_fd, 3) < 0) _exit(127);
-    close_range(4, ~0U, 0); /* the daemon's pipes, other shims' report pipes: none of them is this shim's */
+    /* high copies first: the fds below 5 are about to be rearranged */
+    int answer = fcntl(1, F_DUPFD_CLOEXEC, 10), report = fcntl(report_fd, F_DUPFD_CLOEXEC, 10);
+    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (answer < 0 || report < 0 || devnull < 0) _exit(127);
+    if (dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(devnull, 2) < 0 || dup2(report, 3) < 0 || dup2(answer, 4) < 0) _exit(127);
+    close_range(5, ~0U, 0); /* the daemon's pipes, other shims' report pipes: none of them is this shim's */
     int argc = 0;
     while (argv[argc]) argc++;
-    if (set_cmdline(argv)) _exit(run_shim(argc, argv, true));
-    fcntl(3, F_SETFD, 0);
+    if (set_cmdline(argv)) _exit(run_shim(argc, argv, id));
+    close(4);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL); /* as posix_spawn leaves it: the launcher's SIGCHLD block is its own */
@@ -161,7 +164,7 @@ static void start_one(const char *id, char **argv)
     bool forked = runs_this_binary(argv[0]);
     if (forked) {
         pid = fork();
-        if (pid == 0) forked_shim(argv, p[1]);
+        if (pid == 0) forked_shim(argv, p[1], id);
         if (pid < 0) err = errno;
     } else {
         posix_spawn_file_actions_t fa;
@@ -236,7 +239,9 @@ static void report_input(size_t i)
         if (buf_pending(&r->report) < REPORT_MAX) buf_append(&r->report, b, (size_t)n);
         return;
     }
-    answer(r->id, r->report.data ? r->report.data + r->report.off : "", buf_pending(&r->report));
+    /* "R": a forked shim answered the daemon itself, on the pipe we share (one write, so lines never mix) */
+    bool answered = buf_pending(&r->report) == 1 && r->report.data[r->report.off] == 'R';
+    if (!answered) answer(r->id, r->report.data ? r->report.data + r->report.off : "", buf_pending(&r->report));
     close(r->fd);
     /* (a forked shim runs on as our child: reaped when it exits, see reap_all) */
     while (r->exec_d && waitpid(r->pid, NULL, 0) < 0 && errno == EINTR) {
@@ -257,10 +262,11 @@ static void reap_all(int sigfd)
     }
 }
 
-int launcher_main(int (*shim_main)(int argc, char **argv, bool forked))
+int launcher_main(int (*shim_main)(int argc, char **argv, const char *answer_id))
 {
     run_shim = shim_main;
     self_exe_known = stat("/proc/self/exe", &self_exe) == 0;
+    tzset(); /* once here: the shims forked from us inherit it instead of each reading /etc/localtime at its exit */
     /* The daemon may leak descriptors to us; none must reach a shim (each would hold it open for the shim's life). */
     close_range(3, ~0U, 0);
     sigset_t chld;

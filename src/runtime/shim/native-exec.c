@@ -95,6 +95,10 @@ static char *read_file(const char *path, size_t max, size_t *len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return NULL;
+    /* a buffer the file's size (up to max), not max: a 1 MiB malloc is an mmap, its page faults and a munmap for
+     * files of a few KiB, twice on the path of every exec; procfs files report size 0 and get a small one */
+    struct stat st;
+    if (fstat(fd, &st) == 0 && max > 4096) max = st.st_size <= 0 ? 4096 : (size_t)st.st_size < max ? (size_t)st.st_size : max;
     char *buf = malloc(max + 1);
     size_t n = 0;
     while (buf && n < max) {
