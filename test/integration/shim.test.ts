@@ -682,17 +682,21 @@ function argvPlacement(pid: number): 'stack' | 'heap' {
 }
 
 test('the launcher forks its own binary without exec, with the cmdline an exec would give; another file is exec\'d', T, async () => {
-  const launcher = new ShimLauncher(SHIM);
+  const forking = new ShimLauncher(SHIM);
+  const execing = new ShimLauncher(SHIM); // with BERTH_SHIM_FORK=0 (read when it starts, at its first launch)
   const copy = path.join(tmp, 'rebuilt', 'berth-shim'); // another inode: what a rebuilt binary on disk looks like
   fs.mkdirSync(path.dirname(copy), { recursive: true });
   fs.copyFileSync(SHIM, copy);
   fs.chmodSync(copy, 0o755);
   try {
-    for (const [binary, placement] of [[SHIM, 'heap'], [copy, 'stack']] as const) {
+    const cases = [[forking, SHIM, 'heap'], [forking, copy, 'stack'], [execing, SHIM, 'stack']] as const;
+    for (const [launcher, binary, placement] of cases) {
       const id = newId();
       const stateDir = path.join(tmp, `state-${++seq}`);
       const argv = [binary, ...shimArgs(id, makeBundle(['sh', '-c', 'exit 5']), stateDir, { log: false }, '')];
+      if (launcher === execing) process.env.BERTH_SHIM_FORK = '0';
       const report = JSON.parse(await launcher.launch(argv));
+      delete process.env.BERTH_SHIM_FORK;
       assert.equal(report.ready, true, JSON.stringify(report));
       shimPids.add(report.shimPid);
       // exactly the argv, NUL-terminated, as the kernel shows an exec'd program's (leftovers.ts splits on NUL)
@@ -709,7 +713,9 @@ test('the launcher forks its own binary without exec, with the cmdline an exec w
       await waitShimGone(s);
     }
   } finally {
-    launcher.close();
+    delete process.env.BERTH_SHIM_FORK;
+    forking.close();
+    execing.close();
   }
 });
 

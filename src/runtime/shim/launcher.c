@@ -264,7 +264,10 @@ static void reap_all(int sigfd)
 
 int launcher_main(int (*shim_main)(int argc, char **argv, const char *answer_id))
 {
-    run_shim = shim_main;
+    /* BERTH_SHIM_FORK=0: exec every shim (each then gets its own address-space layout and stack canary, which a
+     * forked one shares with this process, as children of any fork server do) */
+    const char *fork_env = getenv("BERTH_SHIM_FORK");
+    run_shim = fork_env && !strcmp(fork_env, "0") ? NULL : shim_main;
     self_exe_known = stat("/proc/self/exe", &self_exe) == 0;
     tzset(); /* once here: the shims forked from us inherit it instead of each reading /etc/localtime at its exit */
     /* The daemon may leak descriptors to us; none must reach a shim (each would hold it open for the shim's life). */
