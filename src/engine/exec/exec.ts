@@ -31,19 +31,9 @@ interface ExecRecord {
   running: boolean; started: boolean; exitCode: number | null; pid: number; shim?: Shim;
   /** a resize that came after the start request but before the shim existed: applied before the process starts */
   pendingSize?: [number, number];
-  /** made ready at create, for the start the client will most likely send (see `prepareEarly`) */
-  early?: EarlyExec;
   done: Promise<void>; finish: () => void;
 }
 
-/** An exec prepared at create: for a start with this stdin, attached, while the container's init is this pid. */
-interface EarlyExec { prepared: Promise<Prepared>; stdin: boolean; pid: number; timer: NodeJS.Timeout }
-
-/** At most this many execs wait with a shim prepared at create (each holds a process until its start). */
-const EARLY_MAX = 16;
-/** An exec not started this long after its create gives its prepared shim back (the start then makes a new one).
- * BERTH_EXEC_EARLY_TTL_MS sets another (the tests' short one). */
-const EARLY_TTL_MS = Number(process.env.BERTH_EXEC_EARLY_TTL_MS) > 0 ? Number(process.env.BERTH_EXEC_EARLY_TTL_MS) : 30_000;
 
 /** An exec made ready to start: its shim, or the error its start reports; and the file handed to the shim, if any. */
 type Prepared = { stateDir: string } & ({ shim: Shim; handedOver: string } | { error: string; handedOver?: string });
@@ -60,17 +50,12 @@ const EXEC_FIELDS = ['AttachStdin', 'AttachStdout', 'AttachStderr', 'ConsoleSize
 export class ExecEngine {
   private execs = new Map<string, ExecRecord>();
   private readonly nativeFiles = new NativeExecFiles();
-  private earlyCount = 0;
 
   constructor(private readonly containers: ExecHost, private readonly events: EventBus) {}
 
   /** Docker forgets a container's exec instances when the container stops; so do we (no unbounded growth). */
   forgetContainer(containerId: string): void {
-    for (const [id, ex] of this.execs) {
-      if (ex.container.Id !== containerId || ex.running) continue;
-      this.dropEarly(ex);
-      this.execs.delete(id);
-    }
+    for (const [id, ex] of this.execs) if (ex.container.Id === containerId && !ex.running) this.execs.delete(id);
     this.nativeFiles.forget(containerId);
   }
 
@@ -89,59 +74,11 @@ export class ExecEngine {
     const id = newId();
     let finish = () => {};
     const done = new Promise<void>((r) => { finish = r; });
-    const ex: ExecRecord = { id, container: rec, config: cfg, running: false, started: false, exitCode: null, pid: 0, done, finish };
-    this.execs.set(id, ex);
+    this.execs.set(id, { id, container: rec, config: cfg, running: false, started: false, exitCode: null, pid: 0, done, finish });
     this.events.emitEvent('container', `exec_create: ${cfg.Cmd.join(' ')}`, rec.Id, { execID: id });
-    // after this turn: the create's response goes out first, the preparation runs while the client sends the start
-    setImmediate(() => this.prepareEarly(ex));
     return { Id: id };
   }
 
-  /**
-   * Starts making the exec ready (user, exec file, shim) as soon as it is created: every client starts an exec
-   * right after creating it (the docker CLI 1-2 ms later, on a new connection), and the shim's spawn is the
-   * largest part of a start. What is made is exactly what the start would make for an attached start, the
-   * common case; a start that differs (detached with stdin), a container whose init changed meanwhile, or an
-   * exec never started (EARLY_TTL_MS) gives it back and is served as before. A terminal's size comes with the
-   * start, so terminal execs are not prepared early.
-   */
-  private prepareEarly(ex: ExecRecord): void {
-    if (ex.started || ex.config.Tty || this.earlyCount >= EARLY_MAX || !this.execs.has(ex.id) || process.env.BERTH_EXEC_EARLY === '0') return;
-    if (ex.container.State.Status !== 'running') return;
-    const stdin = !!ex.config.AttachStdin;
-    const stateDir = this.containers.paths.execState(ex.container.Id, ex.id);
-    const prepared = this.prepare(ex, stateDir, { stdin, attach: true });
-    const timer = setTimeout(() => { if (!ex.started) this.dropEarly(ex); }, EARLY_TTL_MS);
-    timer.unref();
-    ex.early = { prepared, stdin, pid: ex.container.State.Pid, timer };
-    this.earlyCount++;
-  }
-
-  /** The exec's early preparation, if it suits this start; otherwise it is given back. */
-  private takeEarly(ex: ExecRecord, want: { stdin: boolean; attach: boolean }): Promise<Prepared> | undefined {
-    const early = ex.early;
-    if (!early) return undefined;
-    if (early.stdin !== want.stdin || early.pid !== ex.container.State.Pid) {
-      this.dropEarly(ex);
-      return undefined;
-    }
-    clearTimeout(early.timer);
-    ex.early = undefined;
-    this.earlyCount--;
-    // a detached start has no use for the attach connection made at spawn
-    if (!want.attach) void early.prepared.then((p) => { if ('shim' in p) void p.shim.attach().then((c) => c.destroy(), () => undefined); });
-    return early.prepared;
-  }
-
-  /** Gives back an early preparation: its shim, told nothing, exits when its connection closes (PROTOCOL.md). */
-  private dropEarly(ex: ExecRecord): void {
-    const early = ex.early;
-    if (!early) return;
-    clearTimeout(early.timer);
-    ex.early = undefined;
-    this.earlyCount--;
-    void early.prepared.then((p) => this.abandon(p));
-  }
 
   get(id: string): ExecRecord {
     const e = this.execs.get(id);
@@ -163,12 +100,7 @@ export class ExecEngine {
     const t0 = performance.now();
     const mark = (step: string) => log.debug('exec step', { id: id.slice(0, 12), step, ms: Math.round((performance.now() - t0) * 100) / 100 });
     const want = { stdin: !!ex.config.AttachStdin && !opts.detach, attach: !!client && !opts.detach };
-    const base = this.containers.paths.execState(rec.Id, id);
-    const hadEarly = !!ex.early;
-    const early = this.takeEarly(ex, want);
-    // a preparation given back here is still leaving the usual state dir and file: a new one takes other names
-    const stateDir = hadEarly && !early ? `${base}-1` : base;
-    const prepared = await (early ?? this.prepare(ex, stateDir, { ...want, consoleSize: opts.consoleSize }));
+    const prepared = await this.prepare(ex, this.containers.paths.execState(rec.Id, id), { ...want, consoleSize: opts.consoleSize });
     // What the exec leaves on tmpfs: the shim's state dir and the file handed to it. Removed once the process has
     // exited, and also when it never started (a missing binary used to leave both behind, exec after exec).
     const removeLeftovers = () => this.removePrepared(prepared.stateDir, prepared.handedOver);
@@ -315,10 +247,7 @@ export class ExecEngine {
   /** Drops a finished exec (healthcheck probes would otherwise pile up for as long as the container runs). */
   forget(id: string): void {
     const ex = this.execs.get(id);
-    if (ex && !ex.running) {
-      this.dropEarly(ex);
-      this.execs.delete(id);
-    }
+    if (ex && !ex.running) this.execs.delete(id);
   }
 
   async resize(id: string, rows: number, cols: number): Promise<void> {
