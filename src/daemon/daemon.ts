@@ -26,6 +26,7 @@ import { buildRoutes } from '../api/routes/build';
 import { swarmRoutes } from '../api/routes/swarm';
 import { pluginRoutes } from '../api/routes/plugins';
 import { acquireLock, releaseLock } from './lock';
+import { execRootOnTmpfs } from './exec-root';
 import { writeFileAtomic } from '../common/atomic';
 import { CriServer } from '../cri';
 import { containerUsing } from '../api/routes/images';
@@ -99,6 +100,8 @@ export class Daemon implements ApiServices {
     // rootless: the parent outside the namespaces holds the lock (and keeps the host's cgroups as they are)
     if (this.options.rootlessChild) this.rootless = await enterRootless(this.options.rootlessChild);
     else await acquireLock(`${dataRoot}/berth.pid`);
+    // (after the lock: only this daemon decides about its exec root; before anything is made in it)
+    if (rootful) await execRootOnTmpfs(execRoot);
     this.id = await this.engineId();
     this.readOsRelease();
     this.cgroupVersion = existsSync('/sys/fs/cgroup/cgroup.controllers') ? '2' : '1';
