@@ -28,9 +28,11 @@ export async function leakReport(d: TestDaemon, opts: LeakCheckOptions = {}): Pr
   for (const id of readdirSync(path.join(d.dataRoot, 'containers'))) {
     if (!listedIds.has(id)) problems.push(`container directory without a listed container: ${id}`);
   }
-  // mounts: rootfs of running containers, their namespaces, and at most one spare namespace of the warm pool
+  // mounts: rootfs of running containers, their namespaces, at most one spare namespace of the warm pool, and the
+  // exec root's tmpfs
   let spares = 0;
   for (const m of await mountsUnder(d.dir)) {
+    if (m === d.execRoot) continue; // the exec root's own tmpfs (src/daemon/exec-root.ts): the daemon's, for its life
     const rootfs = /\/containers\/([0-9a-f]{64})\/merged$/.exec(m);
     if (rootfs) { if (!running.has(rootfs[1])) problems.push(`rootfs still mounted: ${m}`); continue; }
     if (m.startsWith(path.join(d.execRoot, 'netns') + '/')) {
