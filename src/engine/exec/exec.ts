@@ -136,6 +136,9 @@ export class ExecEngine {
       ex.running = true;
       this.events.emitEvent('container', `exec_start: ${ex.config.Cmd!.join(' ')}`, rec.Id, { execID: id });
     } catch (err) {
+      // the client gets dockerd's words for it (errors.ts), which say "permission denied" for most causes: the
+      // cause itself goes to the log
+      log.info('exec start failed', { id: id.slice(0, 12), container: rec.Id.slice(0, 12), error: errorMessage(err) });
       shim.close();
       void attaching?.then((c) => c.destroy(), () => undefined);
       this.fail(ex, client, execStartFailure(ex.config.Cmd![0], errorMessage(err)), rawStream);
