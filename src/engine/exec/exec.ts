@@ -34,7 +34,6 @@ interface ExecRecord {
   done: Promise<void>; finish: () => void;
 }
 
-
 /** An exec made ready to start: its shim, or the error its start reports; and the file handed to the shim, if any. */
 type Prepared = { stateDir: string } & ({ shim: Shim; handedOver: string } | { error: string; handedOver?: string });
 
@@ -78,7 +77,6 @@ export class ExecEngine {
     this.events.emitEvent('container', `exec_create: ${cfg.Cmd.join(' ')}`, rec.Id, { execID: id });
     return { Id: id };
   }
-
 
   get(id: string): ExecRecord {
     const e = this.execs.get(id);
@@ -181,6 +179,7 @@ export class ExecEngine {
     const crunNative = !tty && driver.info.name === 'crun';
     let spawning = crunNative && this.nativeFiles.knownNative(rec.Id, rec.State.Pid) ? spawn(stateDir, nativeName, true) : undefined;
     spawning?.catch(() => undefined); // (awaited below, or given back)
+    const giveBack = (early: Promise<Shim>) => void early.then((shim) => this.abandon({ stateDir, shim, handedOver: '' }), () => undefined);
     let handedOver: string | undefined;
     try {
       const cwd = ex.config.WorkingDir || rec.Config.WorkingDir || '/';
@@ -203,14 +202,13 @@ export class ExecEngine {
       let dir = stateDir;
       if (spawning) {
         // the exec itself needs the runtime after all (a NUL in its strings, say): that shim goes, another comes
-        const early = spawning;
+        giveBack(spawning);
         spawning = undefined;
-        void early.then((shim) => this.abandon({ stateDir, shim, handedOver: '' }), () => undefined);
         dir = `${stateDir}-r`;
       }
       return { stateDir: dir, shim: await spawn(dir, handedOver, !!nativeFile), handedOver };
     } catch (err) {
-      if (spawning) void spawning.then((shim) => this.abandon({ stateDir, shim, handedOver: '' }), () => undefined);
+      if (spawning) giveBack(spawning);
       return { stateDir, handedOver, error: errorMessage(err) };
     }
   }

@@ -177,18 +177,12 @@ static void sync_report(const char *line)
          * way), as the launcher would have written it, in one write of at most PIPE_BUF bytes so that it never mixes
          * with the launcher's own answers; "R" on the report pipe tells the launcher it is done. */
         char buf[PIPE_BUF];
-        size_t idlen = strlen(S.answer_id);
-        const char *nl = memchr(line, '\n', n);
-        size_t len = nl ? (size_t)(nl - line) : n;
-        if (idlen + len + 2 <= sizeof buf) {
-            memcpy(buf, S.answer_id, idlen);
-            buf[idlen] = ' ';
-            memcpy(buf + idlen + 1, line, len);
-            buf[idlen + 1 + len] = '\n';
+        size_t total = answer_line(buf, sizeof buf, S.answer_id, line, n);
+        if (total > 0) {
             ssize_t w;
-            do w = write(S.answer_fd, buf, idlen + len + 2);
+            do w = write(S.answer_fd, buf, total);
             while (w < 0 && errno == EINTR);
-            if (w == (ssize_t)(idlen + len + 2)) line = "R", n = 1;
+            if (w == (ssize_t)total) line = "R", n = 1;
         }
         xclose(&S.answer_fd);
     }

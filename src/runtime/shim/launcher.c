@@ -48,8 +48,7 @@ extern char **environ;
 struct pending {
     char *id;
     pid_t pid;
-    bool exec_d; /* an exec'd shim: pid is its first process, which exits once it has reported (reaped then) */
-    int fd;      /* the read end of the shim's sync pipe */
+    int fd; /* the read end of the shim's sync pipe */
     buf_t report;
 };
 
@@ -60,6 +59,8 @@ static size_t npend, cappend;
 static int (*run_shim)(int argc, char **argv, const char *answer_id);
 static struct stat self_exe;
 static bool self_exe_known;
+/* SIGCHLD as a file: every child (forked shims, exec'd shims' first processes) is reaped through it (reap_all) */
+static int sigfd = -1;
 
 static void write_out(const char *p, size_t n)
 {
@@ -72,19 +73,26 @@ static void write_out(const char *p, size_t n)
     }
 }
 
-static void answer(const char *id, const char *report, size_t len)
+size_t answer_line(char *out, size_t cap, const char *id, const char *report, size_t len)
 {
     /* one line: the report up to its first newline, nothing else of it */
     const char *nl = memchr(report, '\n', len);
     if (nl) len = (size_t)(nl - report);
-    size_t idlen = strlen(id);
-    char *line = malloc(idlen + len + 2);
+    size_t idlen = strlen(id), total = idlen + len + 2;
+    if (total > cap) return 0;
+    memcpy(out, id, idlen);
+    out[idlen] = ' ';
+    memcpy(out + idlen + 1, report, len);
+    out[idlen + 1 + len] = '\n';
+    return total;
+}
+
+static void answer(const char *id, const char *report, size_t len)
+{
+    size_t cap = strlen(id) + len + 2;
+    char *line = malloc(cap);
     if (!line) _exit(1);
-    memcpy(line, id, idlen);
-    line[idlen] = ' ';
-    memcpy(line + idlen + 1, report, len);
-    line[idlen + 1 + len] = '\n';
-    write_out(line, idlen + len + 2);
+    write_out(line, answer_line(line, cap, id, report, len));
     free(line);
 }
 
@@ -196,7 +204,7 @@ static void start_one(const char *id, char **argv)
         pend = realloc(pend, cappend * sizeof *pend);
         if (!pend) _exit(1);
     }
-    pend[npend++] = (struct pending){strdup(id), pid, !forked, p[0], {0}};
+    pend[npend++] = (struct pending){strdup(id), pid, p[0], {0}};
 }
 
 /* Parses complete requests at the front of in; returns false on a malformed one. */
@@ -243,8 +251,9 @@ static void report_input(size_t i)
     bool answered = buf_pending(&r->report) == 1 && r->report.data[r->report.off] == 'R';
     if (!answered) answer(r->id, r->report.data ? r->report.data + r->report.off : "", buf_pending(&r->report));
     close(r->fd);
-    /* (a forked shim runs on as our child: reaped when it exits, see reap_all) */
-    while (r->exec_d && waitpid(r->pid, NULL, 0) < 0 && errno == EINTR) {
+    /* Without the signalfd (every shim exec'd then), the first process, which has exited, is reaped here; with it,
+     * reap_all reaps every child (waiting here could meet a pid reap_all freed and a new child took). */
+    while (sigfd < 0 && waitpid(r->pid, NULL, 0) < 0 && errno == EINTR) {
     }
     free(r->id);
     buf_free(&r->report);
@@ -253,7 +262,7 @@ static void report_input(size_t i)
 
 /* Shims this process forked stay its children until they exit (they report at once, without a second fork of
  * their own): each is reaped as soon as it is gone, so none lingers as a zombie that still looks alive. */
-static void reap_all(int sigfd)
+static void reap_all(void)
 {
     struct signalfd_siginfo si[8];
     while (read(sigfd, si, sizeof si) > 0) {
@@ -276,7 +285,7 @@ int launcher_main(int (*shim_main)(int argc, char **argv, const char *answer_id)
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);
     sigprocmask(SIG_BLOCK, &chld, NULL);
-    int sigfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+    sigfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
     if (sigfd < 0) run_shim = NULL; /* cannot reap forked shims: exec every one (they detach themselves) */
     buf_t in = {0};
     struct pollfd *p = NULL;
@@ -296,7 +305,7 @@ int launcher_main(int (*shim_main)(int argc, char **argv, const char *answer_id)
             if (errno == EINTR) continue;
             _exit(1);
         }
-        if (p[n + 1].revents) reap_all(sigfd);
+        if (p[n + 1].revents) reap_all();
         /* the pending list changes as reports end: walk it from the back over the slots polled */
         for (size_t i = n; i-- > 0;)
             if (p[i + 1].revents) report_input(i);
